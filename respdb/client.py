@@ -1,0 +1,64 @@
+"""Per-connection state. The engine sees clients only through this object.
+
+`conn` is whatever carries bytes (a TCP/Unix transport in net.py, nothing for the
+embedded client); the engine only calls `conn.write()` for out-of-band output and
+`conn.close()` to kill.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from respdb.engine import Engine
+    from respdb.keyspace import Database
+
+REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
+
+
+class Client:
+    __slots__ = (
+        "id", "engine", "db", "proto", "name", "conn", "addr", "laddr", "fd", "ctime",
+        "last_interaction", "last_cmd", "authenticated", "user", "flags", "reply_mode",
+        "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
+        "lib_name", "lib_ver", "gated",
+    )  # fmt: skip
+
+    def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
+        self.engine = engine
+        self.id = engine.next_client_id()
+        self.db: Database = engine.dbs[0]
+        self.proto = 2
+        self.name = b""
+        self.conn = conn
+        self.addr = addr
+        self.laddr = laddr
+        self.fd = fd
+        self.ctime = time.monotonic()
+        self.last_interaction = self.ctime
+        self.last_cmd = "NULL"
+        self.authenticated = not engine.auth_required()
+        self.user = "default"
+        self.flags = ""
+        self.reply_mode = REPLY_ON
+        # Set by a handler whose effect must be propagated in another form.
+        self.rewrite: list[list[bytes]] | None = None
+        self.close_after_reply = False
+        self.closed = False
+        self.kind = "normal"
+        self.no_evict = False
+        self.qbuf = 0
+        self.obuf = 0
+        self.lib_name = b""
+        self.lib_ver = b""
+        # True when something (auth, ...) needs the slow pre-call checks for this client.
+        self.gated = not self.authenticated
+
+    def propagate_as(self, *argvs: list[bytes]) -> None:
+        """Replace what gets propagated for the current command."""
+        self.rewrite = list(argvs)
+
+    def kill(self) -> None:
+        if not self.closed and self.conn is not None:
+            self.conn.close()

@@ -1,0 +1,5 @@
+"""Command handlers, one module per Redis group; `load_all()` registers them."""
+
+
+def load_all() -> None:
+    from respdb.commands import connection, keys, server, strings  # noqa: F401

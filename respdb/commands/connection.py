@@ -1,0 +1,377 @@
+"""Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH and CLIENT."""
+
+from __future__ import annotations
+
+import time
+
+from respdb import errors
+from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, Client
+from respdb.commands.args import get_int, parse_ll
+from respdb.commands.keys import help_reply
+from respdb.commands.table import command, container
+from respdb.errors import CommandError
+from respdb.resp import OK, ONE, PONG, ZERO, bulk, bulk_array, integer, map_, null, simple, verbatim
+
+
+@command("ping")
+def cmd_ping(c, argv):
+    if len(argv) > 2:
+        raise CommandError(errors.wrong_args("ping"))
+    if len(argv) == 1:
+        return PONG
+    return bulk(argv[1])
+
+
+@command("echo")
+def cmd_echo(c, argv):
+    return bulk(argv[1])
+
+
+@command("quit")
+def cmd_quit(c, argv):
+    c.close_after_reply = True
+    return OK
+
+
+@command("reset")
+def cmd_reset(c, argv):
+    e = c.engine
+    c.db = e.dbs[0]
+    c.proto = 2
+    c.name = b""
+    c.reply_mode = REPLY_ON
+    c.no_evict = False
+    c.authenticated = not e.auth_required()
+    c.gated = not c.authenticated
+    c.user = "default"
+    return simple("RESET")
+
+
+def _check_password(c, user: bytes, password: bytes) -> bool:
+    e = c.engine
+    if user != b"default":
+        return False
+    required = e.config["requirepass"]
+    return not required or password == required.encode("utf-8", "surrogateescape")
+
+
+def _authenticate(c, user: bytes, password: bytes) -> None:
+    if not _check_password(c, user, password):
+        raise CommandError("WRONGPASS invalid username-password pair or user is disabled.")
+    c.authenticated = True
+    c.gated = False
+    c.user = user.decode("utf-8", "surrogateescape")
+
+
+@command("auth")
+def cmd_auth(c, argv):
+    if len(argv) > 3:
+        raise CommandError(errors.SYNTAX)
+    if len(argv) == 2:
+        if not c.engine.config["requirepass"]:
+            raise CommandError(
+                "ERR AUTH <password> called without any password configured for the default user. "
+                "Are you sure your configuration is correct?"
+            )
+        _authenticate(c, b"default", argv[1])
+    else:
+        _authenticate(c, argv[1], argv[2])
+    return OK
+
+
+def _validate_name(name: bytes) -> None:
+    for ch in name:
+        if ch < 0x21 or ch > 0x7E:
+            raise CommandError("ERR Client names cannot contain spaces, newlines or special characters.")
+
+
+@command("hello")
+def cmd_hello(c, argv):
+    ver = 0
+    j = 1
+    if len(argv) >= 2:
+        v = parse_ll(argv[1])
+        if v is None:
+            raise CommandError("ERR Protocol version is not an integer or out of range")
+        if v < 2 or v > 3:
+            raise CommandError("NOPROTO unsupported protocol version")
+        ver = v
+        j = 2
+    user = password = name = None
+    while j < len(argv):
+        more = len(argv) - 1 - j
+        opt = argv[j].lower()
+        if opt == b"auth" and more >= 2:
+            user, password = argv[j + 1], argv[j + 2]
+            j += 2
+        elif opt == b"setname" and more:
+            name = argv[j + 1]
+            _validate_name(name)
+            j += 1
+        else:
+            raise CommandError("ERR Syntax error in HELLO option '%s'" % argv[j].decode("utf-8", "surrogateescape"))
+        j += 1
+    if user is not None:
+        _authenticate(c, user, password)
+    if not c.authenticated:
+        raise CommandError(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+            "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+            "RESP protocol version at the same time"
+        )
+    if name is not None:
+        c.name = name
+    if ver:
+        c.proto = ver
+    e = c.engine
+    body = [
+        bulk(b"server"), bulk(b"redis"),
+        bulk(b"version"), bulk(b"7.0.15"),
+        bulk(b"proto"), integer(c.proto),
+        bulk(b"id"), integer(c.id),
+        bulk(b"mode"), bulk(b"standalone"),
+        bulk(b"role"), bulk(b"master"),
+        bulk(b"modules"), b"*0\r\n",
+    ]  # fmt: skip
+    del e
+    return map_(body, 7, c.proto)
+
+
+# ---------------------------------------------------------------------------
+# CLIENT
+
+container("client")
+
+CLIENT_HELP = [
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@command("client|help")
+def cmd_client_help(c, argv):
+    return help_reply(CLIENT_HELP)
+
+
+@command("client|id")
+def cmd_client_id(c, argv):
+    return integer(c.id)
+
+
+@command("client|setname")
+def cmd_client_setname(c, argv):
+    _validate_name(argv[2])
+    c.name = argv[2]
+    return OK
+
+
+@command("client|getname")
+def cmd_client_getname(c, argv):
+    return bulk(c.name) if c.name else null(c.proto)
+
+
+def client_info_line(c: Client, now: float | None = None) -> bytes:
+    now = time.monotonic() if now is None else now
+    flags = c.flags or "N"
+    if c.no_evict and "e" not in flags:
+        flags = flags.replace("N", "") + "e"
+    qbuf = c.qbuf
+    return (
+        b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 "
+        b"multi=-1 qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 "
+        b"omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d"
+        % (
+            c.id, c.addr.encode(), c.laddr.encode(), c.fd, c.name, int(now - c.ctime),
+            int(now - c.last_interaction), flags.encode(), c.db.id, qbuf, max(0, 20474 - qbuf),
+            c.obuf, 20474 + 16384 + qbuf + c.obuf, c.last_cmd.encode(), c.user.encode(), c.proto,
+        )
+    )  # fmt: skip
+
+
+@command("client|info")
+def cmd_client_info(c, argv):
+    return verbatim(client_info_line(c) + b"\n", c.proto)
+
+
+def _client_type(c: Client) -> str:
+    return c.kind
+
+
+@command("client|list")
+def cmd_client_list(c, argv):
+    e = c.engine
+    clients = list(e.clients.values())
+    j = 2
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"type" and j + 1 < len(argv):
+            t = argv[j + 1].lower().decode("utf-8", "surrogateescape")
+            if t == "slave":
+                t = "replica"
+            if t not in ("normal", "master", "replica", "pubsub"):
+                raise CommandError("ERR Unknown client type '%s'" % argv[j + 1].decode("utf-8", "surrogateescape"))
+            clients = [x for x in clients if _client_type(x) == t]
+            j += 2
+        elif opt == b"id" and j + 1 < len(argv):
+            ids = set()
+            for a in argv[j + 1 :]:
+                v = parse_ll(a)
+                if v is None or v <= 0:
+                    raise CommandError("ERR Invalid client ID")
+                ids.add(v)
+            clients = [x for x in clients if x.id in ids]
+            j = len(argv)
+        else:
+            raise CommandError(errors.SYNTAX)
+    now = time.monotonic()
+    text = b"".join(client_info_line(x, now) + b"\n" for x in sorted(clients, key=lambda x: x.id))
+    return verbatim(text, c.proto)
+
+
+@command("client|kill")
+def cmd_client_kill(c, argv):
+    e = c.engine
+    if len(argv) == 3:
+        addr = argv[2].decode("utf-8", "surrogateescape")
+        for x in list(e.clients.values()):
+            if x.addr == addr:
+                _kill(c, x)
+                return OK
+        raise CommandError("ERR No such client")
+    if len(argv) % 2 != 0:
+        raise CommandError(errors.SYNTAX)
+    f_id = f_addr = f_laddr = f_type = f_user = None
+    skipme = True
+    for j in range(2, len(argv), 2):
+        opt = argv[j].lower()
+        val = argv[j + 1]
+        sval = val.decode("utf-8", "surrogateescape")
+        if opt == b"id":
+            v = parse_ll(val)
+            if v is None or v <= 0:
+                raise CommandError("ERR client-id should be greater than 0")
+            f_id = v
+        elif opt == b"type":
+            t = sval.lower()
+            if t == "slave":
+                t = "replica"
+            if t not in ("normal", "master", "replica", "pubsub"):
+                raise CommandError("ERR Unknown client type '%s'" % sval)
+            f_type = t
+        elif opt == b"addr":
+            f_addr = sval
+        elif opt == b"laddr":
+            f_laddr = sval
+        elif opt == b"user":
+            if sval != "default":
+                raise CommandError("ERR No such user '%s'" % sval)
+            f_user = sval
+        elif opt == b"skipme":
+            if val.lower() == b"yes":
+                skipme = True
+            elif val.lower() == b"no":
+                skipme = False
+            else:
+                raise CommandError(errors.SYNTAX)
+        else:
+            raise CommandError(errors.SYNTAX)
+    killed = 0
+    for x in list(e.clients.values()):
+        if f_id is not None and x.id != f_id:
+            continue
+        if f_addr is not None and x.addr != f_addr:
+            continue
+        if f_laddr is not None and x.laddr != f_laddr:
+            continue
+        if f_type is not None and _client_type(x) != f_type:
+            continue
+        if f_user is not None and x.user != f_user:
+            continue
+        if x is c and skipme:
+            continue
+        _kill(c, x)
+        killed += 1
+    return integer(killed)
+
+
+def _kill(me: Client, target: Client) -> None:
+    if target is me:
+        me.close_after_reply = True
+    else:
+        target.kill()
+
+
+@command("client|no-evict")
+def cmd_client_no_evict(c, argv):
+    v = argv[2].lower()
+    if v == b"on":
+        c.no_evict = True
+    elif v == b"off":
+        c.no_evict = False
+    else:
+        raise CommandError(errors.SYNTAX)
+    return OK
+
+
+@command("client|reply")
+def cmd_client_reply(c, argv):
+    v = argv[2].lower()
+    if v == b"on":
+        c.reply_mode = REPLY_ON
+        return OK
+    if v == b"off":
+        c.reply_mode = REPLY_OFF
+        return b""
+    if v == b"skip":
+        c.reply_mode = REPLY_SKIP
+        return b""
+    raise CommandError(errors.SYNTAX)
+
+
+__all__ = ["ONE", "ZERO", "bulk_array", "get_int"]

@@ -1,0 +1,529 @@
+"""Generic key commands (Redis's `generic` and `keyspace` groups)."""
+
+from __future__ import annotations
+
+import time
+
+from respdb import errors, notify
+from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
+from respdb.commands.table import command, container
+from respdb.errors import CommandError
+from respdb.glob import compile_glob
+from respdb.resp import NEG_ONE, NEG_TWO, OK, ONE, ZERO, bulk, integer, null, simple
+from respdb.types import copy_value, encoding, type_name
+
+GENERIC = notify.GENERIC
+INT_MAX = 2**31 - 1
+INT_MIN = -(2**31)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _get_db_index(b: bytes, msg: str = errors.NOT_INTEGER) -> int:
+    v = parse_ll(b)
+    if v is None or not INT_MIN <= v <= INT_MAX:
+        raise CommandError(msg)
+    return v
+
+
+# ---------------------------------------------------------------------------
+# DEL / EXISTS / TYPE / TOUCH
+
+
+def _del(c, argv):
+    db = c.db
+    e = c.engine
+    n = 0
+    for key in argv[1:]:
+        if db.expires:
+            db.expire_if_needed(key)
+        if db.delete(key):
+            e.written(db, key, "del", GENERIC)
+            n += 1
+    return integer(n)
+
+
+command("del", "unlink")(_del)
+
+
+@command("exists")
+def cmd_exists(c, argv):
+    db = c.db
+    return integer(sum(1 for k in argv[1:] if db.peek(k) is not None))
+
+
+@command("touch")
+def cmd_touch(c, argv):
+    db = c.db
+    n = 0
+    for k in argv[1:]:
+        if db.get(k) is not None:
+            n += 1
+    return integer(n)
+
+
+@command("type")
+def cmd_type(c, argv):
+    v = c.db.peek(argv[1])
+    return simple("none" if v is None else type_name(v))
+
+
+@command("dbsize")
+def cmd_dbsize(c, argv):
+    return integer(len(c.db.data))
+
+
+# ---------------------------------------------------------------------------
+# RENAME / COPY / MOVE / SWAPDB / SELECT
+
+
+def _rename(c, argv, nx: bool):
+    db = c.db
+    e = c.engine
+    src, dst = argv[1], argv[2]
+    v = db.get(src)
+    if v is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    if src == dst:
+        return ZERO if nx else OK
+    when = db.expires.get(src)
+    if db.get(dst) is not None:
+        if nx:
+            return ZERO
+        db.delete(dst)
+    db.delete(src)
+    db.set(dst, v)
+    if when is not None:
+        db.set_expire(dst, when)
+    e.written(db, src, "rename_from", GENERIC)
+    e.written(db, dst, "rename_to", GENERIC)
+    return ONE if nx else OK
+
+
+@command("rename")
+def cmd_rename(c, argv):
+    return _rename(c, argv, False)
+
+
+@command("renamenx")
+def cmd_renamenx(c, argv):
+    return _rename(c, argv, True)
+
+
+@command("copy")
+def cmd_copy(c, argv):
+    e = c.engine
+    src_db = dst_db = c.db
+    replace = False
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"replace":
+            replace = True
+        elif opt == b"db" and j + 1 < len(argv):
+            idx = _get_db_index(argv[j + 1])
+            if not 0 <= idx < len(e.dbs):
+                raise CommandError(errors.DB_INDEX)
+            dst_db = e.dbs[idx]
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    key, newkey = argv[1], argv[2]
+    if src_db is dst_db and key == newkey:
+        raise CommandError(errors.SAME_OBJECT)
+    v = src_db.get(key)
+    if v is None:
+        return ZERO
+    when = src_db.expires.get(key)
+    if dst_db.get(newkey) is not None:
+        if not replace:
+            return ZERO
+        dst_db.delete(newkey)
+    dst_db.set(newkey, copy_value(v))
+    if when is not None:
+        dst_db.set_expire(newkey, when)
+    e.written(dst_db, newkey, "copy_to", GENERIC)
+    return ONE
+
+
+@command("move")
+def cmd_move(c, argv):
+    e = c.engine
+    src = c.db
+    idx = _get_db_index(argv[2])
+    if not 0 <= idx < len(e.dbs):
+        raise CommandError(errors.DB_INDEX)
+    dst = e.dbs[idx]
+    if src is dst:
+        raise CommandError(errors.SAME_OBJECT)
+    key = argv[1]
+    v = src.get(key)
+    if v is None:
+        return ZERO
+    when = src.expires.get(key)
+    if dst.get(key) is not None:
+        return ZERO
+    dst.set(key, v)
+    if when is not None:
+        dst.set_expire(key, when)
+    src.delete(key)
+    e.written(src, key, "move_from", GENERIC)
+    e.written(dst, key, "move_to", GENERIC)
+    return ONE
+
+
+@command("swapdb")
+def cmd_swapdb(c, argv):
+    e = c.engine
+    a = _get_db_index(argv[1], "ERR invalid first DB index")
+    b = _get_db_index(argv[2], "ERR invalid second DB index")
+    if not (0 <= a < len(e.dbs) and 0 <= b < len(e.dbs)):
+        raise CommandError(errors.DB_INDEX)
+    if a != b:
+        e.dbs[a].swap(e.dbs[b])
+    e.dirty += 1
+    return OK
+
+
+@command("select")
+def cmd_select(c, argv):
+    idx = _get_db_index(argv[1])
+    e = c.engine
+    if not 0 <= idx < len(e.dbs):
+        raise CommandError(errors.DB_INDEX)
+    c.db = e.dbs[idx]
+    return OK
+
+
+def _flush_flags(argv) -> None:
+    if len(argv) > 2:
+        raise CommandError(errors.SYNTAX)
+    if len(argv) == 2 and argv[1].lower() not in (b"sync", b"async"):
+        raise CommandError(errors.SYNTAX)
+
+
+@command("flushdb")
+def cmd_flushdb(c, argv):
+    _flush_flags(argv)
+    e = c.engine
+    e.dirty += c.db.clear() + 1
+    c.propagate_as(list(argv))
+    return OK
+
+
+@command("flushall")
+def cmd_flushall(c, argv):
+    _flush_flags(argv)
+    e = c.engine
+    e.dirty += e.flushall()
+    c.propagate_as(list(argv))
+    return OK
+
+
+# ---------------------------------------------------------------------------
+# KEYS / SCAN / RANDOMKEY
+
+
+@command("keys")
+def cmd_keys(c, argv):
+    db = c.db
+    pattern = argv[1]
+    allkeys = pattern == b"*"
+    m = None if allkeys else compile_glob(pattern)
+    now = _now_ms()
+    expires = db.expires
+    out = []
+    for k in db.data:
+        if m is not None and m(k) is None:
+            continue
+        if expires:
+            when = expires.get(k)
+            if when is not None and when <= now:
+                continue
+        out.append(b"$%d\r\n%b\r\n" % (len(k), k))
+    return b"*%d\r\n" % len(out) + b"".join(out)
+
+
+def parse_cursor(b: bytes) -> int:
+    """strtoul as Redis's parseScanCursorOrReply uses it."""
+    s = b
+    neg = False
+    if s[:1] in (b"+", b"-"):
+        neg = s[:1] == b"-"
+        s = s[1:]
+    if not s or not s.isdigit():
+        raise CommandError(errors.INVALID_CURSOR)
+    v = int(s)
+    if v >= 1 << 64:
+        raise CommandError(errors.INVALID_CURSOR)
+    return ((1 << 64) - v) & ((1 << 64) - 1) if neg else v
+
+
+def parse_scan_options(argv, start: int, allow_type: bool):
+    count = 10
+    pattern = None
+    typename = None
+    j = start
+    n = len(argv)
+    while j < n:
+        remaining = n - j - 1
+        opt = argv[j].lower()
+        if opt == b"count" and remaining >= 1:
+            count = get_int(argv[j + 1])
+            if count < 1:
+                raise CommandError(errors.SYNTAX)
+            j += 2
+        elif opt == b"match" and remaining >= 1:
+            pattern = argv[j + 1]
+            if pattern == b"*":
+                pattern = None
+            j += 2
+        elif opt == b"type" and remaining >= 1 and allow_type:
+            typename = argv[j + 1].decode("utf-8", "surrogateescape").lower()
+            j += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    return count, pattern, typename
+
+
+@command("scan")
+def cmd_scan(c, argv):
+    cursor = parse_cursor(argv[1])
+    count, pattern, typename = parse_scan_options(argv, 2, True)
+    db = c.db
+    keys: list[bytes] = []
+    cursor = db.key_index().scan(cursor, count, keys)
+    m = compile_glob(pattern) if pattern is not None else None
+    out = []
+    now = _now_ms()
+    for k in keys:
+        if m is not None and m(k) is None:
+            continue
+        if typename is not None:
+            v = db.data.get(k)
+            if v is None or type_name(v) != typename:
+                continue
+        when = db.expires.get(k) if db.expires else None
+        if when is not None and when <= now:
+            db.expire_now(k)
+            continue
+        out.append(b"$%d\r\n%b\r\n" % (len(k), k))
+    return b"*2\r\n" + bulk(b"%d" % cursor) + b"*%d\r\n" % len(out) + b"".join(out)
+
+
+@command("randomkey")
+def cmd_randomkey(c, argv):
+    k = c.db.random_key()
+    return null(c.proto) if k is None else bulk(k)
+
+
+# ---------------------------------------------------------------------------
+# Expiry
+
+EXPIRE_NX, EXPIRE_XX, EXPIRE_GT, EXPIRE_LT = 1, 2, 4, 8
+
+
+def _expire_generic(c, argv, basetime: int, seconds: bool, cmdname: bytes):
+    db = c.db
+    e = c.engine
+    key = argv[1]
+    flags = 0
+    for opt in argv[3:]:
+        o = opt.lower()
+        if o == b"nx":
+            flags |= EXPIRE_NX
+        elif o == b"xx":
+            flags |= EXPIRE_XX
+        elif o == b"gt":
+            flags |= EXPIRE_GT
+        elif o == b"lt":
+            flags |= EXPIRE_LT
+        else:
+            raise CommandError("ERR Unsupported option " + opt.decode("utf-8", "surrogateescape"))
+    if flags & EXPIRE_NX and flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT):
+        raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
+    if flags & EXPIRE_GT and flags & EXPIRE_LT:
+        raise CommandError("ERR GT and LT options at the same time are not compatible")
+    when = get_int(argv[2])
+    name = cmdname.decode()
+    if seconds:
+        if when > LLONG_MAX // 1000 or when < -(LLONG_MAX // 1000):
+            raise CommandError(errors.INVALID_EXPIRE % name)
+        when *= 1000
+    if when > LLONG_MAX - basetime:
+        raise CommandError(errors.INVALID_EXPIRE % name)
+    when += basetime
+    if db.get(key) is None:
+        return ZERO
+    if flags:
+        current = db.expires.get(key, -1)
+        if flags & EXPIRE_NX and current != -1:
+            return ZERO
+        if flags & EXPIRE_XX and current == -1:
+            return ZERO
+        if flags & EXPIRE_GT and (when <= current or current == -1):
+            return ZERO
+        if flags & EXPIRE_LT and current != -1 and when >= current:
+            return ZERO
+    if when <= _now_ms():
+        db.delete(key)
+        lazy = e.config["lazyfree-lazy-expire"] == "yes"
+        c.propagate_as([b"UNLINK" if lazy else b"DEL", key])
+        e.written(db, key, "del", GENERIC)
+        return ONE
+    db.set_expire(key, when)
+    c.propagate_as([b"PEXPIREAT", key, b"%d" % when, *argv[3:]])
+    e.written(db, key, "expire", GENERIC)
+    return ONE
+
+
+@command("expire")
+def cmd_expire(c, argv):
+    return _expire_generic(c, argv, _now_ms(), True, b"expire")
+
+
+@command("pexpire")
+def cmd_pexpire(c, argv):
+    return _expire_generic(c, argv, _now_ms(), False, b"pexpire")
+
+
+@command("expireat")
+def cmd_expireat(c, argv):
+    return _expire_generic(c, argv, 0, True, b"expireat")
+
+
+@command("pexpireat")
+def cmd_pexpireat(c, argv):
+    return _expire_generic(c, argv, 0, False, b"pexpireat")
+
+
+def _ttl(c, argv, ms: bool, absolute: bool):
+    db = c.db
+    if db.peek(argv[1]) is None:
+        return NEG_TWO
+    when = db.expires.get(argv[1])
+    if when is None:
+        return NEG_ONE
+    ttl = when if absolute else when - _now_ms()
+    if ttl < 0:
+        ttl = 0
+    return integer(ttl if ms else (ttl + 500) // 1000)
+
+
+@command("ttl")
+def cmd_ttl(c, argv):
+    return _ttl(c, argv, False, False)
+
+
+@command("pttl")
+def cmd_pttl(c, argv):
+    return _ttl(c, argv, True, False)
+
+
+@command("expiretime")
+def cmd_expiretime(c, argv):
+    return _ttl(c, argv, False, True)
+
+
+@command("pexpiretime")
+def cmd_pexpiretime(c, argv):
+    return _ttl(c, argv, True, True)
+
+
+@command("persist")
+def cmd_persist(c, argv):
+    db = c.db
+    if db.get(argv[1]) is None:
+        return ZERO
+    if db.persist(argv[1]):
+        c.engine.written(db, argv[1], "persist", GENERIC)
+        return ONE
+    return ZERO
+
+
+# ---------------------------------------------------------------------------
+# OBJECT
+
+OBJECT_HELP = [
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+]
+
+container("object")
+
+
+def help_reply(lines: list[str]) -> bytes:
+    return b"*%d\r\n" % len(lines) + b"".join(simple(s) for s in lines)
+
+
+@command("object|help")
+def cmd_object_help(c, argv):
+    return help_reply(OBJECT_HELP)
+
+
+@command("object|encoding")
+def cmd_object_encoding(c, argv):
+    v = c.db.peek(argv[2])
+    if v is None:
+        return null(c.proto)
+    return bulk(encoding(v).encode())
+
+
+@command("object|refcount")
+def cmd_object_refcount(c, argv):
+    v = c.db.peek(argv[2])
+    if v is None:
+        return null(c.proto)
+    if type(v) is bytes and encoding(v) == "int":
+        n = parse_ll(v)
+        policy = c.engine.config["maxmemory-policy"]
+        if n is not None and 0 <= n < 10000 and not ("lru" in policy or "lfu" in policy):
+            return integer(INT_MAX)
+    return ONE
+
+
+@command("object|idletime")
+def cmd_object_idletime(c, argv):
+    db = c.db
+    v = db.peek(argv[2])
+    if v is None:
+        return null(c.proto)
+    if "lfu" in c.engine.config["maxmemory-policy"]:
+        raise CommandError(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+            "switching between policies at runtime LRU and LFU data will take some time to adjust."
+        )
+    return integer(db.idle_seconds(argv[2]))
+
+
+@command("object|freq")
+def cmd_object_freq(c, argv):
+    v = c.db.peek(argv[2])
+    if v is None:
+        return null(c.proto)
+    if "lfu" not in c.engine.config["maxmemory-policy"]:
+        raise CommandError(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+            "that when switching between policies at runtime LRU and LFU data will take some time "
+            "to adjust."
+        )
+    raise CommandError("ERR LFU access frequency is not tracked by respdb yet")
+
+
+__all__ = ["LLONG_MIN", "help_reply"]

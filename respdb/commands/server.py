@@ -1,0 +1,441 @@
+"""Server commands: INFO, CONFIG, DEBUG, SHUTDOWN, TIME."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from respdb import REDIS_VERSION as VERSION
+from respdb import errors
+from respdb.commands.args import get_float, get_int
+from respdb.commands.keys import help_reply
+from respdb.commands.table import command, container
+from respdb.config import IMMUTABLE, ConfigError
+from respdb.errors import CommandError
+from respdb.resp import OK, bulk, map_, verbatim
+
+# ---------------------------------------------------------------------------
+# INFO
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if n < 1024 or unit == "P":
+            return ("%dB" % n) if unit == "B" else "%.2f%s" % (n, unit)
+        n /= 1024
+    return str(n)
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def _section_server(e) -> list[str]:
+    uptime = int(time.time() - e.start_time)
+    return [
+        "redis_version:" + VERSION,
+        "redis_git_sha1:00000000",
+        "redis_git_dirty:0",
+        "redis_build_id:0",
+        "redis_mode:standalone",
+        "os:%s %s %s" % (platform.system(), platform.release(), platform.machine()),
+        "arch_bits:64",
+        "monotonic_clock:POSIX clock_gettime",
+        "multiplexing_api:epoll",
+        "atomicvar_api:c11-builtin",
+        "gcc_version:0.0.0",
+        "process_id:%d" % os.getpid(),
+        "process_supervised:no",
+        "run_id:" + e.run_id,
+        "tcp_port:%d" % e.tcp_port,
+        "server_time_usec:%d" % int(time.time() * 1_000_000),
+        "uptime_in_seconds:%d" % uptime,
+        "uptime_in_days:%d" % (uptime // 86400),
+        "hz:%s" % e.config["hz"],
+        "configured_hz:%s" % e.config["hz"],
+        "lru_clock:%d" % (int(time.time()) & ((1 << 24) - 1)),
+        "executable:" + os.path.abspath(sys.argv[0] if sys.argv and sys.argv[0] else "respdb-server"),
+        "config_file:" + e.config.file,
+        "io_threads_active:0",
+        "respdb_python:" + platform.python_version(),
+    ]
+
+
+def _section_clients(e) -> list[str]:
+    return [
+        "connected_clients:%d" % sum(1 for c in e.clients.values() if c.conn is not None),
+        "cluster_connections:0",
+        "maxclients:%s" % e.config["maxclients"],
+        "client_recent_max_input_buffer:%d" % max((c.qbuf for c in e.clients.values()), default=0),
+        "client_recent_max_output_buffer:%d" % max((c.obuf for c in e.clients.values()), default=0),
+        "blocked_clients:0",
+        "tracking_clients:0",
+        "clients_in_timeout_table:0",
+    ]
+
+
+def _section_memory(e) -> list[str]:
+    rss = rss_bytes()
+    e.peak_memory = max(getattr(e, "peak_memory", 0), rss)
+    maxmem = e.config.get_int("maxmemory")
+    total = _total_memory()
+    return [
+        # respdb reports the process's resident size as used memory: the Python heap has
+        # no cheap exact byte count of its own.
+        "used_memory:%d" % rss,
+        "used_memory_human:" + _human(rss),
+        "used_memory_rss:%d" % rss,
+        "used_memory_rss_human:" + _human(rss),
+        "used_memory_peak:%d" % e.peak_memory,
+        "used_memory_peak_human:" + _human(e.peak_memory),
+        "used_memory_peak_perc:%.2f%%" % (100.0 * rss / e.peak_memory if e.peak_memory else 100.0),
+        "used_memory_startup:%d" % getattr(e, "startup_memory", 0),
+        "total_system_memory:%d" % total,
+        "total_system_memory_human:" + _human(total),
+        "maxmemory:%d" % maxmem,
+        "maxmemory_human:" + _human(maxmem),
+        "maxmemory_policy:" + e.config["maxmemory-policy"],
+        "mem_fragmentation_ratio:1.00",
+        "mem_allocator:pymalloc",
+        "lazyfree_pending_objects:0",
+        "lazyfreed_objects:0",
+    ]
+
+
+def _section_persistence(e) -> list[str]:
+    return [
+        "loading:0",
+        "async_loading:0",
+        "rdb_changes_since_last_save:%d" % e.dirty,
+        "rdb_bgsave_in_progress:0",
+        "rdb_last_save_time:%d" % int(e.start_time),
+        "rdb_last_bgsave_status:ok",
+        "rdb_last_bgsave_time_sec:-1",
+        "rdb_current_bgsave_time_sec:-1",
+        "rdb_saves:0",
+        "aof_enabled:0",
+        "aof_rewrite_in_progress:0",
+        "aof_rewrite_scheduled:0",
+        "aof_last_rewrite_time_sec:-1",
+        "aof_current_rewrite_time_sec:-1",
+        "aof_last_bgrewrite_status:ok",
+        "aof_rewrites:0",
+        "aof_last_write_status:ok",
+    ]
+
+
+def _section_stats(e) -> list[str]:
+    s = e.stats
+    return [
+        "total_connections_received:%d" % s["total_connections_received"],
+        "total_commands_processed:%d" % e.total_commands(),
+        "instantaneous_ops_per_sec:%d" % e.ops_per_sec(),
+        "total_net_input_bytes:%d" % s["total_net_input_bytes"],
+        "total_net_output_bytes:%d" % s["total_net_output_bytes"],
+        "rejected_connections:%d" % s["rejected_connections"],
+        "expired_keys:%d" % s["expired_keys"],
+        "expired_stale_perc:0.00",
+        "expired_time_cap_reached_count:%d" % s["expired_time_cap_reached_count"],
+        "expire_cycle_cpu_milliseconds:%d" % s["expire_cycle_cpu_milliseconds"],
+        "evicted_keys:%d" % s["evicted_keys"],
+        "evicted_clients:0",
+        "keyspace_hits:%d" % s["keyspace_hits"],
+        "keyspace_misses:%d" % s["keyspace_misses"],
+        "pubsub_channels:0",
+        "pubsub_patterns:0",
+        "pubsubshard_channels:0",
+        "latest_fork_usec:0",
+        "total_forks:0",
+        "unexpected_error_replies:%d" % s["unexpected_error_replies"],
+        "total_error_replies:%d" % s["total_error_replies"],
+    ]
+
+
+def _section_replication(e) -> list[str]:
+    return [
+        "role:master",
+        "connected_slaves:0",
+        "master_failover_state:no-failover",
+        "master_replid:" + e.run_id,
+        "master_replid2:0000000000000000000000000000000000000000",
+        "master_repl_offset:0",
+        "second_repl_offset:-1",
+        "repl_backlog_active:0",
+        "repl_backlog_size:%s" % e.config["repl-backlog-size"],
+        "repl_backlog_first_byte_offset:0",
+        "repl_backlog_histlen:0",
+    ]
+
+
+def _section_cpu(e) -> list[str]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [
+        "used_cpu_sys:%.6f" % me.ru_stime,
+        "used_cpu_user:%.6f" % me.ru_utime,
+        "used_cpu_sys_children:%.6f" % ch.ru_stime,
+        "used_cpu_user_children:%.6f" % ch.ru_utime,
+        "used_cpu_sys_main_thread:%.6f" % me.ru_stime,
+        "used_cpu_user_main_thread:%.6f" % me.ru_utime,
+    ]
+
+
+def _section_commandstats(e) -> list[str]:
+    out = []
+    for cmd in e.table.all_commands():
+        if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
+            per = cmd.usec / cmd.calls if cmd.calls else 0.0
+            out.append(
+                "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d"
+                % (cmd.fullname, cmd.calls, cmd.usec, per, cmd.rejected_calls, cmd.failed_calls)
+            )
+    return out
+
+
+def _section_errorstats(e) -> list[str]:
+    return ["errorstat_%s:count=%d" % (k, v) for k, v in sorted(e.errorstats.items())]
+
+
+def _section_keyspace(e) -> list[str]:
+    out = []
+    for db in e.dbs:
+        if db.data:
+            out.append("db%d:keys=%d,expires=%d,avg_ttl=0" % (db.id, len(db.data), len(db.expires)))
+    return out
+
+
+SECTIONS = {
+    "server": ("Server", _section_server),
+    "clients": ("Clients", _section_clients),
+    "memory": ("Memory", _section_memory),
+    "persistence": ("Persistence", _section_persistence),
+    "stats": ("Stats", _section_stats),
+    "replication": ("Replication", _section_replication),
+    "cpu": ("CPU", _section_cpu),
+    "modules": ("Modules", lambda e: []),
+    "commandstats": ("Commandstats", _section_commandstats),
+    "errorstats": ("Errorstats", _section_errorstats),
+    "cluster": ("Cluster", lambda e: ["cluster_enabled:0"]),
+    "keyspace": ("Keyspace", _section_keyspace),
+}
+DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
+           "errorstats", "cluster", "keyspace"]  # fmt: skip
+ALL = DEFAULT[:8] + ["commandstats"] + DEFAULT[8:]
+
+
+def info_text(e, args: list[bytes]) -> str:
+    wanted: list[str] = []
+    if not args:
+        wanted = list(DEFAULT)
+    for a in args:
+        name = a.decode("utf-8", "surrogateescape").lower()
+        if name == "default":
+            wanted += DEFAULT
+        elif name in ("all", "everything"):
+            wanted += ALL
+        elif name in SECTIONS:
+            wanted.append(name)
+    seen = set()
+    parts = []
+    for name in ALL:
+        if name in wanted and name not in seen:
+            seen.add(name)
+            title, fn = SECTIONS[name]
+            parts.append("# %s\r\n" % title + "".join(line + "\r\n" for line in fn(e)))
+    return "\r\n".join(parts)
+
+
+@command("info")
+def cmd_info(c, argv):
+    return verbatim(info_text(c.engine, argv[1:]).encode(), c.proto)
+
+
+# ---------------------------------------------------------------------------
+# CONFIG
+
+container("config")
+
+CONFIG_HELP = [
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+@command("config|help")
+def cmd_config_help(c, argv):
+    return help_reply(CONFIG_HELP)
+
+
+@command("config|get")
+def cmd_config_get(c, argv):
+    cfg = c.engine.config
+    found: dict[str, str] = {}
+    for pat in argv[2:]:
+        for name, value in cfg.get_matching(pat.decode("utf-8", "surrogateescape")):
+            found.setdefault(name, value)
+    body = []
+    for name, value in found.items():
+        body.append(bulk(name.encode()))
+        body.append(bulk(value.encode("utf-8", "surrogateescape")))
+    return map_(body, len(found), c.proto)
+
+
+@command("config|set")
+def cmd_config_set(c, argv):
+    e = c.engine
+    cfg = e.config
+    if len(argv) % 2 != 0:
+        raise CommandError(errors.wrong_args("config|set"))
+    pairs = []
+    seen = set()
+    for j in range(2, len(argv), 2):
+        raw = argv[j].decode("utf-8", "surrogateescape")
+        name = cfg.canonical(raw)
+        if name is None:
+            raise CommandError("ERR Unknown option or number of arguments for CONFIG SET - '%s'" % raw)
+        if name in IMMUTABLE:
+            raise CommandError(
+                "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config" % raw
+            )
+        if name in seen:
+            raise CommandError("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter" % raw)
+        seen.add(name)
+        pairs.append((raw, name, argv[j + 1].decode("utf-8", "surrogateescape")))
+    old = {name: cfg.values[name] for _, name, _ in pairs}
+    try:
+        for raw, name, value in pairs:
+            try:
+                cfg.set(name, value)
+            except ConfigError as err:
+                raise CommandError(
+                    "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (raw, err)
+                ) from None
+    except CommandError:
+        cfg.values.update(old)
+        raise
+    e.apply_config()
+    for _, name, _ in pairs:
+        for listener in cfg.listeners:
+            listener(name, cfg.values[name])
+        if name not in cfg_active() and cfg.values[name] != cfg.defaults.get(name):
+            e.log("warning", "CONFIG SET %s: stored, but respdb does not act on this parameter yet" % name)
+    return OK
+
+
+def cfg_active() -> set[str]:
+    from respdb.config import ACTIVE
+
+    return ACTIVE
+
+
+@command("config|resetstat")
+def cmd_config_resetstat(c, argv):
+    c.engine.reset_stats()
+    return OK
+
+
+@command("config|rewrite")
+def cmd_config_rewrite(c, argv):
+    cfg = c.engine.config
+    if not cfg.file:
+        raise CommandError("ERR The server is running without a config file")
+    lines = []
+    for name, value in cfg.values.items():
+        if value != cfg.defaults.get(name) and name != "dir" or name == "dir" and cfg.file:
+            q = value if value and " " not in value else '"%s"' % value
+            if name in ("save", "bind") and value:
+                q = value
+            lines.append(f"{name} {q}")
+    try:
+        with open(cfg.file + ".tmp", "w") as f:
+            f.write("# Rewritten by respdb CONFIG REWRITE\n" + "\n".join(lines) + "\n")
+        os.replace(cfg.file + ".tmp", cfg.file)
+    except OSError as err:
+        raise CommandError("ERR Rewriting config file: %s" % err.strerror) from None
+    return OK
+
+
+# ---------------------------------------------------------------------------
+# DEBUG (the parts respdb supports)
+
+DEBUG_HELP = [
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "HELP",
+    "    Prints this help.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+]
+
+
+@command("debug")
+def cmd_debug(c, argv):
+    sub = argv[1].lower()
+    if sub == b"help":
+        return help_reply(DEBUG_HELP)
+    if sub == b"sleep" and len(argv) == 3:
+        secs = get_float(argv[2])
+        time.sleep(max(0.0, secs))
+        return OK
+    if sub == b"set-active-expire" and len(argv) == 3:
+        c.engine.active_expire_enabled = bool(get_int(argv[2]))
+        return OK
+    raise CommandError(
+        "ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
+        % argv[1].decode("utf-8", "surrogateescape")
+    )
+
+
+# ---------------------------------------------------------------------------
+# SHUTDOWN / TIME
+
+
+@command("shutdown")
+def cmd_shutdown(c, argv):
+    for a in argv[1:]:
+        if a.lower() not in (b"nosave", b"save", b"now", b"force", b"abort"):
+            raise CommandError(errors.SYNTAX)
+    opts = {a.lower() for a in argv[1:]}
+    if b"nosave" in opts and b"save" in opts:
+        raise CommandError(errors.SYNTAX)
+    if b"abort" in opts:
+        if len(opts) > 1:
+            raise CommandError(errors.SYNTAX)
+        raise CommandError("ERR No shutdown in progress.")
+    e = c.engine
+    if e.shutdown_requested is None:
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    e.shutdown_requested(argv)
+    return b""
+
+
+@command("time")
+def cmd_time(c, argv):
+    now = time.time_ns() // 1000
+    return b"*2\r\n" + bulk(b"%d" % (now // 1_000_000)) + bulk(b"%d" % (now % 1_000_000))

@@ -1,0 +1,550 @@
+"""String commands (Redis's `string` group)."""
+
+from __future__ import annotations
+
+import time
+
+from respdb import errors, notify
+from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
+from respdb.commands.table import command
+from respdb.errors import CommandError
+from respdb.resp import EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, null
+from respdb.types.strings import (
+    LongDoubleError,
+    PlainBytes,
+    format_ld_human,
+    parse_ld,
+    round_ld,
+)
+
+STRING_TYPES = (bytes, bytearray)
+_NULLS = (NULL2, NULL2, NULL2, NULL3)
+NOTIFY_STRING = notify.STRING
+NOTIFY_GENERIC = notify.GENERIC
+
+
+def get_string(db, key: bytes):
+    """The string at key, None if missing; WRONGTYPE for other types."""
+    v = db.get(key)
+    if v is None or type(v) is bytes:
+        return v
+    if isinstance(v, STRING_TYPES):
+        return v
+    raise CommandError(errors.WRONGTYPE)
+
+
+def _check_len(c, total: int) -> None:
+    if total > c.engine.config.get_int("proto-max-bulk-len"):
+        raise CommandError(errors.STRING_TOO_LONG)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ---------------------------------------------------------------------------
+# GET / SET family
+
+
+@command("get")
+def cmd_get(c, argv):
+    db = c.db
+    if db.expires:
+        v = db.get(argv[1])
+    else:
+        v = db.data.get(argv[1])
+    if v is None:
+        c.engine.stats["keyspace_misses"] += 1
+        return _NULLS[c.proto]
+    c.engine.stats["keyspace_hits"] += 1
+    if type(v) is bytes or type(v) is bytearray or type(v) is PlainBytes:
+        return b"$%d\r\n%b\r\n" % (len(v), v)
+    raise CommandError(errors.WRONGTYPE)
+
+
+NX, XX, GET, KEEPTTL, PERSIST, EX, PX, EXAT, PXAT = (1 << i for i in range(9))
+
+
+def parse_set_options(argv: list[bytes], start: int, for_get: bool) -> tuple[int, bytes | None]:
+    """Redis's parseExtendedStringArgumentsOrReply for SET (for_get=False) and GETEX."""
+    flags = 0
+    expire = None
+    n = len(argv)
+    j = start
+    expiry_flags = EX | PX | EXAT | PXAT
+    while j < n:
+        opt = argv[j].upper()
+        nxt = argv[j + 1] if j + 1 < n else None
+        if opt == b"NX" and not flags & XX and not for_get:
+            flags |= NX
+        elif opt == b"XX" and not flags & NX and not for_get:
+            flags |= XX
+        elif opt == b"GET" and not for_get:
+            flags |= GET
+        elif opt == b"KEEPTTL" and not flags & (PERSIST | expiry_flags) and not for_get:
+            flags |= KEEPTTL
+        elif opt == b"PERSIST" and for_get and not flags & (expiry_flags | KEEPTTL):
+            flags |= PERSIST
+        elif opt == b"EX" and not flags & (KEEPTTL | PERSIST | EXAT | PX | PXAT) and nxt is not None:
+            flags |= EX
+            expire = nxt
+            j += 1
+        elif opt == b"PX" and not flags & (KEEPTTL | PERSIST | EX | EXAT | PXAT) and nxt is not None:
+            flags |= PX
+            expire = nxt
+            j += 1
+        elif opt == b"EXAT" and not flags & (KEEPTTL | PERSIST | EX | PX | PXAT) and nxt is not None:
+            flags |= EXAT
+            expire = nxt
+            j += 1
+        elif opt == b"PXAT" and not flags & (KEEPTTL | PERSIST | EX | EXAT | PX) and nxt is not None:
+            flags |= PXAT
+            expire = nxt
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    return flags, expire
+
+
+def expire_ms(c, expire: bytes, flags: int, cmdname: str) -> int:
+    """getExpireMillisecondsOrReply: the absolute expiry time in ms."""
+    ms = get_int(expire)
+    seconds = flags & (EX | EXAT)
+    if ms <= 0 or (seconds and ms > LLONG_MAX // 1000):
+        raise CommandError(errors.INVALID_EXPIRE % cmdname)
+    if seconds:
+        ms *= 1000
+    if flags & (EX | PX):
+        ms += _now_ms()
+    if ms <= 0 or ms > LLONG_MAX:
+        raise CommandError(errors.INVALID_EXPIRE % cmdname)
+    return ms
+
+
+def set_generic(c, key: bytes, value: bytes, flags: int, expire: bytes | None, cmdname: str) -> bytes:
+    db = c.db
+    e = c.engine
+    when = expire_ms(c, expire, flags, cmdname) if expire is not None else None
+    reply = OK
+    if flags & GET:
+        old = get_string(db, key)
+        reply = null(c.proto) if old is None else bulk(old)
+    elif db.expires:
+        db.expire_if_needed(key)
+    if flags & (NX | XX):
+        found = key in db.data
+        if (flags & NX and found) or (flags & XX and not found):
+            return reply if flags & GET else null(c.proto)
+    db.set(key, value, keepttl=bool(flags & KEEPTTL))
+    e.written(db, key, "set", NOTIFY_STRING)
+    if when is not None:
+        db.set_expire(key, when)
+        if not flags & PXAT:
+            c.propagate_as([b"SET", key, value, b"PXAT", b"%d" % when])
+        e.notify(NOTIFY_GENERIC, "expire", key, db.id)
+    elif flags & GET:
+        c.propagate_as([a for a in _without_get(c, key, value, flags)])
+    return reply
+
+
+def _without_get(c, key, value, flags):
+    out = [b"SET", key, value]
+    if flags & NX:
+        out.append(b"NX")
+    if flags & XX:
+        out.append(b"XX")
+    if flags & KEEPTTL:
+        out.append(b"KEEPTTL")
+    return out
+
+
+@command("set")
+def cmd_set(c, argv):
+    if len(argv) == 3:
+        # The common case, kept short: no options.
+        db = c.db
+        key = argv[1]
+        if db.expires:
+            db.expire_if_needed(key)
+        db.set(key, argv[2])
+        c.engine.written(db, key, "set", NOTIFY_STRING)
+        return OK
+    flags, expire = parse_set_options(argv, 3, False)
+    return set_generic(c, argv[1], argv[2], flags, expire, "set")
+
+
+@command("setnx")
+def cmd_setnx(c, argv):
+    db = c.db
+    if db.contains(argv[1]):
+        return ZERO
+    db.set(argv[1], argv[2])
+    c.engine.written(db, argv[1], "set", NOTIFY_STRING)
+    return b":1\r\n"
+
+
+@command("setex")
+def cmd_setex(c, argv):
+    return set_generic(c, argv[1], argv[3], EX, argv[2], "setex")
+
+
+@command("psetex")
+def cmd_psetex(c, argv):
+    return set_generic(c, argv[1], argv[3], PX, argv[2], "psetex")
+
+
+@command("getset")
+def cmd_getset(c, argv):
+    db = c.db
+    old = get_string(db, argv[1])
+    db.set(argv[1], argv[2])
+    c.engine.written(db, argv[1], "set", NOTIFY_STRING)
+    c.propagate_as([b"SET", argv[1], argv[2]])
+    return null(c.proto) if old is None else bulk(old)
+
+
+@command("getdel")
+def cmd_getdel(c, argv):
+    db = c.db
+    old = get_string(db, argv[1])
+    if old is None:
+        return null(c.proto)
+    db.delete(argv[1])
+    c.engine.written(db, argv[1], "del", NOTIFY_GENERIC)
+    c.propagate_as([b"DEL", argv[1]])
+    return bulk(old)
+
+
+@command("getex")
+def cmd_getex(c, argv):
+    flags, expire = parse_set_options(argv, 2, True)
+    db = c.db
+    key = argv[1]
+    v = get_string(db, key)
+    if v is None:
+        return null(c.proto)
+    when = expire_ms(c, expire, flags, "getex") if expire is not None else None
+    reply = bulk(v)
+    e = c.engine
+    if flags & (PXAT | EXAT) and when is not None and when <= _now_ms():
+        db.delete(key)
+        lazy = e.config["lazyfree-lazy-expire"] == "yes"
+        c.propagate_as([b"UNLINK" if lazy else b"DEL", key])
+        e.written(db, key, "del", NOTIFY_GENERIC)
+    elif when is not None:
+        db.set_expire(key, when)
+        c.propagate_as([b"PEXPIREAT", key, b"%d" % when])
+        e.written(db, key, "expire", NOTIFY_GENERIC)
+    elif flags & PERSIST:
+        if db.persist(key):
+            c.propagate_as([b"PERSIST", key])
+            e.written(db, key, "persist", NOTIFY_GENERIC)
+    return reply
+
+
+@command("mget")
+def cmd_mget(c, argv):
+    db = c.db
+    parts = [b"*%d\r\n" % (len(argv) - 1)]
+    nul = null(c.proto)
+    for key in argv[1:]:
+        v = db.get(key)
+        if v is None or not isinstance(v, STRING_TYPES):
+            parts.append(nul)
+        else:
+            parts.append(b"$%d\r\n%b\r\n" % (len(v), v))
+    return b"".join(parts)
+
+
+@command("mset")
+def cmd_mset(c, argv):
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.wrong_args("mset"))
+    db = c.db
+    e = c.engine
+    for i in range(1, len(argv), 2):
+        key = argv[i]
+        if db.expires:
+            db.expire_if_needed(key)
+        db.set(key, argv[i + 1])
+        e.written(db, key, "set", NOTIFY_STRING)
+    return OK
+
+
+@command("msetnx")
+def cmd_msetnx(c, argv):
+    if len(argv) % 2 == 0:
+        raise CommandError(errors.wrong_args("msetnx"))
+    db = c.db
+    for i in range(1, len(argv), 2):
+        if db.contains(argv[i]):
+            return ZERO
+    e = c.engine
+    for i in range(1, len(argv), 2):
+        db.set(argv[i], argv[i + 1])
+        e.written(db, argv[i], "set", NOTIFY_STRING)
+    return b":1\r\n"
+
+
+@command("append")
+def cmd_append(c, argv):
+    db = c.db
+    key = argv[1]
+    v = get_string(db, key)
+    if v is None:
+        new = argv[2]
+        db.set(key, new)
+        total = len(new)
+    else:
+        total = len(v) + len(argv[2])
+        _check_len(c, total)
+        if type(v) is bytearray:
+            v += argv[2]
+        else:
+            db.set(key, bytearray(v) + argv[2], keepttl=True)
+    c.engine.written(db, key, "append", NOTIFY_STRING)
+    return integer(total)
+
+
+@command("strlen")
+def cmd_strlen(c, argv):
+    v = get_string(c.db, argv[1])
+    return integer(0 if v is None else len(v))
+
+
+def _range(start: int, end: int, strlen: int) -> tuple[int, int] | None:
+    if start < 0 and end < 0 and start > end:
+        return None
+    if start < 0:
+        start = strlen + start
+    if end < 0:
+        end = strlen + end
+    if start < 0:
+        start = 0
+    if end < 0:
+        end = 0
+    if end >= strlen:
+        end = strlen - 1
+    if start > end or strlen == 0:
+        return None
+    return start, end
+
+
+@command("getrange", "substr")
+def cmd_getrange(c, argv):
+    start = get_int(argv[2])
+    end = get_int(argv[3])
+    v = get_string(c.db, argv[1])
+    if v is None:
+        return EMPTY_BULK
+    r = _range(start, end, len(v))
+    if r is None:
+        return EMPTY_BULK
+    return bulk(bytes(v[r[0] : r[1] + 1]))
+
+
+@command("setrange")
+def cmd_setrange(c, argv):
+    db = c.db
+    key = argv[1]
+    offset = get_int(argv[2])
+    value = argv[3]
+    if offset < 0:
+        raise CommandError(errors.OFFSET_RANGE)
+    v = get_string(db, key)
+    if v is None:
+        if not value:
+            return ZERO
+        _check_len(c, offset + len(value))
+        new = bytearray(offset) + value
+        db.set(key, new)
+    else:
+        if not value:
+            return integer(len(v))
+        _check_len(c, offset + len(value))
+        if type(v) is not bytearray:
+            v = bytearray(v)
+            db.set(key, v, keepttl=True)
+        if len(v) < offset:
+            v.extend(bytes(offset - len(v)))
+        v[offset : offset + len(value)] = value
+        new = v
+    c.engine.written(db, key, "setrange", NOTIFY_STRING)
+    return integer(len(new))
+
+
+# ---------------------------------------------------------------------------
+# Counters
+
+
+def _incr(c, key: bytes, delta: int) -> bytes:
+    db = c.db
+    v = get_string(db, key)
+    if v is None:
+        cur = 0
+    else:
+        cur = parse_ll(v) if type(v) is not bytearray else parse_ll(bytes(v))
+        if cur is None:
+            raise CommandError(errors.NOT_INTEGER)
+    new = cur + delta
+    if new > LLONG_MAX or new < LLONG_MIN:
+        raise CommandError(errors.OVERFLOW)
+    db.set(key, b"%d" % new, keepttl=True)
+    c.engine.written(db, key, "incrby", NOTIFY_STRING)
+    return integer(new)
+
+
+@command("incr")
+def cmd_incr(c, argv):
+    return _incr(c, argv[1], 1)
+
+
+@command("decr")
+def cmd_decr(c, argv):
+    return _incr(c, argv[1], -1)
+
+
+@command("incrby")
+def cmd_incrby(c, argv):
+    return _incr(c, argv[1], get_int(argv[2]))
+
+
+@command("decrby")
+def cmd_decrby(c, argv):
+    delta = get_int(argv[2])
+    if delta == LLONG_MIN:
+        raise CommandError("ERR decrement would overflow")
+    return _incr(c, argv[1], -delta)
+
+
+@command("incrbyfloat")
+def cmd_incrbyfloat(c, argv):
+    db = c.db
+    key = argv[1]
+    v = get_string(db, key)
+    try:
+        cur = parse_ld(bytes(v)) if v is not None else 0
+    except LongDoubleError:
+        raise CommandError(errors.NOT_FLOAT) from None
+    try:
+        incr = parse_ld(argv[2])
+    except LongDoubleError:
+        raise CommandError(errors.NOT_FLOAT) from None
+    if isinstance(cur, float) or isinstance(incr, float):
+        raise CommandError(errors.NAN_OR_INF)
+    try:
+        new = round_ld(cur + incr)
+    except OverflowError:
+        raise CommandError(errors.NAN_OR_INF) from None
+    text = PlainBytes(format_ld_human(new))
+    db.set(key, text, keepttl=True)
+    c.engine.written(db, key, "incrbyfloat", NOTIFY_STRING)
+    c.propagate_as([b"SET", key, bytes(text), b"KEEPTTL"])
+    return bulk(text)
+
+
+# ---------------------------------------------------------------------------
+# LCS
+
+
+@command("lcs")
+def cmd_lcs(c, argv):
+    db = c.db
+    a = db.get(argv[1])
+    b = db.get(argv[2])
+    if (a is not None and not isinstance(a, STRING_TYPES)) or (b is not None and not isinstance(b, STRING_TYPES)):
+        raise CommandError("ERR The specified keys must contain string values")
+    a = a or b""
+    b = b or b""
+    getlen = getidx = withmatchlen = False
+    minmatchlen = 0
+    j = 3
+    while j < len(argv):
+        opt = argv[j].upper()
+        more = len(argv) - j - 1
+        if opt == b"IDX":
+            getidx = True
+        elif opt == b"LEN":
+            getlen = True
+        elif opt == b"WITHMATCHLEN":
+            withmatchlen = True
+        elif opt == b"MINMATCHLEN" and more:
+            minmatchlen = get_int(argv[j + 1])
+            if minmatchlen < 0:
+                minmatchlen = 0
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    if getlen and getidx:
+        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+    a = bytes(a)
+    b = bytes(b)
+    alen, blen = len(a), len(b)
+    # dp[i][j] = LCS length of a[:i], b[:j]; rows as lists of ints.
+    dp = [[0] * (blen + 1) for _ in range(alen + 1)]
+    for i in range(1, alen + 1):
+        ai = a[i - 1]
+        prev = dp[i - 1]
+        row = dp[i]
+        for jj in range(1, blen + 1):
+            if ai == b[jj - 1]:
+                row[jj] = prev[jj - 1] + 1
+            else:
+                x, y = prev[jj], row[jj - 1]
+                row[jj] = x if x > y else y
+    idx = dp[alen][blen]
+    if getlen:
+        return integer(idx)
+    result = bytearray(idx)
+    matches = []
+    i, jj = alen, blen
+    arange_end = brange_start = brange_end = 0
+    arange_start = alen  # sentinel: no current range
+    k = idx
+    while k > 0 and i > 0 and jj > 0:
+        emit_range = False
+        if a[i - 1] == b[jj - 1]:
+            result[k - 1] = a[i - 1]
+            if arange_start == alen:
+                arange_start = i - 1
+                arange_end = i - 1
+                brange_start = jj - 1
+                brange_end = jj - 1
+            elif arange_start == i and brange_start == jj:
+                arange_start -= 1
+                brange_start -= 1
+            else:
+                emit_range = True
+            if arange_start == 0 or brange_start == 0:
+                emit_range = True
+            k -= 1
+            i -= 1
+            jj -= 1
+        else:
+            lcs1 = dp[i - 1][jj]
+            lcs2 = dp[i][jj - 1]
+            if lcs1 > lcs2:
+                i -= 1
+            else:
+                jj -= 1
+            if arange_start != alen:
+                emit_range = True
+        if emit_range:
+            match_len = arange_end - arange_start + 1
+            if minmatchlen == 0 or match_len >= minmatchlen:
+                matches.append((arange_start, arange_end, brange_start, brange_end, match_len))
+            arange_start = alen
+    if getidx:
+        from respdb.resp import map_
+
+        parts = []
+        for a0, a1, b0, b1, ml in matches:
+            item = [b"*2\r\n:%d\r\n:%d\r\n" % (a0, a1), b"*2\r\n:%d\r\n:%d\r\n" % (b0, b1)]
+            if withmatchlen:
+                item.append(integer(ml))
+            parts.append(b"*%d\r\n" % len(item) + b"".join(item))
+        body = [bulk(b"matches"), b"*%d\r\n" % len(parts) + b"".join(parts), bulk(b"len"), integer(idx)]
+        return map_(body, 2, c.proto)
+    return bulk(bytes(result))

@@ -1,0 +1,199 @@
+"""The command table: one `Command` per Redis command, built from `spec_data.SPECS`.
+
+Handlers register with `@command("name")` (subcommands as "container|sub"). Only
+commands with a handler are visible to clients (dispatch, COMMAND, COMMAND DOCS ...);
+`unimplemented()` lists the rest, so a missing command is visible in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from respdb.commands.spec_data import SPECS
+
+# Command flag bits (names as in Redis's command JSON).
+FLAG_NAMES = [
+    "WRITE", "READONLY", "DENYOOM", "MODULE", "ADMIN", "PUBSUB", "NOSCRIPT", "BLOCKING",
+    "LOADING", "STALE", "SKIP_MONITOR", "SKIP_SLOWLOG", "ASKING", "FAST", "NO_AUTH",
+    "MAY_REPLICATE", "SENTINEL", "ONLY_SENTINEL", "NO_MANDATORY_KEYS", "PROTECTED",
+    "MODULE_GETKEYS", "MODULE_NO_CLUSTER", "NO_ASYNC_LOADING", "NO_MULTI", "MOVABLE_KEYS",
+    "ALLOW_BUSY", "MODULE_GETCHANNELS", "TOUCHES_ARBITRARY_KEYS",
+]  # fmt: skip
+F = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
+WRITE = F["WRITE"]
+READONLY = F["READONLY"]
+DENYOOM = F["DENYOOM"]
+ADMIN = F["ADMIN"]
+NOSCRIPT = F["NOSCRIPT"]
+LOADING = F["LOADING"]
+STALE = F["STALE"]
+FAST = F["FAST"]
+NO_AUTH = F["NO_AUTH"]
+PROTECTED = F["PROTECTED"]
+NO_MULTI = F["NO_MULTI"]
+BLOCKING = F["BLOCKING"]
+PUBSUB = F["PUBSUB"]
+MOVABLE_KEYS = F["MOVABLE_KEYS"]
+ALLOW_BUSY = F["ALLOW_BUSY"]
+SKIP_SLOWLOG = F["SKIP_SLOWLOG"]
+SKIP_MONITOR = F["SKIP_MONITOR"]
+
+Handler = Callable[..., Any]
+
+
+class Command:
+    __slots__ = (
+        "name", "fullname", "spec", "arity", "flags", "handler", "subcommands", "parent",
+        "first_key", "last_key", "key_step", "calls", "usec", "rejected_calls",
+        "failed_calls", "getkeys",
+    )  # fmt: skip
+
+    def __init__(self, fullname: str, spec: dict[str, Any], parent: Command | None = None) -> None:
+        self.fullname = fullname
+        self.name = fullname.rsplit("|", 1)[-1]
+        self.spec = spec
+        self.parent = parent
+        self.arity: int = spec["arity"]
+        flags = 0
+        for f in spec.get("command_flags", ()):
+            flags |= F[f]
+        if _movable(spec):
+            flags |= MOVABLE_KEYS
+        self.flags = flags
+        self.handler: Handler | None = None
+        self.subcommands: dict[bytes, Command] = {}
+        self.first_key, self.last_key, self.key_step = _legacy_range(spec)
+        self.getkeys: Callable[[list[bytes]], list[int]] | None = None
+        self.calls = 0
+        self.usec = 0
+        self.rejected_calls = 0
+        self.failed_calls = 0
+
+    @property
+    def implemented(self) -> bool:
+        if self.subcommands:
+            return any(s.handler is not None for s in self.subcommands.values())
+        return self.handler is not None
+
+    def visible_subcommands(self) -> list[Command]:
+        return [s for s in self.subcommands.values() if s.handler is not None]
+
+
+def _movable(spec: dict[str, Any]) -> bool:
+    if spec.get("get_keys_function"):
+        return True
+    for ks in spec.get("key_specs", ()):
+        if "index" not in ks["begin_search"] or "range" not in ks["find_keys"]:
+            return True
+    return False
+
+
+def _legacy_range(spec: dict[str, Any]) -> tuple[int, int, int]:
+    """first/last/step as COMMAND INFO reports them (Redis's populateCommandLegacyRangeSpec)."""
+    specs = spec.get("key_specs", ())
+    if not specs:
+        return 0, 0, 0
+    if len(specs) == 1 and "index" in specs[0]["begin_search"] and "range" in specs[0]["find_keys"]:
+        pos = specs[0]["begin_search"]["index"]["pos"]
+        rng = specs[0]["find_keys"]["range"]
+        last = rng["lastkey"]
+        return pos, (last + pos if last >= 0 else last), rng["step"]
+    first = 1 << 31
+    last = 0
+    prev_last = 0
+    for ks in specs:
+        if "index" not in ks["begin_search"] or "range" not in ks["find_keys"]:
+            continue
+        pos = ks["begin_search"]["index"]["pos"]
+        rng = ks["find_keys"]["range"]
+        if rng["step"] != 1 or (prev_last and prev_last != pos - 1):
+            continue
+        first = min(first, pos)
+        lk = rng["lastkey"]
+        if lk >= 0:
+            lk += pos
+        # unsigned comparison, as Redis does: a negative lastkey wins
+        last = lk if (lk & 0xFFFFFFFF) > (last & 0xFFFFFFFF) else last
+        prev_last = last
+    if first == 1 << 31:
+        return 0, 0, 0
+    return first, last, 1
+
+
+class CommandTable:
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        for fullname, spec in SPECS.items():
+            if "|" not in fullname:
+                self.commands[fullname] = Command(fullname, spec)
+        for fullname, spec in SPECS.items():
+            if "|" in fullname:
+                parent_name, sub = fullname.split("|", 1)
+                parent = self.commands[parent_name]
+                parent.subcommands[sub.encode()] = Command(fullname, spec, parent)
+        # Dispatch dict keyed by the exact bytes clients send (lower and upper case);
+        # other spellings fall back to a lowercase lookup.
+        self.by_bytes: dict[bytes, Command] = {}
+
+    def get(self, fullname: str) -> Command:
+        if "|" in fullname:
+            parent, sub = fullname.split("|", 1)
+            return self.commands[parent].subcommands[sub.encode()]
+        return self.commands[fullname]
+
+    def register(self, fullname: str, handler: Handler) -> Command:
+        cmd = self.get(fullname)
+        cmd.handler = handler
+        self._publish(cmd.parent or cmd)
+        return cmd
+
+    def _publish(self, cmd: Command) -> None:
+        if cmd.implemented:
+            name = cmd.name.encode()
+            self.by_bytes[name] = cmd
+            self.by_bytes[name.upper()] = cmd
+
+    def lookup(self, name: bytes) -> Command | None:
+        cmd = self.by_bytes.get(name)
+        if cmd is None:
+            cmd = self.by_bytes.get(name.lower())
+        return cmd
+
+    def implemented(self) -> list[Command]:
+        return [c for c in self.commands.values() if c.implemented]
+
+    def unimplemented(self) -> list[str]:
+        out = []
+        for c in self.commands.values():
+            if c.subcommands:
+                out.extend(s.fullname for s in c.subcommands.values() if s.handler is None)
+            elif c.handler is None:
+                out.append(c.fullname)
+        return out
+
+    def all_commands(self) -> list[Command]:
+        out = []
+        for c in self.commands.values():
+            out.append(c)
+            out.extend(c.subcommands.values())
+        return out
+
+
+TABLE = CommandTable()
+
+
+def command(*names: str) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more commands of the table."""
+
+    def deco(fn: Handler) -> Handler:
+        for n in names:
+            TABLE.register(n, fn)
+        return fn
+
+    return deco
+
+
+def container(name: str) -> None:
+    """Mark a container command (CLIENT, CONFIG, ...) as served by its subcommands."""
+    TABLE._publish(TABLE.commands[name])

@@ -1,0 +1,314 @@
+"""Configuration: redis.conf syntax, redis-server's command line, CONFIG GET/SET.
+
+Parameter names and defaults are Redis 7.0's (data/config_defaults.tsv, taken from a
+stock server). Each parameter is either acted on by respdb (ACTIVE) or only stored;
+setting a stored-only parameter to a non-default value logs a warning saying so, and
+INFO/docs list them, so nothing is silently pretended.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from importlib import resources
+from typing import Any
+
+from respdb.resp import split_inline
+
+# Parameters whose values respdb acts on.
+ACTIVE = {
+    "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
+    "dir", "maxclients", "proto-max-bulk-len", "client-query-buffer-limit", "hz",
+    "timeout", "requirepass", "enable-debug-command", "daemonize", "tcp-backlog",
+    "protected-mode", "tcp-keepalive", "pidfile", "active-expire-effort", "dynamic-hz",
+    "save", "appendonly", "lazyfree-lazy-user-flush", "lazyfree-lazy-user-del",
+    "lazyfree-lazy-server-del", "lazyfree-lazy-expire", "lazyfree-lazy-eviction",
+    "notify-keyspace-events", "always-show-logo", "set-proc-title", "supervised",
+}  # fmt: skip
+
+# Defaults that differ from the reference file (which was taken from one particular run).
+RUN_DEFAULTS = {
+    "port": "6379",
+    "logfile": "",
+    "save": "3600 1 300 100 60 10000",
+    "bind": "* -::*",
+    "dir": "",
+}
+
+ALIASES = {
+    "slave-announce-port": "replica-announce-port",
+    "slave-announce-ip": "replica-announce-ip",
+    "slave-ignore-maxmemory": "replica-ignore-maxmemory",
+    "slave-lazy-flush": "replica-lazy-flush",
+    "slave-priority": "replica-priority",
+    "slave-read-only": "replica-read-only",
+    "slave-serve-stale-data": "replica-serve-stale-data",
+    "slaveof": "replicaof",
+    "hash-max-ziplist-entries": "hash-max-listpack-entries",
+    "hash-max-ziplist-value": "hash-max-listpack-value",
+    "list-max-ziplist-size": "list-max-listpack-size",
+    "zset-max-ziplist-entries": "zset-max-listpack-entries",
+    "zset-max-ziplist-value": "zset-max-listpack-value",
+    "lua-time-limit": "busy-reply-threshold",
+}
+
+ENUMS = {
+    "loglevel": ["debug", "verbose", "notice", "warning"],
+    "maxmemory-policy": [
+        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+        "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
+    ],
+    "appendfsync": ["always", "everysec", "no"],
+    "supervised": ["upstart", "systemd", "auto", "no"],
+    "enable-debug-command": ["no", "yes", "local"],
+    "enable-protected-configs": ["no", "yes", "local"],
+    "enable-module-command": ["no", "yes", "local"],
+    "repl-diskless-load": ["disabled", "on-empty-db", "swapdb"],
+    "sanitize-dump-payload": ["no", "yes", "clients"],
+    "cluster-preferred-endpoint-type": ["ip", "hostname", "unknown-endpoint"],
+    "propagation-error-behavior": ["ignore", "panic", "panic-on-replicas"],
+    "oom-score-adj": ["no", "yes", "relative", "absolute"],
+    "shutdown-on-sigint": ["default", "save", "nosave", "now", "force"],
+    "shutdown-on-sigterm": ["default", "save", "nosave", "now", "force"],
+    "tls-auth-clients": ["no", "yes", "optional"],
+}  # fmt: skip
+
+# Can only be given at start-up (CONFIG SET refuses them, as Redis does).
+IMMUTABLE = {
+    "daemonize", "databases", "unixsocket", "unixsocketperm", "logfile", "syslog-enabled",
+    "syslog-ident", "syslog-facility", "supervised", "pidfile", "io-threads",
+    "io-threads-do-reads", "cluster-enabled", "cluster-config-file", "cluster-port",
+    "aclfile", "appendfilename", "appenddirname", "set-proc-title", "always-show-logo",
+    "tcp-backlog", "disable-thp", "enable-debug-command", "enable-module-command",
+    "enable-protected-configs", "aof_rewrite_cpulist", "bgsave_cpulist", "bio_cpulist",
+    "server_cpulist", "ignore-warnings",
+}  # fmt: skip
+
+_MEM_RE = re.compile(r"^(-?\d+)([kmg]b?|b)?$", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def parse_memory(value: str) -> int | None:
+    m = _MEM_RE.match(value.strip())
+    if not m:
+        return None
+    return int(m.group(1)) * _UNITS[(m.group(2) or "").lower()]
+
+
+def load_defaults() -> dict[str, str]:
+    text = resources.files("respdb").joinpath("data/config_defaults.tsv").read_text()
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.partition("\t")
+        out[name] = value
+    out.update(RUN_DEFAULTS)
+    out["dir"] = os.getcwd()
+    return out
+
+
+class Config:
+    def __init__(self) -> None:
+        self.defaults = load_defaults()
+        self.values = dict(self.defaults)
+        self.kinds = {name: _kind(name, v) for name, v in self.defaults.items()}
+        self.file: str = ""
+        self.listeners: list[Any] = []  # callables(name, value) run after a change
+
+    # -- access ------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[name]
+
+    def get_int(self, name: str) -> int:
+        v = self.values[name]
+        mem = parse_memory(v)
+        return mem if mem is not None else int(v)
+
+    def get_bool(self, name: str) -> bool:
+        return self.values[name] == "yes"
+
+    def canonical(self, name: str) -> str | None:
+        name = name.lower()
+        name = ALIASES.get(name, name)
+        return name if name in self.values else None
+
+    # -- setting -----------------------------------------------------------
+
+    def validate(self, name: str, value: str) -> str:
+        """Return the normalized value or raise ConfigError with Redis's reason."""
+        kind = self.kinds.get(name, "string")
+        if kind == "bool":
+            v = value.lower()
+            if v not in ("yes", "no"):
+                raise ConfigError("argument must be 'yes' or 'no'")
+            return v
+        if kind == "enum":
+            v = value.lower()
+            if v not in ENUMS[name]:
+                raise ConfigError("argument(s) must be one of the following: " + ", ".join(ENUMS[name]))
+            return v
+        if kind == "memory":
+            mem = parse_memory(value)
+            if mem is None:
+                raise ConfigError("argument must be a memory value")
+            if mem < 0 and name not in ("maxmemory-clients",):
+                raise ConfigError("argument must be a memory value")
+            return str(mem)
+        if kind == "int":
+            try:
+                n = int(value)
+            except ValueError:
+                raise ConfigError("argument couldn't be parsed into an integer") from None
+            lo, hi = _RANGES.get(name, (-(2**63), 2**63 - 1))
+            if not lo <= n <= hi:
+                raise ConfigError("argument must be between %d and %d inclusive" % (lo, hi))
+            return str(n)
+        if name == "save":
+            parts = value.split()
+            if len(parts) % 2 or not all(p.isdigit() for p in parts):
+                raise ConfigError("Invalid save parameters")
+            return " ".join(parts)
+        if name == "notify-keyspace-events":
+            from respdb.notify import flags_to_string, parse_flags
+
+            flags = parse_flags(value)
+            if flags is None:
+                raise ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")
+            return flags_to_string(flags)
+        if name == "dir":
+            try:
+                os.chdir(value)
+            except OSError as e:
+                raise ConfigError(e.strerror or str(e)) from None
+            return os.getcwd()
+        return value
+
+    def set(self, name: str, value: str) -> None:
+        """Set one parameter (name already canonical); raises ConfigError."""
+        self.values[name] = self.validate(name, value)
+
+    def get_matching(self, pattern: str) -> list[tuple[str, str]]:
+        pat = pattern.lower()
+        out = []
+        if not any(c in pat for c in "*?["):
+            name = ALIASES.get(pat, pat)
+            if name in self.values:
+                return [(pat, self.values[name])]
+            return []
+        for name, value in self.values.items():
+            if fnmatch.fnmatchcase(name, pat):
+                out.append((name, value))
+        for alias, name in ALIASES.items():
+            if fnmatch.fnmatchcase(alias, pat) and name in self.values:
+                out.append((alias, self.values[name]))
+        return out
+
+    def not_acted_on(self) -> list[str]:
+        """Parameters set away from their default that respdb stores but does not act on."""
+        return sorted(n for n, v in self.values.items() if n not in ACTIVE and v != self.defaults.get(n))
+
+    # -- config file and command line --------------------------------------
+
+    def load_file(self, path: str) -> None:
+        self.file = os.path.abspath(path)
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            self.load_text(f.read(), path)
+
+    def load_text(self, text: str, origin: str = "config") -> None:
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = split_inline(line.encode("utf-8", "surrogateescape"))
+            if parts is None:
+                raise ConfigError(f"{origin}:{lineno}: unbalanced quotes in configuration line")
+            args = [p.decode("utf-8", "surrogateescape") for p in parts]
+            self.apply_directive(args[0], args[1:], f"{origin}:{lineno}")
+
+    def apply_directive(self, name: str, args: list[str], where: str) -> None:
+        lname = name.lower()
+        if lname == "include":
+            for a in args:
+                self.load_file(a)
+            return
+        canon = self.canonical(lname)
+        if canon is None:
+            raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+        value = " ".join(args) if canon in ("save", "bind", "client-output-buffer-limit") else (args[0] if args else "")
+        if canon == "save" and value in ('""', "''"):
+            value = ""
+        try:
+            self.set(canon, value)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: '{name} {' '.join(args)}': {e}") from None
+
+    def load_argv(self, argv: list[str]) -> None:
+        """redis-server [configfile] [--name value ...] [-] (stdin config)."""
+        i = 0
+        if argv and not argv[0].startswith("--") and argv[0] != "-":
+            self.load_file(argv[0])
+            i = 1
+        lines: list[str] = []
+        while i < len(argv):
+            a = argv[i]
+            if a == "-":
+                import sys
+
+                self.load_text(sys.stdin.read(), "stdin")
+            elif a.startswith("--"):
+                lines.append(a[2:])
+            elif lines:
+                lines[-1] += " " + _quote(a)
+            else:
+                raise ConfigError(f"Invalid argument '{a}'")
+            i += 1
+        for line in lines:
+            parts = split_inline(line.encode("utf-8", "surrogateescape")) or [b""]
+            args = [p.decode("utf-8", "surrogateescape") for p in parts]
+            self.apply_directive(args[0], args[1:], "command line")
+
+
+def _quote(s: str) -> str:
+    if s == "":
+        return '""'
+    if any(c in s for c in " \t\"'\\"):
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return s
+
+
+_RANGES = {
+    "databases": (1, 2**31 - 1),
+    "port": (0, 65535),
+    "hz": (1, 500),
+    "maxclients": (1, 2**31 - 1),
+    "timeout": (0, 2**31 - 1),
+    "active-expire-effort": (1, 10),
+    "tcp-keepalive": (0, 2**31 - 1),
+    "tcp-backlog": (0, 2**31 - 1),
+}
+
+_MEMORY_NAMES = {
+    "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "maxmemory-clients",
+    "auto-aof-rewrite-min-size", "repl-backlog-size", "active-defrag-ignore-bytes",
+    "hll-sparse-max-bytes", "stream-node-max-bytes", "hash-max-listpack-value",
+    "zset-max-listpack-value", "set-max-intset-entries",
+}  # fmt: skip
+
+
+def _kind(name: str, default: str) -> str:
+    if name in ENUMS:
+        return "enum"
+    if default in ("yes", "no") and name not in ("save",):
+        return "bool"
+    if name in _MEMORY_NAMES:
+        return "memory"
+    if re.fullmatch(r"-?\d+", default or "x") and name not in ("unixsocketperm",):
+        return "int"
+    return "string"

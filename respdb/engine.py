@@ -1,0 +1,299 @@
+"""The engine: databases, dispatch with Redis's pre-call checks, the mutation path,
+propagation and the cron. It knows nothing about sockets: TCP clients, the embedded
+client, and later the AOF loader and replication all come in through `execute()`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from respdb import REDIS_VERSION, errors, notify
+from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from respdb.commands.table import ADMIN, NO_AUTH, PROTECTED, TABLE, Command
+from respdb.config import Config
+from respdb.errors import CommandError
+from respdb.keyspace import Database
+from respdb.resp import error as error_reply
+
+VERSION = REDIS_VERSION
+LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
+LOG_MARKS = ".-*#"
+
+Propagator = Callable[[int, list[bytes]], None]
+
+
+class Engine:
+    def __init__(self, config: Config | None = None) -> None:
+        # Handlers register themselves on import.
+        from respdb.commands import load_all
+
+        load_all()
+
+        self.config = config or Config()
+        self.table = TABLE
+        self.by_bytes = TABLE.by_bytes
+        ndb = self.config.get_int("databases")
+        self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
+        self.clients: dict[int, Client] = {}
+        self._next_id = 0
+        self.dirty = 0
+        self.start_time = time.time()
+        self.run_id = os.urandom(20).hex()
+        self.pid = os.getpid()
+        self.propagators: list[Propagator] = []
+        self.active_expire_enabled = True
+        self.stats: dict[str, int] = {}
+        self.errorstats: dict[str, int] = {}
+        self.reset_stats()
+        self.notify_flags = 0
+        self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = []
+        self.shutdown_requested: Callable[[list[bytes]], None] | None = None
+        self.logfile = sys.stderr
+        self.apply_config()
+        # Per-second samples for instantaneous_ops_per_sec.
+        self._ops_samples: list[tuple[float, int]] = []
+        self.tcp_port = 0
+
+    # -- configuration -----------------------------------------------------
+
+    def apply_config(self) -> None:
+        cfg = self.config
+        self.notify_flags = notify.parse_flags(cfg["notify-keyspace-events"]) or 0
+        self.requirepass = cfg["requirepass"]
+        self.loglevel = LOG_LEVELS.get(cfg["loglevel"], 2)
+
+    def auth_required(self) -> bool:
+        return bool(self.config["requirepass"])
+
+    def reset_stats(self) -> None:
+        self.stats = {
+            "total_connections_received": 0,
+            "total_commands_processed": 0,
+            "rejected_connections": 0,
+            "expired_keys": 0,
+            "expired_stale_perc": 0,
+            "expired_time_cap_reached_count": 0,
+            "evicted_keys": 0,
+            "keyspace_hits": 0,
+            "keyspace_misses": 0,
+            "total_net_input_bytes": 0,
+            "total_net_output_bytes": 0,
+            "total_error_replies": 0,
+            "unexpected_error_replies": 0,
+            "expire_cycle_cpu_milliseconds": 0,
+        }
+        self.errorstats = {}
+        for cmd in self.table.all_commands():
+            cmd.calls = cmd.usec = cmd.rejected_calls = cmd.failed_calls = 0
+
+    # -- logging -----------------------------------------------------------
+
+    def log(self, level: str, msg: str) -> None:
+        lv = LOG_LEVELS[level]
+        if lv < self.loglevel:
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + ".%03d" % (now % 1 * 1000)
+        try:
+            self.logfile.write(f"{self.pid}:M {stamp} {LOG_MARKS[lv]} {msg}\n")
+            self.logfile.flush()
+        except (OSError, ValueError):
+            pass
+
+    # -- clients -----------------------------------------------------------
+
+    def next_client_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
+        c = Client(self, conn, addr, laddr, fd)
+        self.clients[c.id] = c
+        self.stats["total_connections_received"] += 1
+        return c
+
+    def drop_client(self, c: Client) -> None:
+        c.closed = True
+        self.clients.pop(c.id, None)
+
+    # -- dispatch ----------------------------------------------------------
+
+    def execute(self, c: Client, argv: list[bytes]) -> bytes:
+        """Run one request and return its reply bytes (b"" when nothing is to be sent)."""
+        cmd = self.by_bytes.get(argv[0])
+        if cmd is None:
+            cmd = self.table.lookup(argv[0])
+            if cmd is None:
+                return self._reject(c, None, _unknown_command(argv))
+        n = len(argv)
+        if cmd.subcommands:
+            if n >= 2:
+                sub = cmd.subcommands.get(argv[1].lower())
+                if sub is None or sub.handler is None:
+                    return self._reject(c, None, errors.unknown_subcommand(argv[1], cmd.name))
+                cmd = sub
+        arity = cmd.arity
+        if (arity > 0 and arity != n) or n < -arity:
+            return self._reject(c, cmd, errors.wrong_args(cmd.fullname))
+        if c.gated or cmd.flags & PROTECTED:
+            err = self._check_gates(c, cmd)
+            if err is not None:
+                return self._reject(c, cmd, err)
+        return self.call(c, cmd, argv)
+
+    def call(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
+        dirty = self.dirty
+        t0 = time.perf_counter()
+        try:
+            reply = cmd.handler(c, argv)
+        except CommandError as e:
+            reply = self._error(e.msg)
+            cmd.failed_calls += 1
+        cmd.usec += int((time.perf_counter() - t0) * 1_000_000)
+        cmd.calls += 1
+        c.last_cmd = cmd.fullname
+        if self.dirty != dirty and self.propagators:
+            rewrite = c.rewrite
+            if rewrite is not None:
+                for a in rewrite:
+                    self.propagate(c.db.id, a)
+            elif cmd.flags & 1:  # WRITE
+                self.propagate(c.db.id, argv)
+        c.rewrite = None
+        if c.reply_mode != REPLY_ON:
+            return self._filter_reply(c, reply)
+        return reply
+
+    def _filter_reply(self, c: Client, reply: bytes) -> bytes:
+        mode = c.reply_mode
+        if mode == REPLY_SKIP:  # this very command set SKIP: the next one is skipped
+            c.reply_mode = REPLY_SKIP_NEXT
+            return b""
+        if mode == REPLY_SKIP_NEXT:
+            c.reply_mode = REPLY_ON
+            return b""
+        if mode == REPLY_OFF:
+            return b""
+        return reply
+
+    def _check_gates(self, c: Client, cmd: Command) -> str | None:
+        """Redis's processCommand checks after lookup and arity, in its order."""
+        if cmd.flags & PROTECTED:
+            setting = self.config["enable-debug-command"]
+            if setting == "no" or (setting == "local" and not _is_local(c)):
+                return (
+                    'ERR %s command not allowed. If the enable-debug-command option is set to "local", '
+                    "you can run it from a local connection, otherwise you need to set this option in "
+                    "the configuration file, and then restart the server." % cmd.name.upper()
+                )
+        if not c.authenticated and not cmd.flags & NO_AUTH:
+            return errors.NOAUTH
+        return None
+
+    def _reject(self, c: Client, cmd: Command | None, msg: str) -> bytes:
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        return self._error(msg)
+
+    def _error(self, msg: str) -> bytes:
+        self.stats["total_error_replies"] += 1
+        code = msg.split(" ", 1)[0]
+        if len(self.errorstats) < 128 or code in self.errorstats:
+            self.errorstats[code] = self.errorstats.get(code, 0) + 1
+        return error_reply(msg)
+
+    # -- the mutation path -------------------------------------------------
+
+    def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
+        """Every change to a key ends here: dirty counter, notification, WATCH/tracking."""
+        self.dirty += 1
+        if self.notify_flags & cls:
+            self.notify(cls, event, key, db.id)
+
+    def notify(self, cls: int, event: str, key: bytes, dbid: int) -> None:
+        if not (self.notify_flags & cls):
+            return
+        for hook in self.notify_hooks:
+            hook(cls, event, key, dbid)
+
+    def propagate(self, dbid: int, argv: list[bytes]) -> None:
+        for p in self.propagators:
+            p(dbid, argv)
+
+    def _expire_key(self, db: Database, key: bytes) -> None:
+        """A key found expired (lazily or by the cron): delete it and tell everyone."""
+        db.delete(key)
+        self.stats["expired_keys"] += 1
+        self.dirty += 1
+        self.notify(notify.EXPIRED, "expired", key, db.id)
+        if self.propagators:
+            lazy = self.config["lazyfree-lazy-expire"] == "yes"
+            self.propagate(db.id, [b"UNLINK" if lazy else b"DEL", key])
+
+    # -- the cron ----------------------------------------------------------
+
+    def cron(self) -> None:
+        """Periodic work, called `hz` times a second by the server loop."""
+        if self.active_expire_enabled:
+            hz = max(1, self.config.get_int("hz"))
+            effort = self.config.get_int("active-expire-effort")
+            # Redis spends up to 25% of each cron period (more with more effort).
+            budget = (0.25 + 0.02 * (effort - 1)) / hz
+            deadline = time.monotonic() + budget
+            t0 = time.process_time()
+            for db in self.dbs:
+                if db.heap:
+                    db.active_expire(deadline)
+                if time.monotonic() > deadline:
+                    self.stats["expired_time_cap_reached_count"] += 1
+                    break
+            self.stats["expire_cycle_cpu_milliseconds"] += int((time.process_time() - t0) * 1000)
+        now = time.monotonic()
+        total = self.total_commands()
+        self._ops_samples.append((now, total))
+        if len(self._ops_samples) > 16:
+            del self._ops_samples[0]
+
+    def total_commands(self) -> int:
+        return sum(c.calls for c in self.table.all_commands())
+
+    def ops_per_sec(self) -> int:
+        s = self._ops_samples
+        if len(s) < 2 or s[-1][0] == s[0][0]:
+            return 0
+        return int((s[-1][1] - s[0][1]) / (s[-1][0] - s[0][0]))
+
+    # -- helpers for handlers ----------------------------------------------
+
+    def select_db(self, index: int) -> Database:
+        if index < 0 or index >= len(self.dbs):
+            raise CommandError(errors.DB_INDEX)
+        return self.dbs[index]
+
+    def flushall(self) -> int:
+        n = 0
+        for db in self.dbs:
+            n += db.clear()
+        self.dirty += 1
+        return n
+
+
+def _unknown_command(argv: list[bytes]) -> str:
+    args = b""
+    for a in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += b"'" + a[: 128 - len(args)] + b"' "
+    msg = b"ERR unknown command '" + argv[0][:128] + b"', with args beginning with: " + args
+    return msg.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "surrogateescape")
+
+
+def _is_local(c: Client) -> bool:
+    return not c.addr or c.addr.startswith(("127.", "[::1]", "::1", "/")) or c.fd == -1
+
+
+__all__ = ["Engine", "VERSION", "ADMIN", "REPLY_OFF"]

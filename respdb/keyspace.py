@@ -1,0 +1,300 @@
+"""Databases: key -> value dicts, expiry times, and a sampling index for SCAN/RANDOMKEY.
+
+Values are plain Python objects: a string is `bytes` (or `bytearray` once APPEND or
+SETRANGE made it "raw", as Redis's sds grows in place); collections get their own
+types in later modules.
+
+Expiry is lazy (checked on access, only when the database has expiring keys at all)
+plus active: a heap of (when, key) lets the cron delete keys as they come due without
+touching them. Stale heap entries (the key's TTL changed) are skipped when popped.
+
+Python dicts cannot be sampled or resumed from a position, so SCAN and RANDOMKEY use
+`KeyIndex`, a small power-of-two bucket table over the same keys, scanned with Redis's
+reverse-binary cursor so that a key present for the whole scan is always returned,
+even across resizes. It is built on first use and kept up to date from then on, so a
+database that never sees SCAN or RANDOMKEY pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+MASK64 = (1 << 64) - 1
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _rev64(v: int) -> int:
+    return int(format(v, "064b")[::-1], 2)
+
+
+class KeyIndex:
+    """Keys in 2**n buckets (None, one key, or a tuple of keys)."""
+
+    __slots__ = ("table", "mask", "count")
+
+    def __init__(self, keys: Any = ()) -> None:
+        keys = list(keys)
+        size = 4
+        while size < len(keys):
+            size <<= 1
+        self.mask = size - 1
+        self.table: list[Any] = [None] * size
+        self.count = 0
+        for k in keys:
+            self._put(k)
+        self.count = len(keys)
+
+    def _put(self, key: bytes) -> None:
+        h = hash(key) & self.mask
+        b = self.table[h]
+        if b is None:
+            self.table[h] = key
+        elif type(b) is tuple:
+            self.table[h] = b + (key,)
+        else:
+            self.table[h] = (b, key)
+
+    def add(self, key: bytes) -> None:
+        self._put(key)
+        self.count += 1
+        if self.count > self.mask + 1:
+            self._resize((self.mask + 1) * 2)
+
+    def remove(self, key: bytes) -> None:
+        h = hash(key) & self.mask
+        b = self.table[h]
+        if type(b) is tuple:
+            rest = tuple(k for k in b if k != key)
+            self.table[h] = rest[0] if len(rest) == 1 else rest
+        else:
+            self.table[h] = None
+        self.count -= 1
+        size = self.mask + 1
+        if size > 4 and self.count < size // 8:
+            self._resize(size // 2)
+
+    def _resize(self, size: int) -> None:
+        old = self.table
+        self.mask = size - 1
+        self.table = [None] * size
+        for b in old:
+            if b is None:
+                continue
+            if type(b) is tuple:
+                for k in b:
+                    self._put(k)
+            else:
+                self._put(b)
+
+    def clear(self) -> None:
+        self.__init__()
+
+    def scan(self, cursor: int, count: int, out: list[bytes]) -> int:
+        """Append whole buckets to `out` until about `count` keys; return the next cursor."""
+        table = self.table
+        mask = self.mask
+        maxiter = count * 10
+        while True:
+            b = table[cursor & mask]
+            if b is not None:
+                if type(b) is tuple:
+                    out.extend(b)
+                else:
+                    out.append(b)
+            cursor |= ~mask & MASK64
+            cursor = _rev64((_rev64(cursor) + 1) & MASK64)
+            maxiter -= 1
+            if cursor == 0 or len(out) >= count or maxiter <= 0:
+                return cursor
+
+    def random(self) -> bytes | None:
+        if not self.count:
+            return None
+        table = self.table
+        mask = self.mask
+        rnd = random.getrandbits
+        bits = mask.bit_length()
+        while True:
+            b = table[rnd(bits) & mask] if bits else table[0]
+            if b is not None:
+                return random.choice(b) if type(b) is tuple else b
+
+
+class Database:
+    __slots__ = ("id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime")
+
+    # LRU clock in seconds, advanced by the engine's cron (Redis's 1 s resolution).
+    clock = int(time.monotonic())
+
+    def __init__(self, dbid: int, on_expire: Callable[[Database, bytes], None]) -> None:
+        self.id = dbid
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}
+        self.heap: list[tuple[int, bytes]] = []
+        self.index: KeyIndex | None = None
+        self.avg_ttl = 0
+        # Last access (LRU clock) per key, for OBJECT IDLETIME; None when not tracked.
+        self.atime: dict[bytes, int] | None = {}
+        # Called when a key is found expired: stats, notification, propagation of DEL.
+        self.on_expire = on_expire
+
+    # -- reads -------------------------------------------------------------
+
+    def get(self, key: bytes) -> Any:
+        """The live value, or None. An expired key is deleted on the way; access is noted."""
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= now_ms():
+                self.expire_now(key)
+                return None
+        v = self.data.get(key)
+        if v is not None and self.atime is not None:
+            self.atime[key] = Database.clock
+        return v
+
+    def peek(self, key: bytes) -> Any:
+        """Like get() but without noting an access (TYPE, TTL, EXISTS, OBJECT)."""
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= now_ms():
+                self.expire_now(key)
+                return None
+        return self.data.get(key)
+
+    def touch(self, key: bytes) -> None:
+        if self.atime is not None:
+            self.atime[key] = Database.clock
+
+    def idle_seconds(self, key: bytes) -> int:
+        if self.atime is None:
+            return 0
+        return max(0, Database.clock - self.atime.get(key, Database.clock))
+
+    def expire_if_needed(self, key: bytes) -> bool:
+        when = self.expires.get(key)
+        if when is not None and when <= now_ms():
+            self.expire_now(key)
+            return True
+        return False
+
+    def contains(self, key: bytes) -> bool:
+        if self.expires:
+            self.expire_if_needed(key)
+        return key in self.data
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        return self.expires.get(key)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- writes ------------------------------------------------------------
+
+    def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
+        """Add or overwrite; drops any TTL unless keepttl."""
+        data = self.data
+        if self.index is not None and key not in data:
+            self.index.add(key)
+        data[key] = value
+        if self.atime is not None:
+            self.atime[key] = Database.clock
+        if not keepttl and self.expires:
+            self.expires.pop(key, None)
+
+    def delete(self, key: bytes) -> bool:
+        data = self.data
+        if key not in data:
+            return False
+        del data[key]
+        if self.expires:
+            self.expires.pop(key, None)
+        if self.atime is not None:
+            self.atime.pop(key, None)
+        if self.index is not None:
+            self.index.remove(key)
+        return True
+
+    def pop(self, key: bytes) -> Any:
+        value = self.data.get(key)
+        if value is not None:
+            self.delete(key)
+        return value
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        heapq.heappush(self.heap, (when_ms, key))
+        if len(self.heap) > 2 * len(self.expires) + 1024:
+            self.heap = [(w, k) for k, w in self.expires.items()]
+            heapq.heapify(self.heap)
+
+    def persist(self, key: bytes) -> bool:
+        return self.expires.pop(key, None) is not None
+
+    def expire_now(self, key: bytes) -> None:
+        self.on_expire(self, key)
+
+    def clear(self) -> int:
+        n = len(self.data)
+        self.data = {}
+        self.expires = {}
+        self.heap = []
+        self.index = None
+        if self.atime is not None:
+            self.atime = {}
+        return n
+
+    def swap(self, other: Database) -> None:
+        for attr in ("data", "expires", "heap", "index", "avg_ttl", "atime"):
+            a, b = getattr(self, attr), getattr(other, attr)
+            setattr(self, attr, b)
+            setattr(other, attr, a)
+
+    # -- sampling ----------------------------------------------------------
+
+    def key_index(self) -> KeyIndex:
+        if self.index is None:
+            self.index = KeyIndex(self.data)
+        return self.index
+
+    def random_key(self) -> bytes | None:
+        index = self.key_index()
+        tries = 0
+        while True:
+            key = index.random()
+            if key is None:
+                return None
+            when = self.expires.get(key)
+            if when is not None and when <= now_ms():
+                tries += 1
+                if tries > 100 and len(self.expires) == len(self.data):
+                    return key  # everything volatile: Redis also gives up and returns one
+                self.expire_now(key)
+                continue
+            return key
+
+    def active_expire(self, deadline: float, limit: int = 1 << 62) -> int:
+        """Delete due keys in expiry order until the deadline; return how many."""
+        heap = self.heap
+        expires = self.expires
+        done = 0
+        now = now_ms()
+        checked = 0
+        while heap and heap[0][0] <= now and done < limit:
+            when, key = heapq.heappop(heap)
+            if expires.get(key) == when:
+                self.expire_now(key)
+                done += 1
+            checked += 1
+            if checked & 31 == 0 and time.monotonic() > deadline:
+                break
+        return done
+
+    def iter_keys(self) -> Iterator[bytes]:
+        return iter(list(self.data))

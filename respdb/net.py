@@ -1,0 +1,252 @@
+"""The network server: asyncio Protocols (on uvloop) feeding the engine.
+
+One read -> parse everything in it -> execute each request -> one write. A client
+whose unsent output grows past the transport's high-water mark stops being read
+until it drains, so a slow reader cannot make the server buffer without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from respdb.engine import Engine
+from respdb.keyspace import Database
+from respdb.resp import RequestParser
+
+MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
+OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
+
+
+class RespProtocol(asyncio.Protocol):
+    __slots__ = ("engine", "transport", "parser", "client", "execute", "paused", "stats")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.execute = engine.execute
+        self.transport: Any = None
+        self.client: Any = None
+        self.paused = False
+        self.stats = engine.stats
+        self.parser = RequestParser(engine.config.get_int("proto-max-bulk-len"))
+
+    # -- asyncio callbacks -------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        e = self.engine
+        if len(e.clients) >= e.config.get_int("maxclients"):
+            e.stats["rejected_connections"] += 1
+            transport.write(MAX_CLIENTS_ERR)
+            transport.close()
+            return
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if sock is not None and sock.family == socket.AF_UNIX:
+            addr = "%s:0" % (local or "")
+            laddr = addr
+        else:
+            addr = _fmt_addr(peer)
+            laddr = _fmt_addr(local)
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+        fd = sock.fileno() if sock is not None else -1
+        self.client = e.new_client(self, addr, laddr, fd)
+        transport.set_write_buffer_limits(high=OUTPUT_HIGH_WATER)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or client.closed:
+            return
+        self.stats["total_net_input_bytes"] += len(data)
+        cmds, err = self.parser.feed(data)
+        execute = self.execute
+        if len(cmds) == 1 and err is None:
+            reply = execute(client, cmds[0])
+            if reply:
+                self.transport.write(reply)
+                self.stats["total_net_output_bytes"] += len(reply)
+            if client.close_after_reply:
+                self.transport.close()
+        else:
+            out = []
+            for argv in cmds:
+                out.append(execute(client, argv))
+                if client.close_after_reply:
+                    break
+            if err is not None and not client.close_after_reply:
+                out.append(self.engine._error(err))
+                self.engine.log(
+                    "verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err, client.id, client.addr)
+                )
+                client.close_after_reply = True
+            data_out = b"".join(out)
+            if data_out:
+                self.transport.write(data_out)
+                self.stats["total_net_output_bytes"] += len(data_out)
+            if client.close_after_reply:
+                self.transport.close()
+                return
+        client.last_interaction = time.monotonic()
+        pending = self.parser.pending()
+        if pending:
+            client.qbuf = pending
+            if pending > self.engine.config.get_int("client-query-buffer-limit"):
+                self.engine.log(
+                    "warning",
+                    "Closing client that reached max query buffer length: id=%d addr=%s" % (client.id, client.addr),
+                )
+                self.transport.close()
+        elif client.qbuf:
+            client.qbuf = 0
+
+    def pause_writing(self) -> None:
+        # Output is piling up: stop reading this client until it drains.
+        self.paused = True
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client is not None:
+            self.engine.drop_client(self.client)
+
+    # -- used by the engine ------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _fmt_addr(addr: Any) -> str:
+    if not addr:
+        return ""
+    if isinstance(addr, tuple):
+        host, port = addr[0], addr[1]
+        return f"{host}:{port}"
+    return str(addr)
+
+
+class Server:
+    """Owns the listeners, the cron and shutdown for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.servers: list[asyncio.AbstractServer] = []
+        self.stopping: asyncio.Event | None = None
+        self.exit_code = 0
+
+    async def start(self) -> None:
+        e = self.engine
+        cfg = e.config
+        loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()
+        e.shutdown_requested = self.request_shutdown
+        port = cfg.get_int("port")
+        backlog = cfg.get_int("tcp-backlog")
+        if port:
+            for addr in cfg["bind"].split():
+                optional = addr.startswith("-")
+                host = addr.lstrip("-")
+                host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+                try:
+                    srv = await loop.create_server(
+                        lambda: RespProtocol(e), host, port, reuse_address=True, backlog=backlog
+                    )
+                except OSError as err:
+                    if optional:
+                        continue
+                    raise RuntimeError(
+                        f"Could not create server TCP listening socket {host}:{port}: {err.strerror}"
+                    ) from None
+                self.servers.append(srv)
+            e.tcp_port = port
+            if port == 0:
+                pass
+        sock_path = cfg["unixsocket"]
+        if sock_path:
+            if os.path.exists(sock_path):
+                os.unlink(sock_path)
+            srv = await loop.create_unix_server(lambda: RespProtocol(e), sock_path, backlog=backlog)
+            perm = cfg["unixsocketperm"]
+            if perm and perm != "0":
+                os.chmod(sock_path, int(perm, 8))
+            self.servers.append(srv)
+        if not port and self.servers == [] and not sock_path:
+            raise RuntimeError("Configured to not listen anywhere, exiting.")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.request_shutdown_signal, sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        loop.create_task(self._cron())
+
+    def bound_port(self) -> int:
+        for srv in self.servers:
+            for s in srv.sockets:
+                if s.family in (socket.AF_INET, socket.AF_INET6):
+                    return s.getsockname()[1]
+        return 0
+
+    async def _cron(self) -> None:
+        e = self.engine
+        while True:
+            hz = max(1, e.config.get_int("hz"))
+            await asyncio.sleep(1.0 / hz)
+            Database.clock = int(time.monotonic())
+            try:
+                e.cron()
+                self._client_timeouts()
+            except Exception as err:  # the cron must never die
+                e.log("warning", f"cron error: {err!r}")
+
+    def _client_timeouts(self) -> None:
+        e = self.engine
+        timeout = e.config.get_int("timeout")
+        if not timeout:
+            return
+        now = time.monotonic()
+        for c in list(e.clients.values()):
+            if c.conn is not None and now - c.last_interaction > timeout:
+                e.log("verbose", "Closing idle client")
+                c.kill()
+
+    def request_shutdown_signal(self, sig: int) -> None:
+        name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+        self.engine.log("warning", f"Received {name} scheduling shutdown...")
+        self.request_shutdown([])
+
+    def request_shutdown(self, argv: list[bytes]) -> None:
+        self.engine.log("warning", "User requested shutdown...")
+        if self.stopping is not None:
+            self.stopping.set()
+
+    async def wait_closed(self) -> None:
+        assert self.stopping is not None
+        await self.stopping.wait()
+        e = self.engine
+        for srv in self.servers:
+            srv.close()
+        for c in list(e.clients.values()):
+            c.kill()
+        sock_path = e.config["unixsocket"]
+        if sock_path and os.path.exists(sock_path):
+            try:
+                os.unlink(sock_path)
+            except OSError:
+                pass
+        e.log("warning", "respdb is now ready to exit, bye bye...")
