@@ -34,6 +34,7 @@ RUN_DEFAULTS = {
     "save": "3600 1 300 100 60 10000",
     "bind": "* -::*",
     "dir": "",
+    "pidfile": "",
 }
 
 ALIASES = {
@@ -59,7 +60,7 @@ ENUMS = {
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
         "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
     ],
-    "appendfsync": ["always", "everysec", "no"],
+    "appendfsync": ["everysec", "always", "no"],
     "supervised": ["upstart", "systemd", "auto", "no"],
     "enable-debug-command": ["no", "yes", "local"],
     "enable-protected-configs": ["no", "yes", "local"],
@@ -286,8 +287,8 @@ def _quote(s: str) -> str:
 _RANGES = {
     "databases": (1, 2**31 - 1),
     "port": (0, 65535),
-    "hz": (1, 500),
-    "maxclients": (1, 2**31 - 1),
+    "hz": (0, 2**31 - 1),  # clamped to 1..500 where used, as Redis does
+    "maxclients": (1, 2**32 - 1),
     "timeout": (0, 2**31 - 1),
     "active-expire-effort": (1, 10),
     "tcp-keepalive": (0, 2**31 - 1),

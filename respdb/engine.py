@@ -239,7 +239,7 @@ class Engine:
     def cron(self) -> None:
         """Periodic work, called `hz` times a second by the server loop."""
         if self.active_expire_enabled:
-            hz = max(1, self.config.get_int("hz"))
+            hz = min(500, max(1, self.config.get_int("hz")))
             effort = self.config.get_int("active-expire-effort")
             # Redis spends up to 25% of each cron period (more with more effort).
             budget = (0.25 + 0.02 * (effort - 1)) / hz
