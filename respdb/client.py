@@ -37,7 +37,7 @@ class Client:
         self.fd = fd
         self.ctime = time.monotonic()
         self.last_interaction = self.ctime
-        self.last_cmd = "NULL"
+        self.last_cmd: Any = None  # the last Command run (CLIENT LIST's cmd=)
         self.authenticated = not engine.auth_required()
         self.user = "default"
         self.flags = ""

@@ -9,11 +9,12 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import Any
 
 from respdb import REDIS_VERSION, errors, notify
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
-from respdb.commands.table import ADMIN, NO_AUTH, PROTECTED, TABLE, Command
+from respdb.commands.table import ADMIN, NO_AUTH, PROTECTED, TABLE, WRITE, Command
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
@@ -88,7 +89,7 @@ class Engine:
         }
         self.errorstats = {}
         for cmd in self.table.all_commands():
-            cmd.calls = cmd.usec = cmd.rejected_calls = cmd.failed_calls = 0
+            cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0
 
     # -- logging -----------------------------------------------------------
 
@@ -147,24 +148,25 @@ class Engine:
 
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
         dirty = self.dirty
-        t0 = time.perf_counter()
+        t0 = perf_counter_ns()
         try:
             reply = cmd.handler(c, argv)
         except CommandError as e:
             reply = self._error(e.msg)
             cmd.failed_calls += 1
-        cmd.usec += int((time.perf_counter() - t0) * 1_000_000)
+        cmd.ns += perf_counter_ns() - t0
         cmd.calls += 1
-        c.last_cmd = cmd.fullname
+        c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
             if rewrite is not None:
                 for a in rewrite:
                     self.propagate(c.db.id, a)
-            elif cmd.flags & 1:  # WRITE
+            elif cmd.flags & WRITE:
                 self.propagate(c.db.id, argv)
-        c.rewrite = None
-        if c.reply_mode != REPLY_ON:
+        if c.rewrite is not None:
+            c.rewrite = None
+        if c.reply_mode:
             return self._filter_reply(c, reply)
         return reply
 

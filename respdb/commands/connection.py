@@ -229,7 +229,7 @@ def client_info_line(c: Client, now: float | None = None) -> bytes:
         % (
             c.id, c.addr.encode(), c.laddr.encode(), c.fd, c.name, int(now - c.ctime),
             int(now - c.last_interaction), flags.encode(), c.db.id, qbuf, max(0, 20474 - qbuf),
-            c.obuf, 20474 + 16384 + qbuf + c.obuf, c.last_cmd.encode(), c.user.encode(), c.proto,
+            c.obuf, 20474 + 16384 + qbuf + c.obuf, (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
         )
     )  # fmt: skip
 

@@ -198,10 +198,11 @@ def _section_commandstats(e) -> list[str]:
     out = []
     for cmd in e.table.all_commands():
         if cmd.calls or cmd.rejected_calls or cmd.failed_calls:
-            per = cmd.usec / cmd.calls if cmd.calls else 0.0
+            usec = cmd.ns // 1000
+            per = usec / cmd.calls if cmd.calls else 0.0
             out.append(
                 "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d"
-                % (cmd.fullname, cmd.calls, cmd.usec, per, cmd.rejected_calls, cmd.failed_calls)
+                % (cmd.fullname, cmd.calls, usec, per, cmd.rejected_calls, cmd.failed_calls)
             )
     return out
 

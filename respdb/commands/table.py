@@ -45,7 +45,7 @@ Handler = Callable[..., Any]
 class Command:
     __slots__ = (
         "name", "fullname", "spec", "arity", "flags", "handler", "subcommands", "parent",
-        "first_key", "last_key", "key_step", "calls", "usec", "rejected_calls",
+        "first_key", "last_key", "key_step", "calls", "ns", "rejected_calls",
         "failed_calls", "getkeys",
     )  # fmt: skip
 
@@ -66,7 +66,7 @@ class Command:
         self.first_key, self.last_key, self.key_step = _legacy_range(spec)
         self.getkeys: Callable[[list[bytes]], list[int]] | None = None
         self.calls = 0
-        self.usec = 0
+        self.ns = 0  # time spent in the handler, nanoseconds
         self.rejected_calls = 0
         self.failed_calls = 0
 
