@@ -22,7 +22,7 @@ class Client:
         "id", "engine", "db", "proto", "name", "conn", "addr", "laddr", "fd", "ctime",
         "last_interaction", "last_cmd", "authenticated", "user", "flags", "reply_mode",
         "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
-        "lib_name", "lib_ver", "gated",
+        "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
@@ -52,6 +52,12 @@ class Client:
         self.obuf = 0
         self.lib_name = b""
         self.lib_ver = b""
+        # Blocking state (blocking.BlockState) while parked on keys; `unblocking` is set while
+        # the engine re-runs the command for it; `pushed` collects out-of-band replies when
+        # there is no connection (embedded use, tests).
+        self.bstate: Any = None
+        self.unblocking = False
+        self.pushed: list[bytes] = []
         # True when something (auth, ...) needs the slow pre-call checks for this client.
         self.gated = not self.authenticated
 

@@ -13,6 +13,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from respdb import REDIS_VERSION, errors, notify
+from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import ADMIN, NO_AUTH, PROTECTED, TABLE, WRITE, Command
 from respdb.config import Config
@@ -46,6 +47,7 @@ class Engine:
         self.run_id = os.urandom(20).hex()
         self.pid = os.getpid()
         self.propagators: list[Propagator] = []
+        self.blocking = Blocking(self)
         self.active_expire_enabled = True
         self.stats: dict[str, int] = {}
         self.errorstats: dict[str, int] = {}
@@ -119,6 +121,8 @@ class Engine:
 
     def drop_client(self, c: Client) -> None:
         c.closed = True
+        if c.bstate is not None:
+            self.blocking.disconnect(c)
         self.clients.pop(c.id, None)
 
     # -- dispatch ----------------------------------------------------------
@@ -144,7 +148,10 @@ class Engine:
             err = self._check_gates(c, cmd)
             if err is not None:
                 return self._reject(c, cmd, err)
-        return self.call(c, cmd, argv)
+        reply = self.call(c, cmd, argv)
+        if self.blocking.ready:
+            self.blocking.serve_ready()
+        return reply
 
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
         dirty = self.dirty
@@ -155,7 +162,8 @@ class Engine:
             reply = self._error(e.msg)
             cmd.failed_calls += 1
         cmd.ns += perf_counter_ns() - t0
-        cmd.calls += 1
+        if c.bstate is None or c.unblocking and not c.bstate.rearmed:
+            cmd.calls += 1  # a command that blocked counts once, when it is served
         c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
@@ -240,6 +248,8 @@ class Engine:
 
     def cron(self) -> None:
         """Periodic work, called `hz` times a second by the server loop."""
+        if self.blocking.heap:
+            self.blocking.handle_timeouts()
         if self.active_expire_enabled:
             hz = min(500, max(1, self.config.get_int("hz")))
             effort = self.config.get_int("active-expire-effort")

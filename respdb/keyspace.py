@@ -128,7 +128,7 @@ class KeyIndex:
 
 
 class Database:
-    __slots__ = ("id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime")
+    __slots__ = ("id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime", "blocking")
 
     # LRU clock in seconds, advanced by the engine's cron (Redis's 1 s resolution).
     clock = int(time.monotonic())
@@ -142,6 +142,8 @@ class Database:
         self.avg_ttl = 0
         # Last access (LRU clock) per key, for OBJECT IDLETIME; None when not tracked.
         self.atime: dict[bytes, int] | None = {}
+        # key -> clients blocked on it, in the order they blocked (see blocking.py)
+        self.blocking: dict[bytes, Any] = {}
         # Called when a key is found expired: stats, notification, propagation of DEL.
         self.on_expire = on_expire
 

@@ -218,7 +218,7 @@ def cmd_client_getname(c, argv):
 
 def client_info_line(c: Client, now: float | None = None) -> bytes:
     now = time.monotonic() if now is None else now
-    flags = c.flags or "N"
+    flags = c.flags + ("b" if c.bstate is not None else "") or "N"
     if c.no_evict and "e" not in flags:
         flags = flags.replace("N", "") + "e"
     qbuf = c.qbuf
@@ -375,3 +375,27 @@ def cmd_client_reply(c, argv):
 
 
 __all__ = ["ONE", "ZERO", "bulk_array", "get_int"]
+
+
+@command("client|unblock")
+def cmd_client_unblock(c, argv):
+    target_id = get_int(argv[2])
+    as_error = False
+    if len(argv) == 4:
+        opt = argv[3].lower()
+        if opt == b"timeout":
+            as_error = False
+        elif opt == b"error":
+            as_error = True
+        else:
+            raise CommandError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    e = c.engine
+    target = e.clients.get(target_id)
+    if target is None or target.bstate is None:
+        return ZERO
+    if as_error:
+        reply = e._error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    else:
+        reply = target.bstate.timeout_reply
+    e.blocking.unblock(target, reply)
+    return ONE

@@ -82,7 +82,7 @@ def _section_clients(e) -> list[str]:
         "maxclients:%s" % e.config["maxclients"],
         "client_recent_max_input_buffer:%d" % max((c.qbuf for c in e.clients.values()), default=0),
         "client_recent_max_output_buffer:%d" % max((c.obuf for c in e.clients.values()), default=0),
-        "blocked_clients:0",
+        "blocked_clients:%d" % e.blocking.count,
         "tracking_clients:0",
         "clients_in_timeout_table:0",
     ]
