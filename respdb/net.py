@@ -23,7 +23,7 @@ OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much un
 
 
 class RespProtocol(asyncio.Protocol):
-    __slots__ = ("engine", "transport", "parser", "client", "execute", "paused", "stats")
+    __slots__ = ("engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -32,6 +32,8 @@ class RespProtocol(asyncio.Protocol):
         self.client: Any = None
         self.paused = False
         self.stats = engine.stats
+        self.queued: list[list[bytes]] | None = None  # requests held while the client is blocked
+        self.queued_err: str | None = None
         self.parser = RequestParser(engine.config.get_int("proto-max-bulk-len"))
 
     # -- asyncio callbacks -------------------------------------------------
@@ -68,33 +70,23 @@ class RespProtocol(asyncio.Protocol):
             return
         self.stats["total_net_input_bytes"] += len(data)
         cmds, err = self.parser.feed(data)
-        execute = self.execute
+        if self.queued is not None:
+            # Blocked (BLPOP ...): later requests wait, in order, until it is served.
+            self.queued.extend(cmds)
+            if err is not None and self.queued_err is None:
+                self.queued_err = err
+            return
         if len(cmds) == 1 and err is None:
-            reply = execute(client, cmds[0])
+            reply = self.execute(client, cmds[0])
             if reply:
                 self.transport.write(reply)
                 self.stats["total_net_output_bytes"] += len(reply)
             if client.close_after_reply:
                 self.transport.close()
-        else:
-            out = []
-            for argv in cmds:
-                out.append(execute(client, argv))
-                if client.close_after_reply:
-                    break
-            if err is not None and not client.close_after_reply:
-                out.append(self.engine._error(err))
-                self.engine.log(
-                    "verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err, client.id, client.addr)
-                )
-                client.close_after_reply = True
-            data_out = b"".join(out)
-            if data_out:
-                self.transport.write(data_out)
-                self.stats["total_net_output_bytes"] += len(data_out)
-            if client.close_after_reply:
-                self.transport.close()
-                return
+            elif client.bstate is not None:
+                self.queued = []
+        elif not self._run(cmds, err):
+            return
         client.last_interaction = time.monotonic()
         pending = self.parser.pending()
         if pending:
@@ -107,6 +99,54 @@ class RespProtocol(asyncio.Protocol):
                 self.transport.close()
         elif client.qbuf:
             client.qbuf = 0
+
+    def _run(self, cmds: list[list[bytes]], err: str | None) -> bool:
+        """Execute a batch with one write; False once the connection is being closed."""
+        client = self.client
+        execute = self.execute
+        out = []
+        done = 0
+        for argv in cmds:
+            out.append(execute(client, argv))
+            done += 1
+            if client.close_after_reply:
+                break
+            if client.bstate is not None:
+                self.queued = cmds[done:]
+                self.queued_err = err
+                err = None
+                break
+        if err is not None and not client.close_after_reply:
+            out.append(self.engine._error(err))
+            self.engine.log("verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err, client.id, client.addr))
+            client.close_after_reply = True
+        data_out = b"".join(out)
+        if data_out:
+            self.transport.write(data_out)
+            self.stats["total_net_output_bytes"] += len(data_out)
+        if client.close_after_reply:
+            self.transport.close()
+            return False
+        return True
+
+    def unblocked(self, reply: bytes) -> None:
+        """The engine served (or timed out) this blocked client: send, then resume its queue."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if reply:
+            self.transport.write(reply)
+            self.stats["total_net_output_bytes"] += len(reply)
+        asyncio.get_running_loop().call_soon(self._resume)
+
+    def _resume(self) -> None:
+        client = self.client
+        if self.queued is None or client is None or client.closed or client.bstate is not None:
+            return
+        cmds, err = self.queued, self.queued_err
+        self.queued = None
+        self.queued_err = None
+        if cmds or err is not None:
+            self._run(cmds, err)
 
     def pause_writing(self) -> None:
         # Output is piling up: stop reading this client until it drains.
@@ -156,6 +196,7 @@ class Server:
         loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()
         e.shutdown_requested = self.request_shutdown
+        e.blocking.wake_after = lambda delay: loop.call_later(delay, e.blocking.handle_timeouts)
         port = cfg.get_int("port")
         backlog = cfg.get_int("tcp-backlog")
         if port:
@@ -205,7 +246,7 @@ class Server:
     async def _cron(self) -> None:
         e = self.engine
         while True:
-            hz = max(1, e.config.get_int("hz"))
+            hz = min(500, max(1, e.config.get_int("hz")))
             await asyncio.sleep(1.0 / hz)
             Database.clock = int(time.monotonic())
             try:
