@@ -199,7 +199,7 @@ class RequestParser:
     only inside hiredis so that a big value arriving in many reads is not re-copied.
     """
 
-    __slots__ = ("_reader", "_tail", "_slow", "_big")
+    __slots__ = ("_reader", "_tail", "_slow", "_big", "_fed")
 
     BIG = 1024 * 1024
 
@@ -208,6 +208,7 @@ class RequestParser:
         self._tail = b""  # copy of the incomplete request's bytes (while small)
         self._slow = SlowParser(max_bulk)
         self._big = False  # an incomplete request lives only in hiredis
+        self._fed = 0  # bytes given to hiredis since the large incomplete request began
 
     @property
     def max_bulk(self) -> int:
@@ -228,6 +229,7 @@ class RequestParser:
                 return self._feed_slow(buf, [])
         elif self._big:
             buf = None
+            self._fed += len(data)
         else:
             buf = data
             if data[0] != 0x2A:
@@ -258,15 +260,39 @@ class RequestParser:
             if buf is None:
                 return out, "Protocol error: invalid bulk length"
             return self._feed_slow(buf, [])
-        if not reader.has_data():
-            self._tail = b""
-            self._big = False
-            return out, None
-        if buf is None:
-            return out, None  # the same large request goes on arriving; headers were checked
+        # has_data() is False also when a read ends between two arguments of a multibulk that
+        # hiredis has half consumed (or just after a '*' or '$'). An empty request tells these
+        # apart: at top level it comes back as []; otherwise the half-read request is re-fed below.
+        if buf is None:  # a large request: only a byte count can tell
+            if not out or skipped:
+                if not reader.has_data() and out:
+                    self._tail = b""
+                    self._big = False
+                return out, None  # the same large request goes on arriving; headers were checked
+            buf = data
+            pos = _encoded_size(out) - (self._fed - len(data))
+            if pos == len(buf) and not reader.has_data():
+                self._tail = b""
+                self._big = False
+                return out, None
+        elif not reader.has_data():
+            reader.feed(b"*0\r\n")
+            try:
+                clean = reader.gets() == []
+            except hiredis.ProtocolError:  # the read ended after a type byte, which hiredis eats
+                clean = False
+            if clean:
+                self._tail = b""
+                self._big = False
+                return out, None
+            self._reset()
+            pos = -1 if skipped else _encoded_size(out)
+            if pos >= 0 and buf[pos : pos + 1] == b"*":
+                self._reader.feed(buf[pos:])
+        else:
+            pos = -1 if skipped else _encoded_size(out)
         # A request is incomplete: find where it starts (the bytes hiredis has not consumed)
         # and check its headers now, since hiredis would wait for a declared 4 GB bulk.
-        pos = -1 if skipped else _encoded_size(out)
         if pos < 0 or pos > len(buf) or buf[pos : pos + 1] != b"*":
             self._reset()
             return self._feed_slow(buf, [])
@@ -278,6 +304,7 @@ class RequestParser:
         if len(rest) > self.BIG:
             self._tail = b""
             self._big = True
+            self._fed = len(rest)
         else:
             self._tail = rest
         return out, None
