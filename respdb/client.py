@@ -22,7 +22,8 @@ class Client:
         "id", "engine", "db", "proto", "name", "conn", "addr", "laddr", "fd", "ctime",
         "last_interaction", "last_cmd", "authenticated", "user", "flags", "reply_mode",
         "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
-        "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed",
+        "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed", "multi", "multi_error",
+        "watched", "dirty_cas", "in_multi",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
@@ -58,8 +59,18 @@ class Client:
         self.bstate: Any = None
         self.unblocking = False
         self.pushed: list[bytes] = []
-        # True when something (auth, ...) needs the slow pre-call checks for this client.
+        # MULTI state: queued (Command, argv) pairs, or None outside a transaction; whether a
+        # queued command was refused (EXEC then aborts); watched keys; a watched key changed.
+        self.multi: list[tuple[Any, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: list[Any] = []
+        self.dirty_cas = False
+        self.in_multi = False  # set while EXEC runs the queue (blocking commands don't block)
+        # True when something (auth, MULTI, ...) needs the slow pre-call checks for this client.
         self.gated = not self.authenticated
+
+    def update_gate(self) -> None:
+        self.gated = not self.authenticated or self.multi is not None
 
     def propagate_as(self, *argvs: list[bytes]) -> None:
         """Replace what gets propagated for the current command."""

@@ -15,10 +15,11 @@ from typing import Any
 from respdb import REDIS_VERSION, errors, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
-from respdb.commands.table import ADMIN, NO_AUTH, PROTECTED, TABLE, WRITE, Command
+from respdb.commands.table import ADMIN, NO_AUTH, NO_MULTI, PROTECTED, TABLE, WRITE, Command
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
+from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
 
 VERSION = REDIS_VERSION
@@ -48,6 +49,11 @@ class Engine:
         self.pid = os.getpid()
         self.propagators: list[Propagator] = []
         self.blocking = Blocking(self)
+        # WATCH: (dbid, key) -> list of [client, expired-at-watch-time] entries.
+        self.watched_keys: dict[tuple[int, bytes], list[list[Any]]] = {}
+        # Propagation state while EXEC runs: MULTI is emitted before the first write.
+        self._exec_depth = 0
+        self._exec_propagated = False
         self.active_expire_enabled = True
         self.stats: dict[str, int] = {}
         self.errorstats: dict[str, int] = {}
@@ -121,6 +127,8 @@ class Engine:
 
     def drop_client(self, c: Client) -> None:
         c.closed = True
+        if c.watched:
+            self.unwatch_all(c)
         if c.bstate is not None:
             self.blocking.disconnect(c)
         self.clients.pop(c.id, None)
@@ -145,9 +153,9 @@ class Engine:
         if (arity > 0 and arity != n) or n < -arity:
             return self._reject(c, cmd, errors.wrong_args(cmd.fullname))
         if c.gated or cmd.flags & PROTECTED:
-            err = self._check_gates(c, cmd)
-            if err is not None:
-                return self._reject(c, cmd, err)
+            early = self._check_gates(c, cmd, argv)
+            if early is not None:
+                return early
         reply = self.call(c, cmd, argv)
         if self.blocking.ready:
             self.blocking.serve_ready()
@@ -190,23 +198,35 @@ class Engine:
             return b""
         return reply
 
-    def _check_gates(self, c: Client, cmd: Command) -> str | None:
-        """Redis's processCommand checks after lookup and arity, in its order."""
+    def _check_gates(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+        """Redis's processCommand checks after lookup and arity, in its order.
+
+        Returns the reply when the command must not run now (an error, or +QUEUED)."""
         if cmd.flags & PROTECTED:
             setting = self.config["enable-debug-command"]
             if setting == "no" or (setting == "local" and not _is_local(c)):
-                return (
+                return self._reject(
+                    c,
+                    cmd,
                     'ERR %s command not allowed. If the enable-debug-command option is set to "local", '
                     "you can run it from a local connection, otherwise you need to set this option in "
-                    "the configuration file, and then restart the server." % cmd.name.upper()
+                    "the configuration file, and then restart the server." % cmd.name.upper(),
                 )
         if not c.authenticated and not cmd.flags & NO_AUTH:
-            return errors.NOAUTH
+            return self._reject(c, cmd, errors.NOAUTH)
+        if c.multi is not None:
+            if cmd.flags & NO_MULTI:
+                return self._reject(c, cmd, "ERR Command not allowed inside a transaction")
+            if cmd.fullname not in _TRANSACTION_CONTROL:
+                c.multi.append((cmd, argv))
+                return QUEUED
         return None
 
     def _reject(self, c: Client, cmd: Command | None, msg: str) -> bytes:
         if cmd is not None:
             cmd.rejected_calls += 1
+        if c.multi is not None:
+            c.multi_error = True  # EXEC will answer EXECABORT
         return self._error(msg)
 
     def _error(self, msg: str) -> bytes:
@@ -221,6 +241,8 @@ class Engine:
     def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
         """Every change to a key ends here: dirty counter, notification, WATCH/tracking."""
         self.dirty += 1
+        if self.watched_keys:
+            self.touch_watched(db, key)
         if self.notify_flags & cls:
             self.notify(cls, event, key, db.id)
 
@@ -231,14 +253,101 @@ class Engine:
             hook(cls, event, key, dbid)
 
     def propagate(self, dbid: int, argv: list[bytes]) -> None:
+        if self._exec_depth and not self._exec_propagated:
+            self._exec_propagated = True
+            for p in self.propagators:
+                p(dbid, [b"MULTI"])
         for p in self.propagators:
             p(dbid, argv)
+
+    # -- WATCH ---------------------------------------------------------------
+
+    def watch(self, c: Client, db: Database, key: bytes) -> None:
+        ident = (db.id, key)
+        for entry in c.watched:
+            if entry[0] == ident:
+                return
+        when = db.expires.get(key)
+        expired = when is not None and key in db.data and when <= int(time.time() * 1000)
+        wk = [c, expired]
+        self.watched_keys.setdefault(ident, []).append(wk)
+        c.watched.append((ident, wk))
+
+    def unwatch_all(self, c: Client) -> None:
+        for ident, wk in c.watched:
+            lst = self.watched_keys.get(ident)
+            if lst is not None:
+                try:
+                    lst.remove(wk)
+                except ValueError:
+                    pass
+                if not lst:
+                    del self.watched_keys[ident]
+        c.watched = []
+        c.dirty_cas = False
+
+    def touch_watched(self, db: Database, key: bytes) -> None:
+        """A watched key changed: the transactions of its watchers will fail."""
+        lst = self.watched_keys.get((db.id, key))
+        if not lst:
+            return
+        for wk in list(lst):
+            c = wk[0]
+            if wk[1]:  # expired when WATCHed: its deletion is no logical change
+                if key not in db.data:
+                    wk[1] = False
+                    continue
+            c.dirty_cas = True
+
+    def touch_all_watched(self, emptied: Database, replaced_with: Database | None = None) -> None:
+        """Before a database is flushed (or swapped with `replaced_with`)."""
+        if not self.watched_keys:
+            return
+        now = int(time.time() * 1000)
+        for (dbid, key), lst in list(self.watched_keys.items()):
+            if dbid != emptied.id:
+                continue
+            in_emptied = key in emptied.data
+            in_new = replaced_with is not None and key in replaced_with.data
+            if not (in_emptied or in_new):
+                continue
+            new_expired = in_new and replaced_with.expires.get(key, now + 1) <= now
+            for wk in list(lst):
+                if wk[1]:
+                    if not in_new:
+                        wk[1] = False
+                        continue
+                    if new_expired:
+                        continue
+                elif not in_emptied and new_expired:
+                    wk[1] = True
+                    continue
+                wk[0].dirty_cas = True
+
+    def signal_all_ready(self, db: Database) -> None:
+        """After SWAPDB: keys that now exist may serve clients blocked in this db."""
+        for key in list(db.blocking):
+            if key in db.data:
+                self.blocking.signal_ready(db, key)
+
+    def watched_key_expired(self, c: Client) -> bool:
+        now = int(time.time() * 1000)
+        for (dbid, key), wk in c.watched:
+            if wk[1]:
+                continue
+            db = self.dbs[dbid]
+            when = db.expires.get(key)
+            if when is not None and when <= now and key in db.data:
+                return True
+        return False
 
     def _expire_key(self, db: Database, key: bytes) -> None:
         """A key found expired (lazily or by the cron): delete it and tell everyone."""
         db.delete(key)
         self.stats["expired_keys"] += 1
         self.dirty += 1
+        if self.watched_keys:
+            self.touch_watched(db, key)
         self.notify(notify.EXPIRED, "expired", key, db.id)
         if self.propagators:
             lazy = self.config["lazyfree-lazy-expire"] == "yes"
@@ -289,9 +398,14 @@ class Engine:
     def flushall(self) -> int:
         n = 0
         for db in self.dbs:
+            self.touch_all_watched(db)
             n += db.clear()
         self.dirty += 1
         return n
+
+
+# Commands that act on the transaction itself rather than being queued by MULTI.
+_TRANSACTION_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 
 
 def _unknown_command(argv: list[bytes]) -> str:

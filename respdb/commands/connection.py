@@ -42,8 +42,11 @@ def cmd_reset(c, argv):
     c.reply_mode = REPLY_ON
     c.no_evict = False
     c.authenticated = not e.auth_required()
-    c.gated = not c.authenticated
     c.user = "default"
+    c.multi = None
+    c.multi_error = False
+    e.unwatch_all(c)
+    c.update_gate()
     return simple("RESET")
 
 
@@ -59,7 +62,7 @@ def _authenticate(c, user: bytes, password: bytes) -> None:
     if not _check_password(c, user, password):
         raise CommandError("WRONGPASS invalid username-password pair or user is disabled.")
     c.authenticated = True
-    c.gated = False
+    c.update_gate()
     c.user = user.decode("utf-8", "surrogateescape")
 
 
