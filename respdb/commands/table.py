@@ -81,8 +81,7 @@ class Command:
 
 
 def _movable(spec: dict[str, Any]) -> bool:
-    if spec.get("get_keys_function"):
-        return True
+    # Only the key specs decide (SET and BITFIELD have a getkeys proc yet no movablekeys flag).
     for ks in spec.get("key_specs", ()):
         if "index" not in ks["begin_search"] or "range" not in ks["find_keys"]:
             return True
