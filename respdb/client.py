@@ -23,7 +23,7 @@ class Client:
         "last_interaction", "last_cmd", "authenticated", "user", "flags", "reply_mode",
         "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
         "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed", "multi", "multi_error",
-        "watched", "dirty_cas", "in_multi",
+        "watched", "dirty_cas", "in_multi", "subs", "psubs", "ssubs", "obuf_soft_since",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
@@ -66,16 +66,33 @@ class Client:
         self.watched: list[Any] = []
         self.dirty_cas = False
         self.in_multi = False  # set while EXEC runs the queue (blocking commands don't block)
+        # Pub/Sub subscriptions (insertion-ordered dicts used as sets).
+        self.subs: dict[bytes, None] = {}
+        self.psubs: dict[bytes, None] = {}
+        self.ssubs: dict[bytes, None] = {}
+        self.obuf_soft_since = 0.0
         # True when something (auth, MULTI, ...) needs the slow pre-call checks for this client.
         self.gated = not self.authenticated
 
     def update_gate(self) -> None:
-        self.gated = not self.authenticated or self.multi is not None
+        self.gated = (
+            not self.authenticated
+            or self.multi is not None
+            or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
+        )
+
+    @property
+    def subscribed(self) -> bool:
+        return bool(self.subs or self.psubs or self.ssubs)
 
     def propagate_as(self, *argvs: list[bytes]) -> None:
         """Replace what gets propagated for the current command."""
         self.rewrite = list(argvs)
 
     def kill(self) -> None:
-        if not self.closed and self.conn is not None:
-            self.conn.close()
+        """Disconnect now, dropping unsent output (CLIENT KILL, output limits, timeouts)."""
+        if self.closed:
+            return
+        if self.conn is not None:
+            self.conn.abort()
+        self.engine.drop_client(self)

@@ -19,6 +19,7 @@ from respdb.commands.table import ADMIN, NO_AUTH, NO_MULTI, PROTECTED, TABLE, WR
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
+from respdb.pubsub import PubSub
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
 
@@ -59,7 +60,8 @@ class Engine:
         self.errorstats: dict[str, int] = {}
         self.reset_stats()
         self.notify_flags = 0
-        self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = []
+        self.pubsub = PubSub(self)
+        self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
         self.shutdown_requested: Callable[[list[bytes]], None] | None = None
         self.logfile = sys.stderr
         self.apply_config()
@@ -74,6 +76,17 @@ class Engine:
         self.notify_flags = notify.parse_flags(cfg["notify-keyspace-events"]) or 0
         self.requirepass = cfg["requirepass"]
         self.loglevel = LOG_LEVELS.get(cfg["loglevel"], 2)
+
+    def output_limits(self, cls: str) -> tuple[int, int, int]:
+        """(hard, soft, soft seconds) of `client-output-buffer-limit` for a client class."""
+        parts = self.config["client-output-buffer-limit"].split()
+        for i in range(0, len(parts) - 3, 4):
+            name = parts[i]
+            if name == cls or (cls == "replica" and name == "slave"):
+                from respdb.config import parse_memory
+
+                return (parse_memory(parts[i + 1]) or 0, parse_memory(parts[i + 2]) or 0, int(parts[i + 3]))
+        return (0, 0, 0)
 
     def auth_required(self) -> bool:
         return bool(self.config["requirepass"])
@@ -127,6 +140,8 @@ class Engine:
 
     def drop_client(self, c: Client) -> None:
         c.closed = True
+        if c.subs or c.psubs or c.ssubs:
+            self.pubsub.drop(c)
         if c.watched:
             self.unwatch_all(c)
         if c.bstate is not None:
@@ -214,6 +229,13 @@ class Engine:
                 )
         if not c.authenticated and not cmd.flags & NO_AUTH:
             return self._reject(c, cmd, errors.NOAUTH)
+        if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
+            return self._reject(
+                c,
+                cmd,
+                "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+                "are allowed in this context" % cmd.fullname,
+            )
         if c.multi is not None:
             if cmd.flags & NO_MULTI:
                 return self._reject(c, cmd, "ERR Command not allowed inside a transaction")
@@ -403,6 +425,11 @@ class Engine:
         self.dirty += 1
         return n
 
+
+# What a RESP2 client may run while subscribed.
+_SUBSCRIBED_CONTEXT = frozenset(
+    ("subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe", "punsubscribe", "ping", "quit", "reset")
+)
 
 # Commands that act on the transaction itself rather than being queued by MULTI.
 _TRANSACTION_CONTROL = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))

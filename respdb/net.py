@@ -16,36 +16,65 @@ from typing import Any
 
 from respdb.engine import Engine
 from respdb.keyspace import Database
-from respdb.resp import RequestParser
+from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
 
 MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
+FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many bytes are collected
+
+
+class NetShared:
+    """State shared by all connections of one server: parser limits and the connection count."""
+
+    __slots__ = ("limits", "connections")
+
+    def __init__(self, engine: Engine) -> None:
+        cfg = engine.config
+        self.limits = ParserLimits(cfg.get_int("proto-max-bulk-len"), cfg.get_int("client-query-buffer-limit"))
+        self.connections = 0  # accepted sockets, what maxclients is compared with
+
+    def config_changed(self, name: str, value: str) -> None:
+        if name == "proto-max-bulk-len":
+            self.limits.max_bulk = int(value)
+        elif name == "client-query-buffer-limit":
+            self.limits.qbuf_limit = int(value)
 
 
 class RespProtocol(asyncio.Protocol):
-    __slots__ = ("engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err")
+    __slots__ = (
+        "engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err",
+        "shared", "counted",
+    )  # fmt: skip
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, shared: NetShared | None = None) -> None:
         self.engine = engine
         self.execute = engine.execute
         self.transport: Any = None
         self.client: Any = None
-        self.paused = False
+        self.paused = False  # output over the high-water mark: reading and executing stop
         self.stats = engine.stats
-        self.queued: list[list[bytes]] | None = None  # requests held while the client is blocked
+        # Requests held while the client is blocked (BLPOP ...) or its output is paused,
+        # and the protocol error that followed them.
+        self.queued: list[list[bytes]] | None = None
         self.queued_err: str | None = None
-        self.parser = RequestParser(engine.config.get_int("proto-max-bulk-len"))
+        self.shared = shared if shared is not None else NetShared(engine)
+        self.counted = False
+        self.parser = RequestParser(limits=self.shared.limits)
 
     # -- asyncio callbacks -------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         e = self.engine
-        if len(e.clients) >= e.config.get_int("maxclients"):
+        shared = self.shared
+        if shared.connections >= e.config.get_int("maxclients"):
+            # Redis writes this before reading anything and does not count the connection.
             e.stats["rejected_connections"] += 1
             transport.write(MAX_CLIENTS_ERR)
             transport.close()
             return
+        shared.connections += 1
+        self.counted = True
         sock = transport.get_extra_info("socket")
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
@@ -69,9 +98,12 @@ class RespProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         self.stats["total_net_input_bytes"] += len(data)
+        if not client.authenticated:
+            self._unauthenticated(data)
+            return
         cmds, err = self.parser.feed(data)
         if self.queued is not None:
-            # Blocked (BLPOP ...): later requests wait, in order, until it is served.
+            # Blocked or paused: later requests wait, in order, behind the held ones.
             self.queued.extend(cmds)
             if err is not None and self.queued_err is None:
                 self.queued_err = err
@@ -89,45 +121,84 @@ class RespProtocol(asyncio.Protocol):
             return
         client.last_interaction = time.monotonic()
         pending = self.parser.pending()
-        if pending:
+        if pending or client.qbuf:
             client.qbuf = pending
-            if pending > self.engine.config.get_int("client-query-buffer-limit"):
-                self.engine.log(
-                    "warning",
-                    "Closing client that reached max query buffer length: id=%d addr=%s" % (client.id, client.addr),
-                )
-                self.transport.close()
-        elif client.qbuf:
-            client.qbuf = 0
+
+    def _unauthenticated(self, data: bytes) -> None:
+        """Before AUTH Redis parses with lower limits, one request at a time (AUTH lifts them)."""
+        client = self.client
+        parser = self.parser
+        parser.auth_required = True
+        cmds, err = parser.feed(data, one=True)
+        while cmds or err is not None:
+            if not self._run(cmds, err) or self.queued is not None:
+                return
+            if client.authenticated:
+                parser.auth_required = False
+                cmds, err = parser.feed(b"")
+                if cmds or err is not None:
+                    self._run(cmds, err)
+                break
+            cmds, err = parser.feed(b"", one=True)
+        client.last_interaction = time.monotonic()
+        client.qbuf = parser.pending()
 
     def _run(self, cmds: list[list[bytes]], err: str | None) -> bool:
-        """Execute a batch with one write; False once the connection is being closed."""
+        """Execute a batch, writing as replies pile up; False once the connection is closing.
+
+        Stops early when the client blocks or its unsent output passes the high-water mark:
+        the rest is held in `queued` until it is served or the output drains.
+        """
         client = self.client
         execute = self.execute
         out = []
-        done = 0
-        for argv in cmds:
-            out.append(execute(client, argv))
-            done += 1
+        size = 0
+        i = 0
+        n = len(cmds)
+        while i < n:
+            reply = execute(client, cmds[i])
+            i += 1
+            if reply:
+                out.append(reply)
+                size += len(reply)
             if client.close_after_reply:
                 break
-            if client.bstate is not None:
-                self.queued = cmds[done:]
+            held = client.bstate is not None
+            if size > FLUSH_SIZE:
+                self._write(out)
+                out = []
+                size = 0
+                held = held or self.paused
+            if held:
+                # kept until served / drained; a protocol error comes after them
+                self.queued = cmds[i:]
                 self.queued_err = err
                 err = None
                 break
         if err is not None and not client.close_after_reply:
-            out.append(self.engine._error(err))
-            self.engine.log("verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err, client.id, client.addr))
-            client.close_after_reply = True
-        data_out = b"".join(out)
-        if data_out:
-            self.transport.write(data_out)
-            self.stats["total_net_output_bytes"] += len(data_out)
+            if err is QUERY_BUF_LIMIT:
+                self.engine.log(
+                    "warning",
+                    "Closing client that reached max query buffer length: id=%d addr=%s" % (client.id, client.addr),
+                )
+                client.close_after_reply = True
+            else:
+                out.append(self.engine._error(err))
+                self.engine.log(
+                    "verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err[4:], client.id, client.addr)
+                )
+                client.close_after_reply = True
+        if out:
+            self._write(out)
         if client.close_after_reply:
             self.transport.close()
             return False
         return True
+
+    def _write(self, out: list[bytes]) -> None:
+        data_out = b"".join(out)
+        self.transport.write(data_out)
+        self.stats["total_net_output_bytes"] += len(data_out)
 
     def unblocked(self, reply: bytes) -> None:
         """The engine served (or timed out) this blocked client: send, then resume its queue."""
@@ -139,25 +210,34 @@ class RespProtocol(asyncio.Protocol):
         asyncio.get_running_loop().call_soon(self._resume)
 
     def _resume(self) -> None:
+        """Run held requests once the client is neither blocked nor paused."""
         client = self.client
-        if self.queued is None or client is None or client.closed or client.bstate is not None:
+        if self.queued is None or client is None or client.closed or client.bstate is not None or self.paused:
             return
         cmds, err = self.queued, self.queued_err
         self.queued = None
         self.queued_err = None
-        if cmds or err is not None:
-            self._run(cmds, err)
+        if (cmds or err is not None) and not self._run(cmds, err):
+            return
+        if not self.paused and self.queued is None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def pause_writing(self) -> None:
-        # Output is piling up: stop reading this client until it drains.
+        # Output is piling up: stop reading (and executing) for this client until it drains.
         self.paused = True
         self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.paused = False
-        self.transport.resume_reading()
+        if self.queued is not None:
+            asyncio.get_running_loop().call_soon(self._resume)
+        else:
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted:
+            self.counted = False
+            self.shared.connections -= 1
         if self.client is not None:
             self.engine.drop_client(self.client)
 
@@ -170,6 +250,14 @@ class RespProtocol(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def output_size(self) -> int:
+        """Bytes written but not yet sent to this client."""
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
 
 
 def _fmt_addr(addr: Any) -> str:
@@ -189,6 +277,7 @@ class Server:
         self.servers: list[asyncio.AbstractServer] = []
         self.stopping: asyncio.Event | None = None
         self.exit_code = 0
+        self.shared: NetShared | None = None
 
     async def start(self) -> None:
         e = self.engine
@@ -197,6 +286,8 @@ class Server:
         self.stopping = asyncio.Event()
         e.shutdown_requested = self.request_shutdown
         e.blocking.wake_after = lambda delay: loop.call_later(delay, e.blocking.handle_timeouts)
+        shared = self.shared = NetShared(e)
+        cfg.listeners.append(shared.config_changed)
         port = cfg.get_int("port")
         backlog = cfg.get_int("tcp-backlog")
         if port:
@@ -206,7 +297,7 @@ class Server:
                 host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
                 try:
                     srv = await loop.create_server(
-                        lambda: RespProtocol(e), host, port, reuse_address=True, backlog=backlog
+                        lambda: RespProtocol(e, shared), host, port, reuse_address=True, backlog=backlog
                     )
                 except OSError as err:
                     if optional:
@@ -222,7 +313,7 @@ class Server:
         if sock_path:
             if os.path.exists(sock_path):
                 os.unlink(sock_path)
-            srv = await loop.create_unix_server(lambda: RespProtocol(e), sock_path, backlog=backlog)
+            srv = await loop.create_unix_server(lambda: RespProtocol(e, shared), sock_path, backlog=backlog)
             perm = cfg["unixsocketperm"]
             if perm and perm != "0":
                 os.chmod(sock_path, int(perm, 8))

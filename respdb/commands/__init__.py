@@ -2,4 +2,4 @@
 
 
 def load_all() -> None:
-    from respdb.commands import connection, introspection, keys, server, strings  # noqa: F401
+    from respdb.commands import connection, introspection, keys, lists, pubsub, server, strings, transactions  # noqa: F401

@@ -17,6 +17,8 @@ from respdb.resp import OK, ONE, PONG, ZERO, bulk, bulk_array, integer, map_, nu
 def cmd_ping(c, argv):
     if len(argv) > 2:
         raise CommandError(errors.wrong_args("ping"))
+    if c.proto == 2 and c.subscribed:
+        return b"*2\r\n$4\r\npong\r\n" + bulk(argv[1] if len(argv) == 2 else b"")
     if len(argv) == 1:
         return PONG
     return bulk(argv[1])
@@ -46,6 +48,7 @@ def cmd_reset(c, argv):
     c.multi = None
     c.multi_error = False
     e.unwatch_all(c)
+    e.pubsub.drop(c)
     c.update_gate()
     return simple("RESET")
 
@@ -126,6 +129,7 @@ def cmd_hello(c, argv):
         c.name = name
     if ver:
         c.proto = ver
+        c.update_gate()
     e = c.engine
     body = [
         bulk(b"server"), bulk(b"redis"),

@@ -1,0 +1,208 @@
+"""Pub/Sub: channel, pattern and shard-channel subscriptions, and message delivery.
+
+Messages go out-of-band through `client.conn.write()` (RESP2 arrays, RESP3 pushes),
+in publish order. Keyspace notifications are published here too (`keyspace_event`).
+A subscriber whose unsent output passes `client-output-buffer-limit pubsub` is closed
+(hard limit at once, soft limit when exceeded for longer than its seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from respdb import notify
+from respdb.glob import compile_glob
+
+if TYPE_CHECKING:
+    from respdb.client import Client
+    from respdb.engine import Engine
+
+
+def _bulk(b: bytes) -> bytes:
+    return b"$%d\r\n%b\r\n" % (len(b), b)
+
+
+def _head(n: int, proto: int) -> bytes:
+    return (b">%d\r\n" if proto == 3 else b"*%d\r\n") % n
+
+
+class PubSub:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.channels: dict[bytes, dict[Client, None]] = {}
+        self.patterns: dict[bytes, dict[Client, None]] = {}
+        self.shard_channels: dict[bytes, dict[Client, None]] = {}
+        self._matchers: dict[bytes, Any] = {}
+
+    # -- subscriptions -------------------------------------------------------
+
+    @staticmethod
+    def count(c: Client) -> int:
+        return len(c.subs) + len(c.psubs)
+
+    def _reply(self, c: Client, kind: bytes, name: bytes | None, n: int) -> bytes:
+        if name is None:
+            nm = b"_\r\n" if c.proto == 3 else b"$-1\r\n"
+        else:
+            nm = _bulk(name)
+        return _head(3, c.proto) + _bulk(kind) + nm + b":%d\r\n" % n
+
+    def subscribe(self, c: Client, names: list[bytes], shard: bool = False) -> bytes:
+        table = self.shard_channels if shard else self.channels
+        mine = c.ssubs if shard else c.subs
+        out = []
+        for ch in names:
+            if ch not in mine:
+                mine[ch] = None
+                table.setdefault(ch, {})[c] = None
+            n = len(c.ssubs) if shard else self.count(c)
+            out.append(self._reply(c, b"ssubscribe" if shard else b"subscribe", ch, n))
+        c.update_gate()
+        return b"".join(out)
+
+    def unsubscribe(self, c: Client, names: list[bytes], shard: bool = False) -> bytes:
+        table = self.shard_channels if shard else self.channels
+        mine = c.ssubs if shard else c.subs
+        kind = b"sunsubscribe" if shard else b"unsubscribe"
+        if not names:
+            names = list(mine)
+            if not names:
+                n = len(c.ssubs) if shard else self.count(c)
+                return self._reply(c, kind, None, n)
+        out = []
+        for ch in names:
+            if ch in mine:
+                del mine[ch]
+                subs = table.get(ch)
+                if subs is not None:
+                    subs.pop(c, None)
+                    if not subs:
+                        del table[ch]
+            n = len(c.ssubs) if shard else self.count(c)
+            out.append(self._reply(c, kind, ch, n))
+        c.update_gate()
+        return b"".join(out)
+
+    def psubscribe(self, c: Client, patterns: list[bytes]) -> bytes:
+        out = []
+        for p in patterns:
+            if p not in c.psubs:
+                c.psubs[p] = None
+                self.patterns.setdefault(p, {})[c] = None
+                if p not in self._matchers:
+                    self._matchers[p] = compile_glob(p)
+            out.append(self._reply(c, b"psubscribe", p, self.count(c)))
+        c.update_gate()
+        return b"".join(out)
+
+    def punsubscribe(self, c: Client, patterns: list[bytes]) -> bytes:
+        if not patterns:
+            patterns = list(c.psubs)
+            if not patterns:
+                return self._reply(c, b"punsubscribe", None, self.count(c))
+        out = []
+        for p in patterns:
+            if p in c.psubs:
+                del c.psubs[p]
+                subs = self.patterns.get(p)
+                if subs is not None:
+                    subs.pop(c, None)
+                    if not subs:
+                        del self.patterns[p]
+                        self._matchers.pop(p, None)
+            out.append(self._reply(c, b"punsubscribe", p, self.count(c)))
+        c.update_gate()
+        return b"".join(out)
+
+    def drop(self, c: Client) -> None:
+        """A client went away: forget its subscriptions without replying."""
+        for ch in list(c.subs):
+            subs = self.channels.get(ch)
+            if subs is not None:
+                subs.pop(c, None)
+                if not subs:
+                    del self.channels[ch]
+        for ch in list(c.ssubs):
+            subs = self.shard_channels.get(ch)
+            if subs is not None:
+                subs.pop(c, None)
+                if not subs:
+                    del self.shard_channels[ch]
+        for p in list(c.psubs):
+            subs = self.patterns.get(p)
+            if subs is not None:
+                subs.pop(c, None)
+                if not subs:
+                    del self.patterns[p]
+                    self._matchers.pop(p, None)
+        c.subs.clear()
+        c.psubs.clear()
+        c.ssubs.clear()
+
+    # -- publishing ------------------------------------------------------------
+
+    def publish(self, channel: bytes, message: bytes, shard: bool = False) -> int:
+        receivers = 0
+        table = self.shard_channels if shard else self.channels
+        subs = table.get(channel)
+        if subs:
+            kind = _bulk(b"smessage" if shard else b"message")
+            body = kind + _bulk(channel) + _bulk(message)
+            m2 = b"*3\r\n" + body
+            m3 = b">3\r\n" + body
+            for c in list(subs):
+                self._send(c, m3 if c.proto == 3 else m2)
+                receivers += 1
+        if not shard and self.patterns:
+            for p, psubs in list(self.patterns.items()):
+                if self._matchers[p](channel) is None:
+                    continue
+                body = _bulk(b"pmessage") + _bulk(p) + _bulk(channel) + _bulk(message)
+                for c in list(psubs):
+                    self._send(c, (b">4\r\n" if c.proto == 3 else b"*4\r\n") + body)
+                    receivers += 1
+        return receivers
+
+    def _send(self, c: Client, data: bytes) -> None:
+        conn = c.conn
+        if conn is None:
+            c.pushed.append(data)
+            return
+        conn.write(data)
+        self._check_output_limit(c)
+
+    def _check_output_limit(self, c: Client) -> None:
+        size = c.conn.output_size()
+        if not size:
+            c.obuf_soft_since = 0.0
+            return
+        hard, soft, secs = self.engine.output_limits("pubsub")
+        if hard and size > hard:
+            self._kill_slow(c, size)
+            return
+        if soft and size > soft:
+            now = time.monotonic()
+            if not c.obuf_soft_since:
+                c.obuf_soft_since = now
+            elif now - c.obuf_soft_since > secs:
+                self._kill_slow(c, size)
+        else:
+            c.obuf_soft_since = 0.0
+
+    def _kill_slow(self, c: Client, size: int) -> None:
+        self.engine.log(
+            "warning",
+            "Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits." % (c.id, c.addr),
+        )
+        c.kill()
+
+    # -- keyspace notifications --------------------------------------------------
+
+    def keyspace_event(self, cls: int, event: str, key: bytes, dbid: int) -> None:
+        flags = self.engine.notify_flags
+        ev = event.encode()
+        if flags & notify.KEYSPACE:
+            self.publish(b"__keyspace@%d__:%b" % (dbid, key), ev)
+        if flags & notify.KEYEVENT:
+            self.publish(b"__keyevent@%d__:%b" % (dbid, ev), key)
