@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respdb.errors import CommandError
-from respdb.types.strings import LongDoubleError, parse_ld
+from respdb.types.strings import LongDoubleError, parse_ld, round_ld
 
 if TYPE_CHECKING:
     from respdb.client import Client
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
 
 BLOCKED = b""  # what a handler returns when its client is now blocked (nothing to send yet)
 LLONG_MAX = 2**63 - 1
+FOREVER_MS = 100 * 365 * 86400 * 1000  # longer timeouts wait forever (see parse_timeout)
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "deadline", "cmd", "argv", "timeout_reply", "seq", "rearmed")
+    __slots__ = ("db", "keys", "deadline", "cmd", "argv", "timeout_reply", "seq", "rearmed", "ready_key")
 
     def __init__(self, db: Database, keys: list[bytes], deadline: float, cmd: Any, argv: list[bytes],
                  timeout_reply: bytes, seq: int) -> None:  # fmt: skip
@@ -44,30 +46,50 @@ class BlockState:
         self.timeout_reply = timeout_reply
         self.seq = seq
         self.rearmed = False  # set when a re-run for this waiter blocked again
+        # While the engine re-runs the command for this waiter: the key whose change woke it.
+        # Redis serves a waiter from that key, not from the first non-empty key it names.
+        self.ready_key: bytes | None = None
 
 
 def parse_timeout(b: bytes, seconds: bool = True) -> float:
-    """Redis's getTimeoutFromObjectOrReply: return a relative timeout in seconds (0 = forever)."""
+    """Redis 7.0's getTimeoutFromObjectOrReply: a relative timeout in seconds (0 = forever).
+
+    Seconds are a long double, multiplied by 1000 and rounded up to whole milliseconds
+    (so 0.0001 waits 1 ms while -0.0001 means forever). A value outside the 64-bit range
+    becomes LLONG_MIN in the C cast, hence "timeout is negative" for 1e16 or inf. Redis
+    has no upper limit beyond that; deadlines past any practical horizon are kept as
+    "forever" here so that timers stay representable.
+    """
     if seconds:
         try:
             v = parse_ld(b)
         except LongDoubleError:
             raise CommandError("ERR timeout is not a float or out of range") from None
-        ms = float(v) * 1000.0
-        if ms != ms:
-            raise CommandError("ERR timeout is not a float or out of range")
+        if isinstance(v, float):  # +/-inf
+            raise CommandError("ERR timeout is negative")
+        try:
+            ms = math.ceil(round_ld(v * 1000))
+        except OverflowError:
+            ms = -LLONG_MAX - 1
+        if not -LLONG_MAX - 1 <= ms <= LLONG_MAX:
+            ms = -LLONG_MAX - 1
     else:
         from respdb.commands.args import parse_ll
 
         iv = parse_ll(b)
         if iv is None:
             raise CommandError("ERR timeout is not an integer or out of range")
-        ms = float(iv)
+        ms = iv
     if ms < 0:
         raise CommandError("ERR timeout is negative")
-    if ms >= 1 and int(ms) > LLONG_MAX - int(time.time() * 1000):
-        raise CommandError("ERR timeout is out of range")
-    return int(ms) / 1000.0
+    if ms > FOREVER_MS:
+        return 0.0
+    return ms / 1000.0
+
+
+def blocking_denied(c: Client) -> bool:
+    """Inside EXEC (and scripts) a blocking command must answer at once, as on timeout."""
+    return getattr(c, "in_multi", False) or getattr(c, "deny_blocking", False)
 
 
 class Blocking:
@@ -78,6 +100,7 @@ class Blocking:
         self.heap: list[tuple[float, int, Client]] = []
         self._seq = itertools.count(1)
         self.count = 0  # clients blocked right now
+        self.postponed: deque[Client] = deque()  # clients held by CLIENT PAUSE, in order
         # Set by the server: schedule a call of handle_timeouts() after `delay` seconds.
         self.wake_after: Callable[[float], None] | None = None
 
@@ -137,6 +160,9 @@ class Blocking:
                 self.ready.append((db, key))
 
     def serve_ready(self) -> None:
+        """Serve waiters of the keys signalled ready, key by key in signal order, each key's
+        waiters in the order they blocked (Redis's handleClientsBlockedOnKeys). Keys that
+        the serving itself makes ready (BLMOVE's push) are handled in a following round."""
         e = self.engine
         while self.ready:
             batch = self.ready
@@ -147,6 +173,8 @@ class Blocking:
                 if not waiters:
                     continue
                 for c in list(waiters):
+                    if key not in db.data:
+                        break  # emptied (or never there): the rest keep waiting
                     st = c.bstate
                     if st is None or c.closed:
                         continue
@@ -154,15 +182,40 @@ class Blocking:
                     c.db = st.db
                     c.unblocking = True
                     st.rearmed = False
+                    st.ready_key = key
                     try:
                         reply = e.call(c, st.cmd, st.argv)
                     finally:
                         c.unblocking = False
                         c.db = saved_db
+                        st.ready_key = None
                     if st.rearmed:
-                        break  # nothing left for the rest of the queue either
+                        continue  # not servable from this key (e.g. another type): keeps waiting
                     self._detach(c)
                     self._deliver(c, reply)
+
+    # -- CLIENT PAUSE: postponed clients ---------------------------------------
+
+    def postpone(self, c: Client, argv: list[bytes]) -> bytes:
+        """Hold `c` (and its later requests) until the pause ends; its command then runs."""
+        c.bstate = BlockState(c.db, [], 0.0, None, argv, b"", next(self._seq))
+        self.postponed.append(c)
+        self.count += 1
+        return BLOCKED
+
+    def release_postponed(self) -> None:
+        e = self.engine
+        waiting = self.postponed
+        self.postponed = deque()
+        for c in waiting:
+            st = c.bstate
+            if st is None or c.closed:
+                continue
+            c.bstate = None
+            self.count -= 1
+            reply = e.execute(c, st.argv)
+            if c.bstate is None:
+                self._deliver(c, reply)
 
     def handle_timeouts(self) -> None:
         now = time.monotonic()
@@ -172,19 +225,32 @@ class Blocking:
             st = c.bstate
             if st is None or st.seq != seq:
                 continue
-            self._detach(c)
-            self._deliver(c, st.timeout_reply)
+            self._finish(c, st.timeout_reply)
         if heap and self.wake_after is not None:
             self.wake_after(max(0.0, heap[0][0] - now))
 
     def unblock(self, c: Client, reply: bytes) -> bool:
         """CLIENT UNBLOCK: answer `reply` now. False if the client was not blocked."""
-        st = c.bstate
-        if st is None:
+        if c.bstate is None:
             return False
-        self._detach(c)
-        self._deliver(c, reply)
+        self._finish(c, reply)
         return True
 
+    def _finish(self, c: Client, reply: bytes) -> None:
+        """Answer a waiter without serving it (timeout, CLIENT UNBLOCK). Like Redis, the
+        command counts as called once now, and as failed when the answer is an error."""
+        cmd = c.bstate.cmd
+        if cmd is not None:
+            cmd.calls += 1
+            if reply[:1] == b"-":
+                cmd.failed_calls += 1
+        self._detach(c)
+        self._deliver(c, reply)
+
     def disconnect(self, c: Client) -> None:
+        if c.bstate is not None and not c.bstate.keys and c in self.postponed:
+            self.postponed.remove(c)
+            c.bstate = None
+            self.count -= 1
+            return
         self._detach(c)
