@@ -218,6 +218,8 @@ class Blocking:
                 self._deliver(c, reply)
 
     def handle_timeouts(self) -> None:
+        if self.engine.pause_mode:
+            self.engine.check_pause_end()
         now = time.monotonic()
         heap = self.heap
         while heap and heap[0][0] <= now:

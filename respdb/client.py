@@ -76,7 +76,8 @@ class Client:
 
     def update_gate(self) -> None:
         self.gated = (
-            not self.authenticated
+            bool(self.engine.pause_mode)
+            or not self.authenticated
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
         )

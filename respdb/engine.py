@@ -15,7 +15,7 @@ from typing import Any
 from respdb import REDIS_VERSION, errors, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
-from respdb.commands.table import ADMIN, NO_AUTH, NO_MULTI, PROTECTED, TABLE, WRITE, Command
+from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTECTED, TABLE, WRITE, Command
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
@@ -55,6 +55,9 @@ class Engine:
         # Propagation state while EXEC runs: MULTI is emitted before the first write.
         self._exec_depth = 0
         self._exec_propagated = False
+        # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
+        self.pause_mode = ""
+        self.pause_until = 0.0
         self.active_expire_enabled = True
         self.stats: dict[str, int] = {}
         self.errorstats: dict[str, int] = {}
@@ -134,6 +137,8 @@ class Engine:
 
     def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, conn, addr, laddr, fd)
+        if self.pause_mode:
+            c.gated = True
         self.clients[c.id] = c
         self.stats["total_connections_received"] += 1
         return c
@@ -236,6 +241,8 @@ class Engine:
                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                 "are allowed in this context" % cmd.fullname,
             )
+        if self.pause_mode and c.kind == "normal" and self._paused_for(c, cmd):
+            return self.blocking.postpone(c, argv)
         if c.multi is not None:
             if cmd.flags & NO_MULTI:
                 return self._reject(c, cmd, "ERR Command not allowed inside a transaction")
@@ -243,6 +250,41 @@ class Engine:
                 c.multi.append((cmd, argv))
                 return QUEUED
         return None
+
+    # -- CLIENT PAUSE ----------------------------------------------------------
+
+    def _paused_for(self, c: Client, cmd: Command) -> bool:
+        if self.pause_mode == "all":
+            return True
+        if cmd.flags & (WRITE | MAY_REPLICATE):
+            return True
+        if cmd.fullname == "exec" and c.multi:
+            return any(q.flags & (WRITE | MAY_REPLICATE) for q, _ in c.multi)
+        return False
+
+    def pause(self, mode: str, until: float) -> None:
+        """CLIENT PAUSE: `mode` is "all" or "write"; `until` a time.monotonic() deadline."""
+        if self.pause_mode == "all" and mode == "write":
+            mode = "all"  # a weaker pause does not lift a stronger one
+        self.pause_mode = mode
+        self.pause_until = max(until, self.pause_until)
+        for c in self.clients.values():
+            c.gated = True
+        if self.blocking.wake_after is not None:
+            self.blocking.wake_after(max(0.0, self.pause_until - time.monotonic()))
+
+    def unpause(self) -> None:
+        if not self.pause_mode:
+            return
+        self.pause_mode = ""
+        self.pause_until = 0.0
+        for c in self.clients.values():
+            c.update_gate()
+        self.blocking.release_postponed()
+
+    def check_pause_end(self) -> None:
+        if self.pause_mode and time.monotonic() >= self.pause_until:
+            self.unpause()
 
     def _reject(self, c: Client, cmd: Command | None, msg: str) -> bytes:
         if cmd is not None:
@@ -364,7 +406,12 @@ class Engine:
         return False
 
     def _expire_key(self, db: Database, key: bytes) -> None:
-        """A key found expired (lazily or by the cron): delete it and tell everyone."""
+        """A key found expired (lazily or by the cron): delete it and tell everyone.
+
+        During CLIENT PAUSE nothing is deleted (a paused server must not change the
+        dataset or its replication stream); the key just reads as missing."""
+        if self.pause_mode:
+            return
         db.delete(key)
         self.stats["expired_keys"] += 1
         self.dirty += 1
@@ -381,7 +428,9 @@ class Engine:
         """Periodic work, called `hz` times a second by the server loop."""
         if self.blocking.heap:
             self.blocking.handle_timeouts()
-        if self.active_expire_enabled:
+        if self.pause_mode:
+            self.check_pause_end()
+        if self.active_expire_enabled and not self.pause_mode:
             hz = min(500, max(1, self.config.get_int("hz")))
             effort = self.config.get_int("active-expire-effort")
             # Redis spends up to 25% of each cron period (more with more effort).

@@ -406,3 +406,27 @@ def cmd_client_unblock(c, argv):
         reply = target.bstate.timeout_reply
     e.blocking.unblock(target, reply)
     return ONE
+
+
+@command("client|pause")
+def cmd_client_pause(c, argv):
+    from respdb.blocking import parse_timeout
+
+    timeout = parse_timeout(argv[2], seconds=False)
+    mode = "all"
+    if len(argv) == 4:
+        m = argv[3].lower()
+        if m == b"write":
+            mode = "write"
+        elif m != b"all":
+            raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    elif len(argv) > 4:
+        raise CommandError(errors.SYNTAX)
+    c.engine.pause(mode, time.monotonic() + timeout)
+    return OK
+
+
+@command("client|unpause")
+def cmd_client_unpause(c, argv):
+    c.engine.unpause()
+    return OK
