@@ -25,6 +25,7 @@ ACTIVE = {
     "save", "appendonly", "lazyfree-lazy-user-flush", "lazyfree-lazy-user-del",
     "lazyfree-lazy-server-del", "lazyfree-lazy-expire", "lazyfree-lazy-eviction",
     "notify-keyspace-events", "always-show-logo", "set-proc-title", "supervised",
+    "zset-max-listpack-entries", "zset-max-listpack-value",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

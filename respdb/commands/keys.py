@@ -99,6 +99,7 @@ def _rename(c, argv, nx: bool):
         db.set_expire(dst, when)
     e.written(db, src, "rename_from", GENERIC)
     e.written(db, dst, "rename_to", GENERIC)
+    e.blocking.signal_ready(db, dst)
     return ONE if nx else OK
 
 
@@ -146,6 +147,7 @@ def cmd_copy(c, argv):
     if when is not None:
         dst_db.set_expire(newkey, when)
     e.written(dst_db, newkey, "copy_to", GENERIC)
+    e.blocking.signal_ready(dst_db, newkey)
     return ONE
 
 
@@ -172,6 +174,7 @@ def cmd_move(c, argv):
     src.delete(key)
     e.written(src, key, "move_from", GENERIC)
     e.written(dst, key, "move_to", GENERIC)
+    e.blocking.signal_ready(dst, key)
     return ONE
 
 
