@@ -305,7 +305,11 @@ def list_command(draw):
         return ("LTRIM", k, draw(index), draw(index))
     if kind == 14:
         opts: list[str] = []
-        for name, vals in (("RANK", ["1", "2", "-1", "-2", "0"]), ("COUNT", ["0", "1", "2"]), ("MAXLEN", ["0", "1", "5"])):
+        for name, vals in (
+            ("RANK", ["1", "2", "-1", "-2", "0"]),
+            ("COUNT", ["0", "1", "2"]),
+            ("MAXLEN", ["0", "1", "5"]),
+        ):
             if draw(st.booleans()):
                 opts += [name, draw(st.sampled_from(vals))]
         return ("LPOS", k, draw(elem), *opts)
