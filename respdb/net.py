@@ -279,7 +279,7 @@ class Server:
         self.exit_code = 0
         self.shared: NetShared | None = None
 
-    async def start(self) -> None:
+    async def start(self, signals: bool = True) -> None:
         e = self.engine
         cfg = e.config
         loop = asyncio.get_running_loop()
@@ -320,7 +320,7 @@ class Server:
             self.servers.append(srv)
         if not port and self.servers == [] and not sock_path:
             raise RuntimeError("Configured to not listen anywhere, exiting.")
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():
             try:
                 loop.add_signal_handler(sig, self.request_shutdown_signal, sig)
             except (NotImplementedError, RuntimeError):
