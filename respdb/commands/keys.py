@@ -21,10 +21,13 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _get_db_index(b: bytes, msg: str = errors.NOT_INTEGER) -> int:
+def _get_db_index(b: bytes, msg: str | None = None) -> int:
+    """getIntFromObjectOrReply: a custom message replaces both of Redis's default errors."""
     v = parse_ll(b)
-    if v is None or not INT_MIN <= v <= INT_MAX:
-        raise CommandError(msg)
+    if v is None:
+        raise CommandError(msg or errors.NOT_INTEGER)
+    if not INT_MIN <= v <= INT_MAX:
+        raise CommandError(msg or "ERR value is out of range, value must between %d and %d" % (INT_MIN, INT_MAX))
     return v
 
 
@@ -251,8 +254,15 @@ def cmd_keys(c, argv):
 
 
 def parse_cursor(b: bytes) -> int:
-    """strtoul as Redis's parseScanCursorOrReply uses it."""
-    s = b
+    """strtoul as Redis's parseScanCursorOrReply uses it.
+
+    strtoul stops at a NUL byte and Redis only checks that parsing stopped on one, so the
+    empty string (no digits at all) is cursor 0 and anything after a NUL is ignored."""
+    if b[:1].isspace():
+        raise CommandError(errors.INVALID_CURSOR)
+    s = b.split(b"\0", 1)[0]
+    if not s:
+        return 0
     neg = False
     if s[:1] in (b"+", b"-"):
         neg = s[:1] == b"-"

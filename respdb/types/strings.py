@@ -35,53 +35,133 @@ def encoding_of(value: bytes | bytearray) -> str:
 # ---------------------------------------------------------------------------
 # long double emulation for INCRBYFLOAT
 
-_FLOAT_RE = re.compile(rb"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_INF_RE = re.compile(rb"^[+-]?(inf|infinity)$", re.I)
+# What strtold accepts, as Redis's string2ld uses it: the whole string must be consumed
+# (an embedded NUL stops strtold early, so it is rejected too), no leading space.
+_DEC_RE = re.compile(rb"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_HEX_RE = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
+_INF_RE = re.compile(rb"[+-]?(inf|infinity)", re.I)
 MAX_LONG_DOUBLE_CHARS = 5 * 1024
+
+# x87 80-bit extended precision: 64-bit significand, normal exponents -16382..16383,
+# subnormals down to 2**-16445.
 _LDBL_MAX_EXP = 16384
+_LDBL_MIN_EXP = -16382
+_LDBL_MANT = 64
+_LDBL_QUANTUM_MIN = _LDBL_MIN_EXP - (_LDBL_MANT - 1)
+_CHUNK = 4000  # digits per int<->str step, below Python's int_max_str_digits guard
 
 
 class LongDoubleError(Exception):
     pass
 
 
+def _floor_log2(a: Fraction) -> int:
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    # 2**e <= a < 2**(e+1) after at most one correction step either way.
+    if e >= 0:
+        if a.numerator < a.denominator << e:
+            e -= 1
+    elif a.numerator << -e < a.denominator:
+        e -= 1
+    return e
+
+
 def round_ld(x: Fraction) -> Fraction:
-    """Round an exact value to the nearest x87 extended-precision value."""
+    """Round an exact value to the nearest x87 extended-precision value (ties to even).
+
+    Raises OverflowError when the result would be infinite; tiny values become subnormals
+    or zero, as the FPU does.
+    """
     if x == 0:
         return Fraction(0)
     sign = -1 if x < 0 else 1
     a = abs(x)
-    e = a.numerator.bit_length() - a.denominator.bit_length()
-    if Fraction(2) ** e > a:
-        e -= 1
-    elif Fraction(2) ** (e + 1) <= a:
-        e += 1
-    if e >= _LDBL_MAX_EXP:
-        raise OverflowError
-    shift = 63 - e
-    scaled = a * (Fraction(2) ** shift)
+    e = _floor_log2(a)
+    q = max(e - (_LDBL_MANT - 1), _LDBL_QUANTUM_MIN)  # weight of the last significand bit
+    scaled = a / Fraction(2) ** q if q >= 0 else a * (1 << -q)
     m = round(scaled)  # Fraction.__round__ rounds half to even
-    return sign * Fraction(m) / (Fraction(2) ** shift)
+    r = Fraction(m) * Fraction(2) ** q
+    if m and _floor_log2(r) >= _LDBL_MAX_EXP:
+        raise OverflowError
+    return sign * r
+
+
+def _digits_to_int(s: bytes, base: int = 10) -> int:
+    if base != 10 or len(s) <= _CHUNK:
+        return int(s, base)
+    v = 0
+    for i in range(0, len(s), _CHUNK):
+        chunk = s[i : i + _CHUNK]
+        v = v * 10 ** len(chunk) + int(chunk)
+    return v
+
+
+def _int_to_str(n: int) -> str:
+    if n < 10**_CHUNK:
+        return str(n)
+    hi, lo = divmod(n, 10**_CHUNK)
+    return _int_to_str(hi) + str(lo).rjust(_CHUNK, "0")
+
+
+def _exponent(text: bytes | None, limit: int = 10**6) -> int:
+    """A decimal exponent, clamped: anything beyond `limit` over/underflows anyway."""
+    if not text:
+        return 0
+    digits = text.lstrip(b"+-").lstrip(b"0")
+    v = limit if len(digits) > 7 else min(int(digits or b"0"), limit)
+    return -v if text[:1] == b"-" else v
 
 
 def parse_ld(b: bytes) -> Fraction | float:
-    """strtold as Redis's string2ld uses it; returns a Fraction or +/-inf."""
+    """strtold as Redis's string2ld uses it; returns a Fraction or +/-inf.
+
+    Decimal and hexadecimal forms are read exactly and rounded once, like glibc. Results
+    that overflow, or underflow to zero from a non-zero input, are rejected (ERANGE).
+    """
     if not b or len(b) >= MAX_LONG_DOUBLE_CHARS or b[:1].isspace():
         raise LongDoubleError
-    if _INF_RE.match(b):
+    if _INF_RE.fullmatch(b):
         return float("-inf") if b[:1] == b"-" else float("inf")
-    if not _FLOAT_RE.match(b):
-        raise LongDoubleError
-    mant, _, exp = b.lower().partition(b"e")
-    exponent = int(exp) if exp else 0
-    if abs(exponent) > 6000:
-        raise LongDoubleError
-    v = Fraction(mant.decode()) * Fraction(10) ** exponent
+    m = _HEX_RE.fullmatch(b)
+    if m is not None:
+        sign, ipart, fpart, exp = m.groups()
+        fpart = fpart or b""
+        if not ipart and not fpart:
+            raise LongDoubleError
+        mant = int(ipart + fpart, 16)
+        e2 = _exponent(exp, 10**7) - 4 * len(fpart)
+        if mant == 0:
+            return Fraction(0)
+        # Out of range by far: skip building a huge exact value.
+        top = mant.bit_length() + e2
+        if top > _LDBL_MAX_EXP + 2 or top < _LDBL_QUANTUM_MIN - 2:
+            raise LongDoubleError
+        v = Fraction(mant) * Fraction(2) ** e2
+    else:
+        m = _DEC_RE.fullmatch(b)
+        if m is None:
+            raise LongDoubleError
+        sign, ipart, fpart, exp = m.groups()
+        fpart = fpart or b""
+        if not ipart and not fpart:
+            raise LongDoubleError
+        digits = (ipart + fpart).lstrip(b"0")
+        if not digits:
+            return Fraction(0)
+        e10 = _exponent(exp) - len(fpart)
+        # The value lies in [10**(len-1+e10), 10**(len+e10)); long double spans ~1e-4951..1.2e4932.
+        top = len(digits) + e10
+        if top > 4934 or top < -4952:
+            raise LongDoubleError
+        mant = _digits_to_int(digits)
+        v = Fraction(mant) * Fraction(10) ** e10
+    if sign == b"-":
+        v = -v
     try:
         r = round_ld(v)
     except OverflowError:
         raise LongDoubleError from None
-    if r == 0 and v != 0:
+    if r == 0:
         raise LongDoubleError  # underflow: ERANGE with a zero result
     return r
 
@@ -90,7 +170,7 @@ def format_ld_human(x: Fraction) -> bytes:
     """ld2string(..., LD_STR_HUMAN): "%.17Lf" with trailing zeros and dot removed."""
     neg = x < 0
     q = round(abs(x) * 10**17)
-    digits = str(q).rjust(18, "0")
+    digits = _int_to_str(q).rjust(18, "0")
     s = digits[:-17] + "." + digits[-17:]
     s = s.rstrip("0").rstrip(".")
     if neg and s != "0":

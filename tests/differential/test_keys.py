@@ -1,0 +1,570 @@
+"""Generic key commands, hand-picked cases compared with real Redis (RESP2 and RESP3)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from .harness import Pair, script
+
+SCENARIOS: dict[str, object] = {
+    "del-unlink-exists-type-touch": """
+        SET a 1
+        SET b 2
+        DEL a b c
+        DEL a
+        UNLINK b
+        SET a 1
+        UNLINK a a
+        EXISTS a
+        SET a 1
+        EXISTS a a b a
+        TYPE a
+        TYPE nope
+        TOUCH a a b
+        TOUCH nope
+        DEL
+        UNLINK
+        EXISTS
+        TYPE
+        TYPE a b
+        TOUCH
+    """,
+    "rename": """
+        RENAME nope x
+        RENAMENX nope x
+        SET a 1
+        RENAME a a
+        RENAMENX a a
+        SET b 2
+        RENAMENX a b
+        RENAME a b
+        GET b
+        EXISTS a
+        SET a x EX 100
+        RENAME a c
+        TTL c
+        SET d 1 EX 200
+        RENAME b d
+        TTL d
+        RENAMENX d e
+        GET e
+        RENAME
+        RENAME a
+        RENAMENX a b c
+    """,
+    "copy": """
+        COPY nope c
+        COPY nope nope
+        SET c x EX 100
+        COPY c d
+        TTL d
+        GET d
+        COPY c d
+        COPY c d REPLACE
+        COPY c d replace REPLACE
+        COPY c c
+        COPY c c REPLACE
+        COPY c c DB 0
+        COPY c c DB 1
+        COPY c d DB 1
+        COPY c d DB 1
+        SELECT 1
+        GET d
+        TTL d
+        SELECT 0
+        COPY c c DB 16
+        COPY c c DB -1
+        COPY c c DB x
+        COPY c c DB 2147483648
+        COPY c c DB
+        COPY c c FOO
+        COPY c c DB 1 FOO
+        COPY nope c DB 99
+        COPY nope nope DB 0
+        SET n 123
+        COPY n m
+        OBJECT ENCODING m
+        APPEND m 4
+        GET n
+        COPY
+        COPY c
+    """,
+    "move": """
+        MOVE nope 1
+        SET c 1
+        MOVE c 0
+        MOVE c 1
+        MOVE c 1
+        EXISTS c
+        SET c 2 EX 100
+        MOVE c 1
+        SELECT 1
+        GET c
+        MOVE c 0
+        SET c 3 EX 100
+        MOVE c 0
+        SELECT 0
+        GET c
+        TTL c
+        MOVE c 16
+        MOVE c -1
+        MOVE c x
+        MOVE nope 16
+        MOVE nope 0
+        MOVE c 2147483648
+        MOVE
+        MOVE c
+    """,
+    "select-swapdb-dbsize": """
+        SET a 1
+        SELECT 1
+        SET b 2
+        SET c 3
+        DBSIZE
+        SELECT 0
+        DBSIZE
+        SWAPDB 0 1
+        DBSIZE
+        GET b
+        SWAPDB 0 0
+        SWAPDB 0 16
+        SWAPDB 16 0
+        SWAPDB x 0
+        SWAPDB 0 x
+        SWAPDB -1 0
+        SWAPDB 0 -1
+        SWAPDB 2147483648 0
+        SWAPDB 1.5 0
+        SELECT 16
+        SELECT -1
+        SELECT x
+        SELECT 0x1
+        SELECT 1.0
+        SELECT ''
+        SELECT 2147483648
+        SELECT 15
+        DBSIZE
+        SELECT 01
+        DBSIZE
+        SELECT
+        SELECT 1 2
+        SWAPDB 0
+        DBSIZE x
+    """,
+    "flush": """
+        SET a 1
+        SELECT 1
+        SET b 1
+        FLUSHDB
+        DBSIZE
+        SELECT 0
+        DBSIZE
+        FLUSHDB ASYNC
+        FLUSHDB SYNC
+        FLUSHDB async
+        FLUSHDB foo
+        FLUSHDB SYNC SYNC
+        FLUSHDB SYNC ASYNC
+        SET a 1
+        SELECT 2
+        SET c 1
+        FLUSHALL async
+        DBSIZE
+        SELECT 0
+        DBSIZE
+        FLUSHALL ASYNC SYNC
+        FLUSHALL bar
+        FLUSHALL SYNC
+        FLUSHALL ''
+    """,
+    "expire-options": """
+        SET k 1
+        EXPIRE k 100 NX
+        EXPIRE k 100 NX
+        EXPIRE k 100 XX
+        EXPIRE k 100 GT
+        EXPIRE k 1000 GT
+        EXPIRE k 100 LT
+        EXPIRE k 1000 LT
+        TTL k
+        PERSIST k
+        EXPIRE k 100 XX
+        EXPIRE k 100 GT
+        EXPIRE k 100 LT
+        TTL k
+        PERSIST k
+        EXPIRE k 100 nx
+        PEXPIRE k 200000 xx gt
+        PTTL k
+        PEXPIRE k 100000 XX LT
+        PTTL k
+        EXPIRE k 100 NX XX
+        EXPIRE k 100 GT LT
+        EXPIRE k 100 XX LT GT
+        EXPIRE k 100 NX GT
+        EXPIRE k 100 LT NX
+        EXPIRE k 100 foo
+        EXPIRE k 100 NX foo
+        EXPIRE k 100 foo NX
+        EXPIRE k foo NX
+        EXPIRE k foo bar
+        EXPIRE nope 100 NX XX
+        EXPIRE nope 100
+        EXPIRE nope 100 XX
+        EXPIRE k 100 NX NX
+        EXPIRE
+        EXPIRE k
+        PEXPIRE k
+        EXPIREAT k
+        PEXPIREAT k
+    """,
+    "expire-overflow": """
+        SET k 1
+        EXPIRE k 9223372036854775807
+        EXPIRE k 9223372036854775
+        EXPIRE k 9223372036854774
+        EXPIRE k -9223372036854775
+        SET k 1
+        EXPIRE k -9223372036854775808
+        EXPIRE k -9223372036854776
+        PEXPIRE k 9223372036854775807
+        PEXPIRE k -9223372036854775808
+        EXPIREAT k 9223372036854775807
+        EXPIREAT k 9223372036854775
+        EXPIREAT k 9223372036854776
+        EXPIREAT k -9223372036854776
+        PEXPIREAT k 9223372036854775807
+        PEXPIRETIME k
+        EXPIRETIME k
+        TTL k
+        PEXPIREAT k -9223372036854775808
+        EXISTS k
+        SET k 1
+        EXPIRE k 99999999999999999999
+        EXPIRE k 1.5
+        EXPIRE k ''
+        PEXPIRE k 0x10
+        EXPIRE nope 9223372036854775807
+        EXPIREAT k 4000000000
+        EXPIRETIME k
+        PEXPIRETIME k
+    """,
+    "expire-in-the-past-deletes": """
+        SET k 1
+        EXPIRE k 0
+        EXISTS k
+        SET k 1
+        EXPIRE k -5
+        EXISTS k
+        SET k 1
+        PEXPIRE k 0
+        EXISTS k
+        SET k 1
+        PEXPIREAT k 1
+        EXISTS k
+        SET k 1
+        EXPIREAT k 1
+        EXISTS k
+        SET k 1
+        EXPIRE k 0 NX
+        EXISTS k
+        SET k 1 EX 100
+        EXPIRE k 0 GT
+        EXPIRE k 0 LT
+        EXISTS k
+        SET k 1
+        EXPIRE k -1 LT
+        EXISTS k
+        SET k 1
+        EXPIRE k -1 GT
+        EXISTS k
+        SET k 1
+        EXPIRE k -1 XX
+        EXISTS k
+    """,
+    "ttl-persist": """
+        TTL nope
+        PTTL nope
+        EXPIRETIME nope
+        PEXPIRETIME nope
+        SET k 1
+        TTL k
+        PTTL k
+        EXPIRETIME k
+        PEXPIRETIME k
+        EXPIRE k 100
+        TTL k
+        PTTL k
+        PERSIST k
+        PERSIST k
+        PERSIST nope
+        TTL k
+        PEXPIRE k 1500
+        TTL k
+        PEXPIRE k 1499
+        TTL k
+        PEXPIRE k 500
+        TTL k
+        PEXPIRE k 499
+        TTL k
+        TTL
+        PERSIST
+        TTL k k
+    """,
+    "keys-glob": """
+        SET '' v
+        MSET a v b v ab v abc v A v Z v [ v ] v \\\\ v - v ^ v * v ? v a*b v
+        MSET \\x80 v \\xff v \\x7f v hello v hallo v hxllo v "h\\x00llo" v _ v ` v
+        KEYS *
+        KEYS **
+        KEYS ''
+        KEYS ?
+        KEYS ??
+        KEYS a*
+        KEYS *a
+        KEYS *b*
+        KEYS h?llo
+        KEYS h*llo
+        KEYS h[ae]llo
+        KEYS h[^e]llo
+        KEYS h[a-b]llo
+        KEYS h[b-a]llo
+        KEYS [
+        KEYS [^
+        KEYS [a
+        KEYS [^a
+        KEYS []
+        KEYS [^]
+        KEYS []a]
+        KEYS [a-]
+        KEYS [a-]]
+        KEYS [z-a]
+        KEYS [\\\\]
+        KEYS [\\\\
+        KEYS \\\\
+        KEYS \\\\*
+        KEYS a\\\\
+        KEYS \\\\a
+        KEYS \\\\?
+        KEYS [a-\\xff]
+        KEYS [\\x80-\\xff]
+        KEYS [\\x00-\\x7f]
+        KEYS [^\\x80-\\xff]
+        KEYS [\\x7f-\\x80]
+        KEYS [Z-a]
+        KEYS [\\\\-a]
+        KEYS [a\\\\-z]
+        KEYS *[
+        KEYS [-]
+        KEYS [--]
+        KEYS [!a]
+        KEYS ?*
+        KEYS *?
+        KEYS *?*
+        KEYS h\\x00*
+        KEYS [[]
+        KEYS [\\\\]]
+        KEYS a*b*c
+        KEYS *\\\\*
+        KEYS
+        KEYS a b
+    """,
+    "scan-options": """
+        MSET a 1 b 2 c 3 ab 4 abc 5
+        SCAN 0
+        SCAN 0 COUNT 100
+        SCAN 0 MATCH a*
+        SCAN 0 MATCH * COUNT 100
+        SCAN 0 MATCH ** COUNT 100
+        SCAN 0 MATCH ''
+        SCAN 0 TYPE string
+        SCAN 0 TYPE STRING
+        SCAN 0 TYPE list
+        SCAN 0 TYPE nosuchtype
+        SCAN 0 type string match a? count 1000
+        SCAN 0 COUNT 0
+        SCAN 0 COUNT -1
+        SCAN 0 COUNT x
+        SCAN 0 COUNT
+        SCAN 0 MATCH
+        SCAN 0 TYPE
+        SCAN 0 FOO
+        SCAN 0 FOO bar
+        SCAN 0 COUNT 1 MATCH
+        SCAN x
+        SCAN -1 COUNT 0
+        SCAN 1x
+        SCAN ''
+        SCAN 18446744073709551616
+        SCAN " 0"
+        SCAN 0.5
+        SCAN
+    """,
+    "randomkey": """
+        RANDOMKEY
+        SET a 1
+        RANDOMKEY
+        RANDOMKEY
+        MSET b 1 c 1
+        RANDOMKEY
+        SELECT 1
+        RANDOMKEY
+        RANDOMKEY x
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_keys(p: Pair, name: str) -> None:
+    steps = SCENARIOS[name]
+    if callable(steps):
+        steps = steps()
+    if isinstance(steps, str):
+        steps = script(steps)
+    p.check(steps)
+
+
+def test_glob_nesting_limit(p: Pair) -> None:
+    """Redis stops recursing after 1000 `*` groups; such a pattern matches nothing."""
+    key = b"a" * 1001
+    p.check(
+        [
+            ("SET", key, "v"),
+            ("KEYS", b"*a" * 1000),
+            ("KEYS", b"*a" * 1001),
+            ("KEYS", b"*a" * 1000 + b"*"),
+            ("KEYS", b"*a" * 1001 + b"*"),
+            ("KEYS", b"a*" * 1001),
+            ("KEYS", b"a*" * 1002),
+            ("SCAN", "0", "MATCH", b"*a" * 1001),
+        ]
+    )
+
+
+def test_glob_does_not_backtrack_exponentially(p: Pair) -> None:
+    p.check([("SET", b"a" * 300, "v"), ("SET", b"a" * 299 + b"b", "v")])
+    t0 = time.monotonic()
+    p.run("KEYS", b"*a" * 30 + b"*c")
+    p.run("KEYS", b"*a*a*a*a*a*a*a*a*a*a*a*a*b")
+    assert time.monotonic() - t0 < 2
+
+
+def test_expired_keys_are_not_listed(p: Pair) -> None:
+    p.check(script("MSET a 1 b 2 c 3", "PEXPIRE a 30", "PEXPIRE b 30", "EXPIRE c 100"))
+    p.wait(0.1)
+    p.check(
+        script(
+            """
+            KEYS *
+            KEYS ?
+            SCAN 0 COUNT 100
+            EXISTS a b c
+            TTL a
+            TYPE b
+            RANDOMKEY
+            DBSIZE
+            RENAME a z
+            COPY b z
+            MOVE a 1
+            PERSIST a
+            EXPIRE b 10
+            OBJECT ENCODING a
+            """
+        ),
+        reset=False,
+    )
+
+
+def test_scan_full_iteration(p: Pair) -> None:
+    p.reset()
+    keys = [b"key:%d" % i for i in range(500)] + [b"other:%d" % i for i in range(100)]
+    for i in range(0, len(keys), 100):
+        args = []
+        for k in keys[i : i + 100]:
+            args += [k, b"v"]
+        p.run("MSET", *args)
+    assert len(p.scan_all()) == 600
+    for count in (1, 7, 1000):
+        assert len(p.scan_all(count=count)) == 600
+    assert len(p.scan_all("MATCH", "other:*")) == 100
+    assert len(p.scan_all("MATCH", "key:1?", count=3)) == 10
+    assert len(p.scan_all("TYPE", "string", count=50)) == 600
+    assert p.scan_all("TYPE", "hash") == []
+
+
+def _scan_under_churn(conn_cmd, seed: int) -> tuple[set[bytes], set[bytes]]:
+    """SCAN with COUNT 5 while adding and deleting other keys between calls (forcing the
+    table to grow and shrink); return (keys seen, keys that were present throughout)."""
+    rng = random.Random(seed)
+    stable = [b"stable:%d" % i for i in range(200)]
+    conn_cmd("MSET", *[x for k in stable for x in (k, b"1")])
+    seen: set[bytes] = set()
+    cursor = b"0"
+    churn = 0
+    for step in range(100000):
+        reply = conn_cmd("SCAN", cursor, "COUNT", "5")
+        cursor = reply[0]
+        seen.update(reply[1])
+        if step % 3 == 0:
+            batch = [b"churn:%d" % (churn + i) for i in range(rng.randint(1, 80))]
+            churn += len(batch)
+            conn_cmd("MSET", *[x for k in batch for x in (k, b"1")])
+        else:
+            doomed = [b"churn:%d" % rng.randrange(max(churn, 1)) for _ in range(rng.randint(1, 120))]
+            conn_cmd("DEL", *doomed)
+        if cursor == b"0":
+            break
+    return seen, set(stable)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_scan_guarantee_under_churn(p: Pair, seed: int) -> None:
+    """Keys present for the whole scan are returned, on both servers, while others come and go."""
+    import redis
+
+    for conn in (p.redis, p.respdb):
+        port = conn.sock.getpeername()[1]
+        client = redis.Redis(host="127.0.0.1", port=port, protocol=2)
+        try:
+            client.flushall()
+
+            def call(*args, _c=client):
+                out = _c.execute_command(*args)
+                if args[0] == "SCAN":
+                    return (b"%d" % int(out[0]), out[1])
+                return out
+
+            seen, stable = _scan_under_churn(call, seed)
+            assert stable <= seen, "port %d missed %d stable keys" % (port, len(stable - seen))
+        finally:
+            client.flushall()
+            client.close()
+
+
+def test_scan_cursor_parsing(p: Pair) -> None:
+    """strtoul semantics: empty is 0, parsing stops at a NUL, signs wrap, overflow is an error."""
+    p.check(
+        script(
+            """
+            MSET a 1 b 2
+            SCAN ''
+            SCAN "\\x00"
+            SCAN "0\\x00junk"
+            SCAN "\\x001"
+            SCAN "x\\x00"
+            SCAN -
+            SCAN +
+            SCAN +0
+            SCAN -0
+            SCAN "\\t0"
+            SCAN "0 "
+            SCAN 18446744073709551615 COUNT 100
+            SCAN -18446744073709551615 COUNT 100
+            SCAN -18446744073709551616
+            SCAN 18446744073709551616
+            """
+        )
+    )
