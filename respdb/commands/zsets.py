@@ -736,7 +736,7 @@ def cmd_zrandmember(c, argv):
 def _random_pair(z) -> tuple[float, bytes]:
     if type(z) is ZsetSkiplist:
         sl = z.sl
-        return sl[random.randrange(len(sl))]
+        return sl.at(random.randrange(len(sl)))
     ms, ss = z.lists()
     i = random.randrange(len(ms))
     return ss[i], ms[i]
@@ -753,7 +753,7 @@ def _random_distinct(z, count: int, size: int) -> list[tuple[float, bytes]]:
         ms, ss = z.lists()
         return [(ss[i], ms[i]) for i in sorted(positions)]
     sl = z.sl
-    return [sl[i] for i in positions]
+    return [sl.at(i) for i in positions]
 
 
 # ---------------------------------------------------------------------------

@@ -6,8 +6,9 @@ key keeps 100k small sorted sets near Redis's memory; marshal makes decoding and
 and every operation on a form this small is a short scan anyway, as on Redis's listpack. A
 mutation builds a new object that the caller stores back in the keyspace.
 
-`ZsetSkiplist` is the large form: a dict member -> score plus a `SortedList` of (score, member)
-tuples, which gives Redis's O(log n) insert, delete, rank and rank/score lookups.
+`ZsetSkiplist` is the large form: a dict member -> score plus the pairs in order
+(respdb/types/sortedpairs.py, a chunked sorted list), which gives Redis's O(log n) insert,
+delete, rank, and rank or score lookups.
 
 Score details that clients can see, as Redis 7.0 has them:
 - a listpack stores an integral score as an integer, so -0.0 becomes 0 there (the skiplist keeps
@@ -23,11 +24,10 @@ import marshal
 import math
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
-
-from sortedcontainers import SortedList
+from collections.abc import Iterator
 
 from respdb.keyspace import KeyIndex
+from respdb.types.sortedpairs import SortedPairs
 
 INF = math.inf
 _next_up = math.nextafter
@@ -232,14 +232,14 @@ def _lp_insert(ms: list[bytes], ss: list[float], m: bytes, s: float) -> None:
 
 
 class ZsetSkiplist:
-    """The large form (Redis's skiplist encoding)."""
+    """The large form (Redis's skiplist encoding): member -> score, plus the order."""
 
     __slots__ = ("dict", "sl", "index")
     redis_type = "zset"
 
     def __init__(self) -> None:
         self.dict: dict[bytes, float] = {}
-        self.sl = SortedList()
+        self.sl = SortedPairs()
         self.index: KeyIndex | None = None  # built by the first ZSCAN, then kept up to date
 
     def encoding(self) -> str:
@@ -248,15 +248,14 @@ class ZsetSkiplist:
     def copy(self) -> ZsetSkiplist:
         z = ZsetSkiplist()
         z.dict = dict(self.dict)
-        z.sl = SortedList(self.sl)
+        z.sl = self.sl.copy()
         return z
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[float, bytes]]) -> ZsetSkiplist:
-        """From (score, member) pairs with distinct members."""
+    def from_pairs(cls, pairs: list[tuple[float, bytes]]) -> ZsetSkiplist:
+        """From ascending (score, member) pairs with distinct members."""
         z = cls()
-        pairs = list(pairs)
-        z.sl.update(pairs)
+        z.sl = SortedPairs(pairs)
         z.dict = {m: s for s, m in pairs}
         return z
 
@@ -265,21 +264,21 @@ class ZsetSkiplist:
 
     def insert(self, m: bytes, s: float) -> None:
         self.dict[m] = s
-        self.sl.add((s, m))
+        self.sl.add(s, m)
         if self.index is not None:
             self.index.add(m)
 
     def rescore(self, m: bytes, cur: float, s: float) -> None:
         sl = self.sl
-        sl.remove((cur, m))
-        sl.add((s, m))
+        sl.remove(cur, m)
+        sl.add(s, m)
         self.dict[m] = s
 
     def remove(self, m: bytes) -> bool:
         s = self.dict.pop(m, None)
         if s is None:
             return False
-        self.sl.remove((s, m))
+        self.sl.remove(s, m)
         if self.index is not None:
             self.index.remove(m)
         return True
@@ -288,14 +287,12 @@ class ZsetSkiplist:
         """Remove the elements at positions [lo, hi); return how many."""
         if hi <= lo:
             return 0
-        sl = self.sl
         d = self.dict
         index = self.index
-        for _, m in sl.islice(lo, hi):
+        for _, m in self.sl.delete(lo, hi):
             del d[m]
             if index is not None:
                 index.remove(m)
-        del sl[lo:hi]
         return hi - lo
 
     def scan_index(self) -> KeyIndex:
@@ -305,7 +302,7 @@ class ZsetSkiplist:
 
 
 def to_skiplist(ms: list[bytes], ss: list[float]) -> ZsetSkiplist:
-    return ZsetSkiplist.from_pairs(zip(ss, ms, strict=False))
+    return ZsetSkiplist.from_pairs(list(zip(ss, ms, strict=True)))
 
 
 def build(pairs: list[tuple[float, bytes]], max_entries: int, max_value: int) -> ZsetListpack | ZsetSkiplist:
@@ -360,7 +357,7 @@ def rank_of(z: Zset, m: bytes) -> int | None:
         s = z.dict.get(m)
         if s is None:
             return None
-        return z.sl.index((s, m))
+        return z.sl.rank(s, m)
     ms = marshal.loads(z)[0]
     try:
         return ms.index(m)
@@ -373,7 +370,7 @@ def pairs_between(z: Zset, lo: int, hi: int) -> list[tuple[float, bytes]]:
     if hi <= lo:
         return []
     if type(z) is ZsetSkiplist:
-        return z.sl[lo:hi]
+        return z.sl.pairs(lo, hi)
     ms, ss = marshal.loads(z)
     return list(zip(ss[lo:hi], ms[lo:hi], strict=False))
 
@@ -399,30 +396,20 @@ def score_span(z: Zset, r: ScoreRange) -> tuple[int, int]:
     if type(z) is ZsetSkiplist:
         sl = z.sl
         n = len(sl)
+        # The first score above x is the first one >= the next double after x.
         if r.minex:
-            lo = n if r.min == INF else sl.bisect_left((_next_up(r.min, INF),))
+            lo = n if r.min == INF else sl.bisect_score(_next_up(r.min, INF))
         else:
-            lo = sl.bisect_left((r.min,))
+            lo = sl.bisect_score(r.min)
         if r.maxex:
-            hi = sl.bisect_left((r.max,))
+            hi = sl.bisect_score(r.max)
         else:
-            hi = n if r.max == INF else sl.bisect_left((_next_up(r.max, INF),))
+            hi = n if r.max == INF else sl.bisect_score(_next_up(r.max, INF))
     else:
         ss = marshal.loads(z)[1]
         lo = bisect_right(ss, r.min) if r.minex else bisect_left(ss, r.min)
         hi = bisect_left(ss, r.max) if r.maxex else bisect_right(ss, r.max)
     return (lo, hi) if lo < hi else (0, 0)
-
-
-def _bisect_members(sl: SortedList, lo: int, hi: int, pred) -> int:
-    """First position in [lo, hi) whose member fails `pred` (pred assumed monotone)."""
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if pred(sl[mid][1]):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def lex_span(z: Zset, r: LexRange, reverse: bool = False) -> tuple[int, int]:
@@ -435,11 +422,10 @@ def lex_span(z: Zset, r: LexRange, reverse: bool = False) -> tuple[int, int]:
         return 0, 0
     if type(z) is ZsetSkiplist:
         sl = z.sl
-        n = len(sl)
-        if not n or not r.gte_min(sl[-1][1]) or not r.lte_max(sl[0][1]):
+        if not len(sl) or not r.gte_min(sl.last()[1]) or not r.lte_max(sl.first()[1]):
             return 0, 0
-        lo = _bisect_members(sl, 0, n, lambda m: not r.gte_min(m))
-        hi = _bisect_members(sl, lo, n, r.lte_max)
+        lo = sl.bisect_members(lambda m: not r.gte_min(m))
+        hi = sl.bisect_members(r.lte_max)
         return (lo, hi) if lo < hi else (0, 0)
     ms = marshal.loads(z)[0]
     n = len(ms)
