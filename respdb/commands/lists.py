@@ -93,7 +93,13 @@ def _where(arg: bytes) -> bool:
     raise CommandError(errors.SYNTAX)
 
 
+_SMALL_LONGS = {b"%d" % i: i for i in range(-1024, 1025)}
+
+
 def _get_long(b: bytes) -> int:
+    v = _SMALL_LONGS.get(b)
+    if v is not None:
+        return v
     v = parse_ll(b)
     if v is None:
         raise CommandError(errors.NOT_INTEGER)
@@ -141,11 +147,34 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
 
 @command("lpush")
 def cmd_lpush(c, argv):
+    if len(argv) == 3:
+        # The hot path, kept flat: one element onto a big list.
+        db = c.db
+        key = argv[1]
+        v = db.get(key)
+        if type(v) is QuickList:
+            x = argv[2]
+            v.appendleft(b"$%d\r\n%b\r\n" % (len(x), x))
+            c.engine.written(db, key, "lpush", NOTIFY_LIST)
+            if db.blocking:
+                c.engine.blocking.signal_ready(db, key)
+            return b":%d\r\n" % len(v)
     return _push(c, argv, LEFT, False)
 
 
 @command("rpush")
 def cmd_rpush(c, argv):
+    if len(argv) == 3:
+        db = c.db
+        key = argv[1]
+        v = db.get(key)
+        if type(v) is QuickList:
+            x = argv[2]
+            v.append(b"$%d\r\n%b\r\n" % (len(x), x))
+            c.engine.written(db, key, "rpush", NOTIFY_LIST)
+            if db.blocking:
+                c.engine.blocking.signal_ready(db, key)
+            return b":%d\r\n" % len(v)
     return _push(c, argv, RIGHT, False)
 
 
@@ -252,7 +281,8 @@ def cmd_llen(c, argv):
 
 
 def _range(v, start: int, end: int) -> tuple[int, list[bytes] | None]:
-    """Redis's LRANGE index rules: (count, items) with items None for the whole list."""
+    """Redis's LRANGE index rules: (count, reply parts: the `*<count>` header, then the items);
+    parts are None when the range is the whole list."""
     n = len(v) if type(v) is QuickList else pack_len(v)
     if start < 0:
         start += n
@@ -269,20 +299,25 @@ def _range(v, start: int, end: int) -> tuple[int, list[bytes] | None]:
         return n, None
     if type(v) is QuickList:
         if start <= n - 1 - end:
-            return cnt, list(islice(v, start, end + 1))
+            out = [b"*%d\r\n" % cnt]
+            out.extend(islice(v, start, end + 1))
+            return cnt, out
         out = list(islice(reversed(v), n - 1 - end, n - start))
+        out.append(b"*%d\r\n" % cnt)
         out.reverse()
         return cnt, out
     if start == 0 and cnt <= 8:
         # A few from the head: walk the items instead of parsing them all.
-        out = []
+        out = [b"*%d\r\n" % cnt]
         pos = header_end(v)
         for _ in range(cnt):
             nxt = first_item_end(v, pos)
             out.append(v[pos:nxt])
             pos = nxt
         return cnt, out
-    return cnt, [_item(x) for x in pack_values(v)[start : end + 1]]
+    out = [b"*%d\r\n" % cnt]
+    out.extend([b"$%d\r\n%b\r\n" % (len(x), x) for x in pack_values(v)[start : end + 1]])
+    return cnt, out
 
 
 @command("lrange")
@@ -301,7 +336,6 @@ def cmd_lrange(c, argv):
         return b"".join(out)
     if not cnt:
         return EMPTY_ARRAY
-    items.insert(0, b"*%d\r\n" % cnt)
     return b"".join(items)
 
 
@@ -543,8 +577,8 @@ def cmd_ltrim(c, argv):
             v.pop()
         new = v if len(v) > SHRINK_ENTRIES else maybe_shrink(v)
     else:
-        _, kept = _range(v, ltrim, n - rtrim - 1)
-        new = replace_items(v, kept)
+        _, parts = _range(v, ltrim, n - rtrim - 1)
+        new = replace_items(v, parts[1:])
     _store(db, key, v, new)
     _changed(c, db, key, "ltrim", removed, new is None)
     return OK

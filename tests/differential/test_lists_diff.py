@@ -277,7 +277,7 @@ count = st.sampled_from(["0", "1", "2", "3", "10", "100", "-1"])
 
 @st.composite
 def list_command(draw):
-    kind = draw(st.integers(0, 23))
+    kind = draw(st.integers(0, 24))
     k = draw(key)
     if kind in (0, 1):
         return (draw(st.sampled_from(["LPUSH", "RPUSH"])), k, *draw(st.lists(elem, min_size=1, max_size=4)))
@@ -333,6 +333,8 @@ def list_command(draw):
     if kind == 22:
         keys = draw(st.lists(key, min_size=1, max_size=2))
         return ("BLMPOP", "0.001", str(len(keys)), *keys, draw(side), "COUNT", draw(st.sampled_from(["1", "3"])))
+    if kind == 23:
+        return draw(st.sampled_from([("EXPIRE", k, "100"), ("TTL", k), ("PERSIST", k), ("OBJECT", "ENCODING", k)]))
     return ("EXISTS", *KEYS)
 
 
@@ -344,3 +346,46 @@ def test_random_sequences(pair, cmds):
         pair.run("TYPE", k)
         if k != "s":
             pair.run("LRANGE", k, "0", "-1")
+
+
+def test_keyspace_events(p, redis_server, respdb_server):
+    """The notifications list commands send, in order (pattern-subscribed to every event)."""
+    from conftest import RawConn
+
+    from .harness import encode_command
+
+    p.run("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    subs = []
+    for port in (redis_server.port, respdb_server.port):
+        s = RawConn(port)
+        s.send(encode_command(("PSUBSCRIBE", "__key*__:*")))
+        s.read_reply()
+        subs.append(s)
+    script = [
+        ("RPUSH", "l", "a", "b", "c"), ("LPUSH", "l", "z"), ("LPUSHX", "l", "y"), ("RPUSHX", "nokey", "y"),
+        ("LPOP", "l"), ("RPOP", "l", "2"), ("LPOP", "l", "0"), ("LSET", "l", "0", "q"), ("LINSERT", "l", "BEFORE", "q", "p"),
+        ("LINSERT", "l", "BEFORE", "nope", "p"), ("LREM", "l", "1", "p"), ("LREM", "l", "1", "nope"), ("LTRIM", "l", "0", "-1"),
+        ("RPUSH", "l", "m", "n"), ("LMOVE", "l", "l2", "LEFT", "RIGHT"), ("RPOPLPUSH", "l2", "l2"),
+        ("LMOVE", "l", "l", "LEFT", "RIGHT"), ("LMPOP", "2", "nokey", "l", "RIGHT", "COUNT", "10"),
+        ("BLPOP", "l2", "0"), ("RPUSH", "l", "1", "2", "3"), ("BLMOVE", "l", "l3", "RIGHT", "LEFT", "0"),
+        ("BLMPOP", "0", "1", "l", "LEFT", "COUNT", "1"), ("BRPOP", "l", "0"), ("LTRIM", "l3", "5", "10"),
+        ("RPUSH", "l", "x"), ("LPOP", "l", "5"), ("EXPIRE", "l", "100"), ("SET", "done", "1"),
+    ]  # fmt: skip
+    try:
+        for cmd in script:
+            p.run(*cmd)
+        streams = []
+        for s in subs:
+            msgs = []
+            while True:
+                m = s.read_reply()
+                msgs.append(m)
+                if b"done" in m and b"__keyevent" in m:
+                    break
+            streams.append(msgs)
+        assert streams[0] == streams[1]
+        assert len(streams[0]) > 40
+    finally:
+        for s in subs:
+            s.close()
+        p.run("CONFIG", "SET", "notify-keyspace-events", "")
