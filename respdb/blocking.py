@@ -4,8 +4,12 @@ A blocking handler that finds nothing to serve calls `Blocking.block()` and retu
 `BLOCKED`. Writes that may satisfy waiters call `signal_ready(db, key)`; after the
 current command (or EXEC, or script) finishes, the engine calls `serve_ready()`, which
 re-runs each waiting client's command in the order the clients blocked. A handler run
-for a waiter sees `c.unblocking` set: if there is still nothing for it, it returns
-`BLOCKED` again and the client keeps its place. Timeouts are kept in a heap; the server
+for a waiter sees `c.unblocking` set and `c.bstate.ready_key` naming the key that woke
+it (Redis 7.0 serves a waiter from that key, not from the first non-empty key it names);
+if there is nothing for it there (emptied, or now another type), it returns `BLOCKED`
+again and keeps its place, and the next waiter of that key is tried while the key still
+exists. Timeouts and CLIENT UNBLOCK count as one call of the command, like Redis's
+updateStatsOnUnblock. Timeouts are kept in a heap; the server
 schedules a wake-up at the earliest deadline, and `handle_timeouts()` answers the
 clients whose time ran out with the command's timeout reply.
 """
