@@ -76,12 +76,16 @@ class Embedded:
     def execute(self, *args: Any) -> Any:
         """Run one command; returns the decoded reply, raises ResponseError on an error reply."""
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        return _decode(self.engine.execute(self.client, argv))
+        reply = self.engine.execute(self.client, argv)
+        self.engine.before_sleep()
+        return _decode(reply)
 
     def execute_raw(self, *args: Any) -> bytes:
         """Run one command and return the exact RESP bytes a network client would get."""
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        return self.engine.execute(self.client, argv)
+        reply = self.engine.execute(self.client, argv)
+        self.engine.before_sleep()
+        return reply
 
     def tick(self) -> None:
         """Run the periodic work (active expiry, timeouts) a server runs `hz` times a second."""

@@ -15,13 +15,14 @@ from typing import Any
 from respdb import REDIS_VERSION, errors, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
-from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTECTED, TABLE, WRITE, Command
+from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTECTED, READONLY, TABLE, WRITE, Command
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
 from respdb.pubsub import PubSub
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
+from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
@@ -64,6 +65,10 @@ class Engine:
         self.reset_stats()
         self.notify_flags = 0
         self.pubsub = PubSub(self)
+        self.tracking = Tracking(self)
+        self.tracking_pending: list[bytes | None] = []  # invalidations due to the running client
+        self.current: Client | None = None  # the client whose command is running
+        self.executing = False
         self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
         self.shutdown_requested: Callable[[list[bytes]], None] | None = None
         self.logfile = sys.stderr
@@ -145,6 +150,8 @@ class Engine:
 
     def drop_client(self, c: Client) -> None:
         c.closed = True
+        if c.tracking is not None:
+            self.tracking.disable(c)
         if c.subs or c.psubs or c.ssubs:
             self.pubsub.drop(c)
         if c.watched:
@@ -167,7 +174,7 @@ class Engine:
             if n >= 2:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is None or sub.handler is None:
-                    return self._reject(c, None, errors.unknown_subcommand(argv[1], cmd.name))
+                    return self._reject(c, None, errors.unknown_subcommand(argv[1].split(b"\0", 1)[0], cmd.name))
                 cmd = sub
         arity = cmd.arity
         if (arity > 0 and arity != n) or n < -arity:
@@ -176,13 +183,42 @@ class Engine:
             early = self._check_gates(c, cmd, argv)
             if early is not None:
                 return early
+        self.executing = True
         reply = self.call(c, cmd, argv)
+        self.executing = False
+        if self.tracking_pending:
+            reply = self._send_pending_invalidations(c, reply)
         if self.blocking.ready:
             self.blocking.serve_ready()
         return reply
 
+    def before_sleep(self) -> None:
+        """After a batch of requests (Redis's beforeSleep): send batched BCAST invalidations."""
+        if self.tracking.bcast_pending:
+            self.tracking.flush_broadcasts()
+
+    def _send_pending_invalidations(self, c: Client, reply: bytes) -> bytes:
+        """Invalidations for keys the running client changed go after its own reply."""
+        pending = self.tracking_pending
+        self.tracking_pending = []
+        for key in pending:
+            if key is None:
+                value = b"_\r\n" if c.proto == 3 else b"$-1\r\n"
+            else:
+                value = b"*1\r\n$%d\r\n%b\r\n" % (len(key), key)
+            target, data = self.tracking.message(c, value)
+            if target is c:
+                reply += data
+            elif target is not None:
+                if target.conn is not None:
+                    target.conn.write(data)
+                else:
+                    target.pushed.append(data)
+        return reply
+
     def call(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes:
         dirty = self.dirty
+        self.current = c
         t0 = perf_counter_ns()
         try:
             reply = cmd.handler(c, argv)
@@ -202,9 +238,19 @@ class Engine:
                 self.propagate(c.db.id, argv)
         if c.rewrite is not None:
             c.rewrite = None
+        if c.tracking is not None:
+            self._after_tracked(c, cmd, argv)
         if c.reply_mode:
             return self._filter_reply(c, reply)
         return reply
+
+    def _after_tracked(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        st = c.tracking
+        if cmd.flags & READONLY and not st.bcast and cmd.fullname not in ("eval_ro", "evalsha_ro", "fcall_ro"):
+            self.tracking.remember(c, cmd, argv)
+        # CLIENT CACHING applies to the next command only (kept across a MULTI queue).
+        if st.caching and cmd.name != "caching" and c.multi is None:
+            st.caching = False
 
     def _filter_reply(self, c: Client, reply: bytes) -> bytes:
         mode = c.reply_mode
@@ -294,6 +340,9 @@ class Engine:
         return self._error(msg)
 
     def _error(self, msg: str) -> bytes:
+        if "\r" in msg or "\n" in msg:
+            # As addReplyErrorFormat: user text must not put CR/LF on the wire.
+            msg = msg.rstrip("\r\n").replace("\r", " ").replace("\n", " ")
         self.stats["total_error_replies"] += 1
         code = msg.split(" ", 1)[0]
         if len(self.errorstats) < 128 or code in self.errorstats:
@@ -307,6 +356,9 @@ class Engine:
         self.dirty += 1
         if self.watched_keys:
             self.touch_watched(db, key)
+        tr = self.tracking
+        if tr.table or tr.prefixes:
+            tr.invalidate(key, self.current)
         if self.notify_flags & cls:
             self.notify(cls, event, key, db.id)
 
@@ -417,6 +469,9 @@ class Engine:
         self.dirty += 1
         if self.watched_keys:
             self.touch_watched(db, key)
+        tr = self.tracking
+        if tr.table or tr.prefixes:
+            tr.invalidate(key, self.current)
         self.notify(notify.EXPIRED, "expired", key, db.id)
         if self.propagators:
             lazy = self.config["lazyfree-lazy-expire"] == "yes"
@@ -466,10 +521,17 @@ class Engine:
             raise CommandError(errors.DB_INDEX)
         return self.dbs[index]
 
-    def flushall(self) -> int:
+    def signal_flushed(self, c: Client | None, db: Database | None) -> None:
+        """Before FLUSHDB (db) or FLUSHALL (None): WATCH and tracking see everything change."""
+        for d in self.dbs if db is None else (db,):
+            self.touch_all_watched(d)
+        if self.tracking.clients:
+            self.tracking.invalidate_all(c)
+
+    def flushall(self, c: Client | None = None) -> int:
+        self.signal_flushed(c, None)
         n = 0
         for db in self.dbs:
-            self.touch_all_watched(db)
             n += db.clear()
         self.dirty += 1
         return n
@@ -489,8 +551,10 @@ def _unknown_command(argv: list[bytes]) -> str:
     for a in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'" + a[: 128 - len(args)] + b"' "
-    msg = b"ERR unknown command '" + argv[0][:128] + b"', with args beginning with: " + args
+        # Redis formats with %s: an argument ends at its first NUL byte.
+        args += b"'" + a.split(b"\0", 1)[0][: 128 - len(args)] + b"' "
+    name = argv[0].split(b"\0", 1)[0][:128]
+    msg = b"ERR unknown command '" + name + b"', with args beginning with: " + args
     return msg.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "surrogateescape")
 
 

@@ -119,6 +119,8 @@ class RespProtocol(asyncio.Protocol):
                 self.queued = []
         elif not self._run(cmds, err):
             return
+        if self.engine.tracking.bcast_pending:
+            self.engine.before_sleep()
         client.last_interaction = time.monotonic()
         pending = self.parser.pending()
         if pending or client.qbuf:

@@ -49,6 +49,7 @@ def cmd_reset(c, argv):
     c.multi_error = False
     e.unwatch_all(c)
     e.pubsub.drop(c)
+    e.tracking.disable(c)
     c.update_gate()
     return simple("RESET")
 
@@ -225,7 +226,10 @@ def cmd_client_getname(c, argv):
 
 def client_info_line(c: Client, now: float | None = None) -> bytes:
     now = time.monotonic() if now is None else now
-    flags = c.flags + ("b" if c.bstate is not None else "") or "N"
+    flags = c.flags + ("b" if c.bstate is not None else "")
+    if c.tracking is not None:
+        flags += "t" + ("R" if c.tracking.broken else "") + ("B" if c.tracking.bcast else "")
+    flags = flags or "N"
     if c.no_evict and "e" not in flags:
         flags = flags.replace("N", "") + "e"
     qbuf = c.qbuf
@@ -430,3 +434,148 @@ def cmd_client_pause(c, argv):
 def cmd_client_unpause(c, argv):
     c.engine.unpause()
     return OK
+
+
+# ---------------------------------------------------------------------------
+# Client-side caching
+
+
+def _prefixes_overlap(a: bytes, b: bytes) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+@command("client|tracking")
+def cmd_client_tracking(c, argv):
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: list[bytes] = []
+    j = 3
+    n = len(argv)
+    while j < n:
+        opt = argv[j].lower()
+        more = n - 1 - j
+        if opt == b"redirect" and more:
+            j += 1
+            if redirect != 0:
+                raise CommandError("ERR A client can only redirect to a single other client")
+            redirect = get_int(argv[j])
+            if redirect not in c.engine.clients:
+                raise CommandError("ERR The client ID you want redirect to does not exist")
+        elif opt == b"bcast":
+            bcast = True
+        elif opt == b"optin":
+            optin = True
+        elif opt == b"optout":
+            optout = True
+        elif opt == b"noloop":
+            noloop = True
+        elif opt == b"prefix" and more:
+            j += 1
+            prefixes.append(argv[j])
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    mode = argv[2].lower()
+    tr = c.engine.tracking
+    if mode == b"on":
+        if not bcast and prefixes:
+            raise CommandError("ERR PREFIX option requires BCAST mode to be enabled")
+        st = c.tracking
+        if st is not None and st.bcast != bcast:
+            raise CommandError(
+                "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+                "and then re-enabling it with a different mode."
+            )
+        if bcast and (optin or optout):
+            raise CommandError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+        if optin and optout:
+            raise CommandError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+        if st is not None and ((optin and st.optout) or (optout and st.optin)):
+            raise CommandError(
+                "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+                "and then re-enabling it with a different mode."
+            )
+        if bcast:
+            existing = st.prefixes if st is not None else []
+            for i, p in enumerate(prefixes):
+                for old in existing:
+                    if _prefixes_overlap(old, p):
+                        raise CommandError(
+                            "ERR Prefix '%s' overlaps with an existing prefix '%s'. Prefixes for a single "
+                            "client must not overlap." % (_s(p), _s(old))
+                        )
+                for other in prefixes[i + 1 :]:
+                    if _prefixes_overlap(p, other):
+                        raise CommandError(
+                            "ERR Prefix '%s' overlaps with another provided prefix '%s'. Prefixes for a "
+                            "single client must not overlap." % (_s(p), _s(other))
+                        )
+        tr.enable(c, redirect, bcast, optin, optout, noloop, prefixes)
+    elif mode == b"off":
+        tr.disable(c)
+    else:
+        raise CommandError(errors.SYNTAX)
+    return OK
+
+
+def _s(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+@command("client|caching")
+def cmd_client_caching(c, argv):
+    st = c.tracking
+    if st is None:
+        raise CommandError(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+            "OPTOUT mode enabled"
+        )
+    opt = argv[2].lower()
+    if opt == b"yes":
+        if not st.optin:
+            raise CommandError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+    elif opt == b"no":
+        if not st.optout:
+            raise CommandError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+    else:
+        raise CommandError(errors.SYNTAX)
+    st.caching = True
+    return OK
+
+
+@command("client|getredir")
+def cmd_client_getredir(c, argv):
+    return integer(c.tracking.redirect if c.tracking is not None else -1)
+
+
+@command("client|trackinginfo")
+def cmd_client_trackinginfo(c, argv):
+    from respdb.resp import set_
+
+    st = c.tracking
+    flags = [b"on" if st is not None else b"off"]
+    if st is not None:
+        if st.bcast:
+            flags.append(b"bcast")
+        if st.optin:
+            flags.append(b"optin")
+            if st.caching:
+                flags.append(b"caching-yes")
+        if st.optout:
+            flags.append(b"optout")
+            if st.caching:
+                flags.append(b"caching-no")
+        if st.noloop:
+            flags.append(b"noloop")
+        if st.broken:
+            flags.append(b"broken_redirect")
+    prefixes = st.prefixes if st is not None else []
+    body = [
+        bulk(b"flags"),
+        set_([bulk(f) for f in flags], c.proto),
+        bulk(b"redirect"),
+        integer(st.redirect if st is not None else -1),
+        bulk(b"prefixes"),
+        b"*%d\r\n" % len(prefixes) + b"".join(bulk(p) for p in prefixes),
+    ]
+    return map_(body, 3, c.proto)

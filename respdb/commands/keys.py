@@ -189,7 +189,11 @@ def cmd_swapdb(c, argv):
     if not (0 <= a < len(e.dbs) and 0 <= b < len(e.dbs)):
         raise CommandError(errors.DB_INDEX)
     if a != b:
+        e.touch_all_watched(e.dbs[a], e.dbs[b])
+        e.touch_all_watched(e.dbs[b], e.dbs[a])
         e.dbs[a].swap(e.dbs[b])
+        e.signal_all_ready(e.dbs[a])
+        e.signal_all_ready(e.dbs[b])
     e.dirty += 1
     return OK
 
@@ -215,6 +219,7 @@ def _flush_flags(argv) -> None:
 def cmd_flushdb(c, argv):
     _flush_flags(argv)
     e = c.engine
+    e.signal_flushed(c, c.db)
     e.dirty += c.db.clear() + 1
     c.propagate_as(list(argv))
     return OK
@@ -224,7 +229,7 @@ def cmd_flushdb(c, argv):
 def cmd_flushall(c, argv):
     _flush_flags(argv)
     e = c.engine
-    e.dirty += e.flushall()
+    e.dirty += e.flushall(c)
     c.propagate_as(list(argv))
     return OK
 
@@ -355,7 +360,8 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, cmdname: bytes):
         elif o == b"lt":
             flags |= EXPIRE_LT
         else:
-            raise CommandError("ERR Unsupported option " + opt.decode("utf-8", "surrogateescape"))
+            text = opt.split(b"\0", 1)[0]  # formatted with %s
+            raise CommandError("ERR Unsupported option " + text.decode("utf-8", "surrogateescape"))
     if flags & EXPIRE_NX and flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT):
         raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
     if flags & EXPIRE_GT and flags & EXPIRE_LT:

@@ -83,7 +83,7 @@ def _section_clients(e) -> list[str]:
         "client_recent_max_input_buffer:%d" % max((c.qbuf for c in e.clients.values()), default=0),
         "client_recent_max_output_buffer:%d" % max((c.obuf for c in e.clients.values()), default=0),
         "blocked_clients:%d" % e.blocking.count,
-        "tracking_clients:0",
+        "tracking_clients:%d" % e.tracking.clients,
         "clients_in_timeout_table:0",
     ]
 
@@ -159,6 +159,9 @@ def _section_stats(e) -> list[str]:
         "pubsub_patterns:%d" % len(e.pubsub.patterns),
         "pubsubshard_channels:%d" % len(e.pubsub.shard_channels),
         "latest_fork_usec:0",
+        "tracking_total_keys:%d" % len(e.tracking.table),
+        "tracking_total_items:%d" % e.tracking.items,
+        "tracking_total_prefixes:%d" % len(e.tracking.prefixes),
         "total_forks:0",
         "unexpected_error_replies:%d" % s["unexpected_error_replies"],
         "total_error_replies:%d" % s["total_error_replies"],
