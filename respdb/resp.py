@@ -27,15 +27,49 @@ class ProtocolError(Exception):
 
 # ---------------------------------------------------------------------------
 # Request parsing
+#
+# Redis's rules, as observed on 7.0 (networking.c processInlineBuffer/processMultibulkBuffer):
+# - a request starting with '*' is a multibulk, anything else is an inline line;
+# - header lines end at the first '\r' (the byte after it is skipped unchecked), inline lines
+#   at the first '\n'; Redis searches with strchr, so a NUL byte before the terminator hides
+#   it and the request just waits (until the 64KB line limit fires);
+# - the two bytes after bulk data are skipped unchecked;
+# - "*0" and negative counts are empty requests and skipped; counts over INT_MAX and bulk
+#   lengths over proto-max-bulk-len are errors; unauthenticated clients get lower limits.
+
+# Error replies (engine._error adds the '-').
+ERR_MBULK_LEN = "ERR Protocol error: invalid multibulk length"
+ERR_BULK_LEN = "ERR Protocol error: invalid bulk length"
+ERR_MBULK_COUNT_BIG = "ERR Protocol error: too big mbulk count string"
+ERR_BULK_COUNT_BIG = "ERR Protocol error: too big bulk count string"
+ERR_INLINE_BIG = "ERR Protocol error: too big inline request"
+ERR_QUOTES = "ERR Protocol error: unbalanced quotes in request"
+ERR_UNAUTH_MBULK = "ERR Protocol error: unauthenticated multibulk length"
+ERR_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
+# Not a reply: the client is closed silently, as Redis does when client-query-buffer-limit is hit.
+QUERY_BUF_LIMIT = "query buffer limit"
+
+UNAUTH_MAX_ARGS = 10
+UNAUTH_MAX_BULK = 16384
+
+_SPACE = b" \n\r\t\v\f"  # C isspace(): skips blanks and ends a closing quote
+_TOKEN_END = b" \n\r\t"  # what ends an unquoted token in sdssplitargs (not \v or \f)
+_ESCAPES = {0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}
 
 
 def split_inline(line: bytes) -> list[bytes] | None:
-    """Split an inline command like Redis's sdssplitargs; None on unbalanced quotes."""
+    """Split a line like Redis's sdssplitargs; None on unbalanced quotes.
+
+    Redis works on a C string, so a NUL byte ends the input.
+    """
+    z = line.find(b"\0")
+    if z >= 0:
+        line = line[:z]
     args: list[bytes] = []
     i = 0
     n = len(line)
     while True:
-        while i < n and line[i] in b" \n\r\t\v\f":
+        while i < n and line[i] in _SPACE:
             i += 1
         if i >= n:
             return args
@@ -52,11 +86,10 @@ def split_inline(line: bytes) -> list[bytes] | None:
                 elif c == 0x5C and i + 1 < n:
                     i += 1
                     c = line[i]
-                    cur.append({0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}.get(c, c))
+                    cur.append(_ESCAPES.get(c, c))
                 elif c == 0x22:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         return None
-                    inq = False
                     i += 1
                     break
                 else:
@@ -69,9 +102,8 @@ def split_inline(line: bytes) -> list[bytes] | None:
                     i += 1
                     cur.append(0x27)
                 elif c == 0x27:
-                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                    if i + 1 < n and line[i + 1] not in _SPACE:
                         return None
-                    insq = False
                     i += 1
                     break
                 else:
@@ -80,7 +112,7 @@ def split_inline(line: bytes) -> list[bytes] | None:
                 if i >= n:
                     break
                 c = line[i]
-                if c in b" \n\r\t\v\f":
+                if c in _TOKEN_END:
                     break
                 if c == 0x22:
                     inq = True
@@ -111,219 +143,328 @@ def _parse_ll(b: bytes) -> int | None:
     return v
 
 
+def _find(buf: bytes, ch: bytes, pos: int) -> int:
+    """strchr(buf + pos, ch): the terminator's index, or -1 if absent or behind a NUL byte."""
+    i = buf.find(ch, pos)
+    if i > pos and buf.find(b"\0", pos, i) >= 0:
+        return -1
+    return i
+
+
+def _byte_repr(c: int) -> str:
+    """How Redis's "%c" shows a byte in an error line (CR/LF become spaces)."""
+    if c in (10, 13):
+        return " "
+    return bytes([c]).decode("utf-8", "surrogateescape")
+
+
+class ParserLimits:
+    """Limits shared by every connection of a server, so CONFIG SET reaches them all at once."""
+
+    __slots__ = ("max_bulk", "qbuf_limit")
+
+    def __init__(self, max_bulk: int = 512 * 1024 * 1024, qbuf_limit: int = 1024 * 1024 * 1024) -> None:
+        self.max_bulk = max_bulk  # proto-max-bulk-len
+        self.qbuf_limit = qbuf_limit  # client-query-buffer-limit
+
+
 class SlowParser:
-    """Reference parser following Redis's processInlineBuffer/processMultibulkBuffer."""
+    """The reference parser: Redis's request rules, incremental, in pure Python.
 
-    def __init__(self, max_bulk: int) -> None:
-        self.max_bulk = max_bulk
+    It keeps Redis's per-client state (arguments still expected, length of the bulk
+    being read, arguments so far), so it can stop anywhere and go on with the next read.
+    Bulk data that arrives in pieces is collected in a list and joined once, so a large
+    value costs linear time however it is cut.
+    """
 
-    def parse(self, buf: bytes, pos: int, out: list) -> tuple[int, str | None]:
-        """Parse complete requests from buf[pos:]; return (new_pos, error or None)."""
+    __slots__ = ("limits", "auth_required", "mbulk", "blen", "argv", "parts", "have")
+
+    def __init__(self, limits: ParserLimits) -> None:
+        self.limits = limits
+        self.auth_required = False  # Redis's authRequired(c): lower limits before AUTH
+        self.mbulk = 0  # arguments still expected by the current multibulk (0: between requests)
+        self.blen = -1  # length of the bulk being read (-1: its header is not read yet)
+        self.argv: list[bytes] = []
+        self.parts: list[bytes] = []  # data of the current bulk received in earlier reads
+        self.have = 0  # bytes of the current bulk (data and CRLF) received in earlier reads
+
+    def parse(
+        self, buf: bytes, pos: int, out: list, one: bool = False, stop_at_star: bool = False
+    ) -> tuple[int, str | None, bool]:
+        """Parse from buf[pos:], appending complete (non-empty) requests to `out`.
+
+        Returns (pos, error, more). `more` means the parser stopped for lack of data:
+        bytes from pos on (an incomplete header or inline line) were not consumed and
+        must be given again, followed by more data. With `one`, stop after one request;
+        with `stop_at_star`, stop after at least one request when the next starts with '*'
+        (so the fast path can take over).
+        """
         n = len(buf)
-        while pos < n:
-            if buf[pos] == 0x2A:  # '*'
-                nl = buf.find(b"\r\n", pos)
-                if nl < 0:
-                    if n - pos > PROTO_INLINE_MAX_SIZE:
-                        return pos, "Protocol error: too big mbulk count string"
-                    return pos, None
-                count = _parse_ll(buf[pos + 1 : nl])
-                if count is None or count > INT_MAX:
-                    return pos, "Protocol error: invalid multibulk length"
-                p = nl + 2
-                if count <= 0:
-                    pos = p
+        done = 0
+        while True:
+            if not self.mbulk:
+                if pos >= n:
+                    return pos, None, False
+                if done and (one or (stop_at_star and buf[pos] == 0x2A)):
+                    return pos, None, False
+                if buf[pos] == 0x2A:  # '*': a multibulk header
+                    nl = _find(buf, b"\r", pos)
+                    if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
+                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                            return pos, ERR_MBULK_COUNT_BIG, False
+                        return pos, None, True
+                    if nl + 1 >= n:
+                        return pos, None, True  # the byte after '\r' has not arrived
+                    count = _parse_ll(buf[pos + 1 : nl])
+                    if count is None or count > INT_MAX:
+                        return pos, ERR_MBULK_LEN, False
+                    if count > UNAUTH_MAX_ARGS and self.auth_required:
+                        return pos, ERR_UNAUTH_MBULK, False
+                    pos = nl + 2
+                    if count <= 0:
+                        continue  # an empty request: skipped
+                    self.mbulk = count
+                    self.argv = []
+                else:
+                    nl = _find(buf, b"\n", pos)
+                    if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
+                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                            return pos, ERR_INLINE_BIG, False
+                        return pos, None, True
+                    end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+                    args = split_inline(buf[pos:end])
+                    if args is None:
+                        return pos, ERR_QUOTES, False
+                    pos = nl + 1
+                    if args:
+                        out.append(args)
+                        done += 1
                     continue
-                args = []
-                complete = True
-                for _ in range(count):
-                    if p >= n:
-                        complete = False
-                        break
-                    nl = buf.find(b"\r\n", p)
-                    if nl < 0:
-                        if n - p > PROTO_INLINE_MAX_SIZE:
-                            return pos, "Protocol error: too big bulk count string"
-                        complete = False
-                        break
-                    if buf[p] != 0x24:  # '$'
-                        return pos, "Protocol error: expected '$', got '%s'" % chr(buf[p])
-                    blen = _parse_ll(buf[p + 1 : nl])
-                    if blen is None or blen < 0 or blen > self.max_bulk:
-                        return pos, "Protocol error: invalid bulk length"
-                    start = nl + 2
-                    end = start + blen
-                    if end + 2 > n:
-                        complete = False
-                        break
-                    args.append(buf[start:end])
-                    p = end + 2
-                if not complete:
-                    return pos, None
-                out.append(args)
-                pos = p
-            else:
-                nl = buf.find(b"\n", pos)
-                if nl < 0:
-                    if n - pos > PROTO_INLINE_MAX_SIZE:
-                        return pos, "Protocol error: too big inline request"
-                    return pos, None
-                end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
-                args = split_inline(buf[pos:end])
-                if args is None:
-                    return pos, "Protocol error: unbalanced quotes in request"
-                pos = nl + 1
-                if args:
-                    out.append(args)
-        return pos, None
+            # inside a multibulk: read its arguments
+            limits = self.limits
+            while self.mbulk:
+                blen = self.blen
+                if blen < 0:
+                    if pos >= n:
+                        return pos, None, True
+                    nl = _find(buf, b"\r", pos)
+                    if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
+                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                            return pos, ERR_BULK_COUNT_BIG, False
+                        return pos, None, True
+                    if nl + 1 >= n:
+                        return pos, None, True
+                    if buf[pos] != 0x24:  # '$'
+                        return pos, "ERR Protocol error: expected '$', got '%s'" % _byte_repr(buf[pos]), False
+                    blen = _parse_ll(buf[pos + 1 : nl])
+                    if blen is None or blen < 0 or blen > limits.max_bulk:
+                        return pos, ERR_BULK_LEN, False
+                    if blen > UNAUTH_MAX_BULK and self.auth_required:
+                        return pos, ERR_UNAUTH_BULK, False
+                    pos = nl + 2
+                    self.blen = blen
+                # Redis reads a big bulk into a query buffer of its own and closes the client
+                # once that holds more than client-query-buffer-limit bytes.
+                have = self.have
+                need = blen + 2 - have  # data and the two bytes after it
+                if n - pos < need:
+                    take = n - pos
+                    if take:
+                        data_end = pos + min(take, max(0, blen - have))
+                        if data_end > pos:
+                            self.parts.append(buf[pos:data_end])
+                        self.have = have = have + take
+                    if have > limits.qbuf_limit:
+                        return n, QUERY_BUF_LIMIT, False
+                    return n, None, True
+                if blen + 2 > limits.qbuf_limit:
+                    return n, QUERY_BUF_LIMIT, False
+                if have:
+                    data_end = pos + max(0, blen - have)
+                    if data_end > pos:
+                        self.parts.append(buf[pos:data_end])
+                    parts = self.parts
+                    arg = parts[0] if len(parts) == 1 else b"".join(parts)
+                    self.parts = []
+                    self.have = 0
+                else:
+                    arg = buf[pos : pos + blen]
+                pos += need
+                self.blen = -1
+                self.argv.append(arg)
+                self.mbulk -= 1
+            out.append(self.argv)
+            self.argv = []
+            done += 1
+
+    def reset(self) -> None:
+        self.mbulk = 0
+        self.blen = -1
+        self.argv = []
+        self.parts = []
+        self.have = 0
 
 
-def _encoded_size(reqs: list[list[bytes]]) -> int:
-    """Bytes that these requests take in canonical multibulk form."""
-    n = 0
-    for req in reqs:
-        n += len(b"*%d\r\n" % len(req))
-        for a in req:
-            la = len(a)
-            n += len(b"$%d\r\n" % la) + la + 2
-    return n
+_pack = hiredis.pack_command
+FAST_WINDOW = 2048
+# Finds aggregate headers (array, set, push, attribute) with a count of five digits or more:
+# type bytes become '*', digits '0', the rest 'a'; then look for "*00000".
+_GUARD_TABLE = bytes(0x30 if 0x30 <= i <= 0x39 else 0x2A if i in b"*~>|" else 0x61 for i in range(256))
 
 
 class RequestParser:
-    """Feed bytes, get argv lists. Raises nothing: a protocol error comes back as text.
+    """Feed bytes, get argv lists. Never raises: a protocol error comes back as its reply text.
 
-    hiredis parses well-formed multibulk requests. The reference parser runs on inline
-    requests, on anything hiredis rejects (to give Redis's exact message), and on the
-    headers of an incomplete request (hiredis would otherwise wait for a declared 4 GB
-    bulk instead of refusing it). Once an incomplete request is large, its bytes stay
-    only inside hiredis so that a big value arriving in many reads is not re-copied.
+    hiredis parses runs of multibulk requests that start at a request boundary. What it
+    returns is trusted only if re-encoding it gives back exactly the bytes received:
+    hiredis also accepts things Redis refuses ('+' or ':' elements, RESP3 types, sets at
+    top level) and does not know proto-max-bulk-len. Everything else - inline commands,
+    errors, and a request cut by the end of a read - goes through the reference parser,
+    which then hands back to hiredis at the next request boundary.
+
+    `feed()` returns (requests, error). The error is Redis's reply text (without '-'),
+    or QUERY_BUF_LIMIT when the client must be closed without a reply. Requests before
+    an error are valid and should be executed first.
     """
 
-    __slots__ = ("_reader", "_tail", "_slow", "_big", "_fed")
+    __slots__ = ("_reader", "_slow", "_carry", "limits")
 
-    BIG = 1024 * 1024
-
-    def __init__(self, max_bulk: int = 512 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        max_bulk: int = 512 * 1024 * 1024,
+        qbuf_limit: int = 1024 * 1024 * 1024,
+        limits: ParserLimits | None = None,
+    ) -> None:
+        self.limits = limits if limits is not None else ParserLimits(max_bulk, qbuf_limit)
         self._reader = hiredis.Reader()
-        self._tail = b""  # copy of the incomplete request's bytes (while small)
-        self._slow = SlowParser(max_bulk)
-        self._big = False  # an incomplete request lives only in hiredis
-        self._fed = 0  # bytes given to hiredis since the large incomplete request began
+        self._slow = SlowParser(self.limits)
+        self._carry = b""  # unconsumed bytes: an incomplete header or inline line
 
     @property
     def max_bulk(self) -> int:
-        return self._slow.max_bulk
+        return self.limits.max_bulk
 
     @max_bulk.setter
     def max_bulk(self, value: int) -> None:
-        self._slow.max_bulk = value
+        self.limits.max_bulk = value
+
+    @property
+    def auth_required(self) -> bool:
+        return self._slow.auth_required
+
+    @auth_required.setter
+    def auth_required(self, value: bool) -> None:
+        self._slow.auth_required = value
 
     def pending(self) -> int:
-        return self.BIG if self._big else len(self._tail)
+        """Size of the incomplete request's unconsumed part (what Redis shows as qbuf)."""
+        return len(self._carry) + self._slow.have
 
-    def feed(self, data: bytes) -> tuple[list[list[bytes]], str | None]:
-        tail = self._tail
-        if tail:
-            buf = tail + data
-            if tail[0] != 0x2A:
-                return self._feed_slow(buf, [])
-        elif self._big:
-            buf = None
-            self._fed += len(data)
-        else:
-            buf = data
-            if data[0] != 0x2A:
-                return self._feed_slow(data, [])
-        reader = self._reader
-        reader.feed(data)
+    def feed(self, data: bytes, one: bool = False) -> tuple[list[list[bytes]], str | None]:
+        """Parse `data` after what came before.
+
+        With `one`, return at most one request and keep the rest buffered (call again with
+        b"" for the next): before AUTH each request must run before the next is parsed.
+        """
+        carry = self._carry
+        slow = self._slow
+        if carry:
+            data = carry + data
+            self._carry = b""
+        elif not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
+            # The common case, one small request in a read: the same checks as _fast, inline.
+            if data.translate(_GUARD_TABLE).find(b"*00000") < 0:
+                reader = self._reader
+                reader.feed(data)
+                try:
+                    req = reader.gets()
+                    if type(req) is list and req and _pack(tuple(req)) == data:
+                        return [req], None
+                except (hiredis.HiredisError, TypeError):
+                    pass
+                self._reader = hiredis.Reader()
         out: list[list[bytes]] = []
-        skipped = False
-        try:
-            while True:
-                req = reader.gets()
-                if req is False:
+        n = len(data)
+        fast = not one and not slow.auth_required
+        switches = 0
+        pos = 0
+        while pos < n:
+            if fast and not slow.mbulk and data[pos] == 0x2A:
+                pos = self._fast(data, pos, out)
+                if pos >= n:
                     break
-                if type(req) is not list:
-                    if req is None:  # "*-1\r\n" is skipped, as Redis does
-                        skipped = True
-                        continue
-                    raise hiredis.ProtocolError
-                for a in req:
-                    if type(a) is not bytes:
-                        raise hiredis.ProtocolError
-                if req:
-                    out.append(req)
-                else:
-                    skipped = True
-        except hiredis.ProtocolError:
-            self._reset()
-            if buf is None:
-                return out, "Protocol error: invalid bulk length"
-            return self._feed_slow(buf, [])
-        # has_data() is False also when a read ends between two arguments of a multibulk that
-        # hiredis has half consumed (or just after a '*' or '$'). An empty request tells these
-        # apart: at top level it comes back as []; otherwise the half-read request is re-fed below.
-        if buf is None:  # a large request: only a byte count can tell
-            if not out or skipped:
-                if not reader.has_data() and out:
-                    self._tail = b""
-                    self._big = False
-                return out, None  # the same large request goes on arriving; headers were checked
-            buf = data
-            pos = _encoded_size(out) - (self._fed - len(data))
-            if pos == len(buf) and not reader.has_data():
-                self._tail = b""
-                self._big = False
-                return out, None
-        elif not reader.has_data():
-            reader.feed(b"*0\r\n")
+                # hiredis stopped early. Going back and forth re-feeds it the rest of the
+                # data each time, so a read that keeps doing this is left to the slow parser.
+                switches += 1
+                if switches > 2:
+                    fast = False
+            pos, err, more = slow.parse(data, pos, out, one, fast)
+            if err is not None:
+                return out, err
+            if more or one:
+                if pos < n:
+                    self._carry = data[pos:]
+                break
+        return out, None
+
+    def _fast(self, data: bytes, pos: int, out: list) -> int:
+        """hiredis over data[pos:], a window at a time; returns where the verified requests end.
+
+        Windows keep hiredis's buffer compaction cheap and hand a large request over to the
+        slow parser early (it collects big bulks without re-copying). Before hiredis sees a
+        window it is checked for aggregate headers with large counts: hiredis allocates the
+        whole list when it reads such a header, and "*2147483647" would cost seconds.
+        """
+        reader = self._reader
+        n = len(data)
+        start = fed = pos
+        while fed < n:
+            end = fed + FAST_WINDOW
+            if end > n:
+                end = n
+            if data[max(start, fed - 5) : end].translate(_GUARD_TABLE).find(b"*00000") >= 0:
+                break
+            reader.feed(data, fed, end - fed)
+            fed = end
+            got = []
+            clean = True
             try:
-                clean = reader.gets() == []
-            except hiredis.ProtocolError:  # the read ended after a type byte, which hiredis eats
+                while True:
+                    req = reader.gets()
+                    if req is False:
+                        break
+                    if type(req) is not list or not req:
+                        clean = False
+                        break
+                    got.append(req)
+            except hiredis.HiredisError:
                 clean = False
-            if clean:
-                self._tail = b""
-                self._big = False
-                return out, None
-            self._reset()
-            pos = -1 if skipped else _encoded_size(out)
-            if pos >= 0 and buf[pos : pos + 1] == b"*":
-                self._reader.feed(buf[pos:])
-        else:
-            pos = -1 if skipped else _encoded_size(out)
-        # A request is incomplete: find where it starts (the bytes hiredis has not consumed)
-        # and check its headers now, since hiredis would wait for a declared 4 GB bulk.
-        if pos < 0 or pos > len(buf) or buf[pos : pos + 1] != b"*":
-            self._reset()
-            return self._feed_slow(buf, [])
-        rest = buf[pos:]
-        _, err = self._slow.parse(rest, 0, [])
-        if err is not None:
-            self._reset()
-            return out, err
-        if len(rest) > self.BIG:
-            self._tail = b""
-            self._big = True
-            self._fed = len(rest)
-        else:
-            self._tail = rest
-        return out, None
-
-    def _reset(self) -> None:
-        self._reader = hiredis.Reader()
-        self._tail = b""
-        self._big = False
-
-    def _feed_slow(self, buf: bytes, out: list) -> tuple[list[list[bytes]], str | None]:
-        pos, err = self._slow.parse(buf, 0, out)
-        if err is not None:
-            self._tail = b""
-            return out, err
-        rest = buf[pos:]
-        self._tail = rest
-        if rest and rest[0] == 0x2A:
-            self._reader.feed(rest)
-        return out, None
+            if not got:
+                break  # a request larger than a window, or something hiredis should not parse
+            try:
+                packed = b"".join(map(_pack, map(tuple, got)))
+            except TypeError:
+                packed = None
+            if packed is not None and data.startswith(packed, pos):
+                out += got
+                pos += len(packed)
+            else:
+                for req in got:  # keep the requests that are exactly what was sent
+                    try:
+                        p = _pack(tuple(req))
+                    except TypeError:
+                        break
+                    if not data.startswith(p, pos):
+                        break
+                    out.append(req)
+                    pos += len(p)
+                break
+            if not clean:
+                break
+        if pos < fed:
+            # hiredis holds part of a request, or stopped on something Redis parses otherwise
+            self._reader = hiredis.Reader()
+        return pos
 
 
 # ---------------------------------------------------------------------------
