@@ -602,16 +602,20 @@ def cmd_zpopmax(c, argv):
 
 
 def _first_nonempty(c, keys):
-    """The first key holding a sorted set, in order (WRONGTYPE for another type, except for a
-    waiter being re-run: Redis serves a blocked client only from keys of the type it waits for)."""
+    """The first key holding a sorted set, in order; WRONGTYPE for another type. A waiter being
+    re-run is served only from the key that woke it, and only if that is a sorted set now (as
+    Redis serves blocked clients)."""
     db = c.db
+    if c.unblocking:
+        key = c.bstate.ready_key
+        if key is not None:
+            v = db.get(key)
+            return (key, v) if v is not None and is_zset(v) else (None, None)
     for key in keys:
         v = db.get(key)
         if v is None:
             continue
         if not is_zset(v):
-            if c.unblocking:
-                continue
             raise CommandError(errors.WRONGTYPE)
         return key, v
     return None, None
@@ -765,28 +769,28 @@ _STORE_EVENTS = ("zunionstore", "zinterstore", "zdiffstore")
 
 
 class _Source:
-    """One input of a set operation: a sorted set, a plain set (every score 1), or nothing."""
+    """One input of a set operation: a sorted set, a plain set (every score 1), or nothing.
+    `items` yields (member, score); `get` gives a member's score or None."""
 
-    __slots__ = ("value", "weight", "scores", "n")
+    __slots__ = ("value", "weight", "n", "items", "get")
 
     def __init__(self, value) -> None:
         self.value = value
         self.weight = 1.0
         if value is None:
-            self.scores = {}
+            scores: dict[bytes, float] = {}
         elif is_zset(value):
-            self.scores = Z.as_mapping(value)
+            scores = Z.as_mapping(value)
         else:
-            self.scores = dict.fromkeys(_set_members(value), 1.0)
-        self.n = len(self.scores)
-
-
-def _set_members(v):
-    """Members of a value of Redis's set type."""
-    members = getattr(v, "members", None)
-    if members is not None:
-        return members() if callable(members) else members
-    return iter(v)
+            members = value.members()
+            self.n = len(members)
+            self.items = lambda: ((m, 1.0) for m in members)
+            contains = value.contains
+            self.get = lambda m: 1.0 if contains(m) else None
+            return
+        self.n = len(scores)
+        self.items = scores.items
+        self.get = scores.get
 
 
 def _aggregate(target: float, val: float, agg: int) -> float:
@@ -883,7 +887,7 @@ def _inter(srcs, agg: int, limit: int):
         return out
     rest = srcs[1:]
     w0 = first.weight
-    for m, s0 in first.scores.items():
+    for m, s0 in first.items():
         score = w0 * s0
         if score != score:
             score = 0.0
@@ -891,7 +895,7 @@ def _inter(srcs, agg: int, limit: int):
             if src.value is first.value:
                 val = s0 * src.weight
             else:
-                v = src.scores.get(m)
+                v = src.get(m)
                 if v is None:
                     break
                 val = v * src.weight
@@ -911,7 +915,7 @@ def _union(srcs, agg: int):
     get = acc.get
     for src in srcs:
         w = src.weight
-        for m, s in src.scores.items():
+        for m, s in src.items():
             score = w * s
             if score != score:
                 score = 0.0
@@ -927,8 +931,8 @@ def _diff(srcs):
     for src in srcs[1:]:
         if src.value is first.value:
             return {}
-    others = [s.scores for s in srcs[1:] if s.n]
-    return {m: s for m, s in first.scores.items() if not any(m in o for o in others)}
+    others = [s.get for s in srcs[1:] if s.n]
+    return {m: s for m, s in first.items() if all(get(m) is None for get in others)}
 
 
 @command("zunion")
