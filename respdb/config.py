@@ -162,6 +162,8 @@ class Config:
                 raise ConfigError("argument must be a memory value")
             if mem < 0 and name not in ("maxmemory-clients",):
                 raise ConfigError("argument must be a memory value")
+            if name in _RANGES and not _RANGES[name][0] <= mem <= _RANGES[name][1]:
+                raise ConfigError("argument must be between %d and %d inclusive" % _RANGES[name])
             return str(mem)
         if kind == "int":
             try:
@@ -294,6 +296,8 @@ _RANGES = {
     "active-expire-effort": (1, 10),
     "tcp-keepalive": (0, 2**31 - 1),
     "tcp-backlog": (0, 2**31 - 1),
+    "proto-max-bulk-len": (1024 * 1024, 2**63 - 1),
+    "client-query-buffer-limit": (1024 * 1024, 2**63 - 1),
 }
 
 _MEMORY_NAMES = {
