@@ -8,11 +8,13 @@ from respdb import errors, notify
 from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
-from respdb.resp import EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, null
+from respdb.resp import EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, map_, null
 from respdb.types.strings import (
     LongDoubleError,
     PlainBytes,
     format_ld_human,
+    lcs_length,
+    lcs_walk,
     parse_ld,
     round_ld,
 )
@@ -34,6 +36,14 @@ def get_string(db, key: bytes):
 
 
 def _check_len(c, total: int) -> None:
+def keyword(arg: bytes) -> bytes:
+    """An option name as Redis compares it (strcasecmp on a C string): upper-cased, and
+    cut at the first NUL byte, so "NX\\0junk" is NX."""
+    if b"\0" in arg:
+        arg = arg.split(b"\0", 1)[0]
+    return arg.upper()
+
+
     if total > c.engine.config.get_int("proto-max-bulk-len"):
         raise CommandError(errors.STRING_TOO_LONG)
 
@@ -73,7 +83,7 @@ def parse_set_options(argv: list[bytes], start: int, for_get: bool) -> tuple[int
     j = start
     expiry_flags = EX | PX | EXAT | PXAT
     while j < n:
-        opt = argv[j].upper()
+        opt = keyword(argv[j])
         nxt = argv[j + 1] if j + 1 < n else None
         if opt == b"NX" and not flags & XX and not for_get:
             flags |= NX
@@ -461,7 +471,7 @@ def cmd_lcs(c, argv):
     minmatchlen = 0
     j = 3
     while j < len(argv):
-        opt = argv[j].upper()
+        opt = keyword(argv[j])
         more = len(argv) - j - 1
         if opt == b"IDX":
             getidx = True
@@ -481,70 +491,19 @@ def cmd_lcs(c, argv):
         raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
     a = bytes(a)
     b = bytes(b)
-    alen, blen = len(a), len(b)
-    # dp[i][j] = LCS length of a[:i], b[:j]; rows as lists of ints.
-    dp = [[0] * (blen + 1) for _ in range(alen + 1)]
-    for i in range(1, alen + 1):
-        ai = a[i - 1]
-        prev = dp[i - 1]
-        row = dp[i]
-        for jj in range(1, blen + 1):
-            if ai == b[jj - 1]:
-                row[jj] = prev[jj - 1] + 1
-            else:
-                x, y = prev[jj], row[jj - 1]
-                row[jj] = x if x > y else y
-    idx = dp[alen][blen]
-    if getlen:
-        return integer(idx)
-    result = bytearray(idx)
-    matches = []
-    i, jj = alen, blen
-    arange_end = brange_start = brange_end = 0
-    arange_start = alen  # sentinel: no current range
-    k = idx
-    while k > 0 and i > 0 and jj > 0:
-        emit_range = False
-        if a[i - 1] == b[jj - 1]:
-            result[k - 1] = a[i - 1]
-            if arange_start == alen:
-                arange_start = i - 1
-                arange_end = i - 1
-                brange_start = jj - 1
-                brange_end = jj - 1
-            elif arange_start == i and brange_start == jj:
-                arange_start -= 1
-                brange_start -= 1
-            else:
-                emit_range = True
-            if arange_start == 0 or brange_start == 0:
-                emit_range = True
-            k -= 1
-            i -= 1
-            jj -= 1
-        else:
-            lcs1 = dp[i - 1][jj]
-            lcs2 = dp[i][jj - 1]
-            if lcs1 > lcs2:
-                i -= 1
-            else:
-                jj -= 1
-            if arange_start != alen:
-                emit_range = True
-        if emit_range:
-            match_len = arange_end - arange_start + 1
-            if minmatchlen == 0 or match_len >= minmatchlen:
-                matches.append((arange_start, arange_end, brange_start, brange_end, match_len))
-            arange_start = alen
+    # Redis refuses when its uint32 DP table would pass proto-max-bulk-len.
+    if (len(a) + 1) * (len(b) + 1) * 4 > c.engine.config.get_int("proto-max-bulk-len"):
+        raise CommandError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+    if getlen and not getidx:
+        return integer(lcs_length(a, b))
+    text, matches = lcs_walk(a, b, minmatchlen)
     if getidx:
-        from respdb.resp import map_
-
         parts = []
         for a0, a1, b0, b1, ml in matches:
             item = [b"*2\r\n:%d\r\n:%d\r\n" % (a0, a1), b"*2\r\n:%d\r\n:%d\r\n" % (b0, b1)]
             if withmatchlen:
                 item.append(integer(ml))
             parts.append(b"*%d\r\n" % len(item) + b"".join(item))
-        body = [bulk(b"matches"), b"*%d\r\n" % len(parts) + b"".join(parts), bulk(b"len"), integer(idx)]
+        body = [bulk(b"matches"), b"*%d\r\n" % len(parts) + b"".join(parts), bulk(b"len"), integer(len(text))]
         return map_(body, 2, c.proto)
-    return bulk(bytes(result))
+    return bulk(text)
