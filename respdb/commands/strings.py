@@ -35,7 +35,6 @@ def get_string(db, key: bytes):
     raise CommandError(errors.WRONGTYPE)
 
 
-def _check_len(c, total: int) -> None:
 def keyword(arg: bytes) -> bytes:
     """An option name as Redis compares it (strcasecmp on a C string): upper-cased, and
     cut at the first NUL byte, so "NX\\0junk" is NX."""
@@ -44,6 +43,7 @@ def keyword(arg: bytes) -> bytes:
     return arg.upper()
 
 
+def _check_len(c, total: int) -> None:
     if total > c.engine.config.get_int("proto-max-bulk-len"):
         raise CommandError(errors.STRING_TOO_LONG)
 

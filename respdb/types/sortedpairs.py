@@ -155,7 +155,8 @@ class SortedPairs:
         return self._sc[-1][-1], self._mc[-1][-1]
 
     def pairs(self, lo: int, hi: int) -> list[tuple[float, bytes]]:
-        """Pairs at positions [lo, hi), ascending."""
+        """Pairs at positions [lo, hi) (clipped to the end), ascending."""
+        hi = min(hi, self._len)
         if hi <= lo:
             return []
         i, j = self._locate(lo)
@@ -234,6 +235,7 @@ class SortedPairs:
         removed = self.pairs(lo, hi)
         if not removed:
             return removed
+        hi = lo + len(removed)
         if len(removed) == self._len:
             self.__init__()
             return removed

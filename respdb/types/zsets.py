@@ -88,6 +88,17 @@ def parse_double(b: bytes) -> float:
         return float(b)
     if not b or b[0] in _SPACES:
         raise NumberError
+    # float() rounds decimal text exactly as glibc's strtod does; it also takes "_" and
+    # surrounding spaces, which strtod does not, and it cannot tell an underflow to zero or an
+    # overflow to infinity from an exact one: those cases go through the emulation.
+    if b[-1] not in _SPACES and b"_" not in b:
+        try:
+            v = float(b)
+        except ValueError:
+            pass
+        else:
+            if v != 0 and v - v == 0:
+                return v
     v, used, erange = strtod(b)
     if used != len(b) or v != v or (erange and (v == 0 or v == INF or v == -INF)):
         raise NumberError
@@ -102,8 +113,15 @@ def parse_score_bound(b: bytes) -> tuple[float, bool]:
     nul = s.find(b"\0")
     if nul >= 0:
         s = s[:nul]
-    if s.isdigit() and len(s) < 300:
-        return float(s), ex
+    if s and s[0] not in _SPACES and s[-1] not in _SPACES and b"_" not in s:
+        try:
+            v = float(s)  # the same value strtod gives, for the text float() accepts here
+        except ValueError:
+            pass
+        else:
+            if v == v:
+                return v, ex
+            raise NumberError
     v, used, _ = strtod(s)
     if used != len(s) or v != v:
         raise NumberError

@@ -1,0 +1,78 @@
+"""Memory per key for many small sorted sets: respdb against a real redis-server.
+
+Loads N keys each holding a sorted set of 10 small members with small integer scores (pipelined
+ZADD) into a fresh server of each kind and compares the growth of VmRSS per key.
+
+    .venv/bin/python benchmarks/zsets_memory.py [--keys 100000] [--members 10] [--size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vs_redis import HOST, Servers, command, encode, integer, read_reply  # noqa: E402
+
+WINDOW = 2000  # commands in flight before reading their replies
+
+
+def load_zsets(port: int, nkeys: int, nmembers: int, size: int, float_scores: bool) -> None:
+    args = []
+    for j in range(nmembers):
+        args.append(b"%.2f" % (j * 1.25) if float_scores else b"%d" % (j * 3))
+        args.append((b"m%d-" % j).ljust(size, b"x")[:size])
+    with socket.create_connection((HOST, port), timeout=120) as sock:
+        buf = bytearray()
+        i = 0
+        while i < nkeys:
+            hi = min(i + WINDOW, nkeys)
+            sock.sendall(b"".join(encode(b"ZADD", b"zset:%011d" % k, *args) for k in range(i, hi)))
+            for _ in range(i, hi):
+                reply = read_reply(sock, buf)
+                if reply != b":%d\r\n" % nmembers:
+                    raise RuntimeError(f"ZADD failed: {reply[:200]!r}")
+            i = hi
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--keys", type=int, default=100_000)
+    p.add_argument("--members", type=int, default=10)
+    p.add_argument("--size", type=int, default=8, help="bytes per member")
+    p.add_argument("--float-scores", action="store_true", help="non-integral scores (1.25, 2.50, ...)")
+    args = p.parse_args()
+    exe = shutil.which("redis-server")
+    if exe is None:
+        print("redis-server not found", file=sys.stderr)
+        return 2
+    servers = Servers()
+    per_key = {}
+    try:
+        for who in ("redis", "respdb"):
+            server = servers.redis(exe) if who == "redis" else servers.respdb()
+            time.sleep(0.5)
+            before = server.rss()
+            t0 = time.monotonic()
+            load_zsets(server.port, args.keys, args.members, args.size, args.float_scores)
+            took = time.monotonic() - t0
+            assert integer(command(server.port, b"DBSIZE")) == args.keys
+            time.sleep(0.5)
+            after = server.rss()
+            servers.stop(server)
+            per_key[who] = (after - before) / args.keys
+            print(f"{who:7} {args.keys} zsets x {args.members} x {args.size} B: "
+                  f"RSS +{(after - before) / 2**20:.1f} MiB = {per_key[who]:.0f} B/key (loaded in {took:.1f}s)")  # fmt: skip
+    finally:
+        servers.stop_all()
+    print(f"respdb/redis bytes per key: {per_key['respdb'] / per_key['redis']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
