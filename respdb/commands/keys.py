@@ -6,6 +6,7 @@ import time
 
 from respdb import errors, notify
 from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
+from respdb.commands.strings import keyword
 from respdb.commands.table import command, container
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
@@ -123,10 +124,10 @@ def cmd_copy(c, argv):
     replace = False
     j = 3
     while j < len(argv):
-        opt = argv[j].lower()
-        if opt == b"replace":
+        opt = keyword(argv[j])
+        if opt == b"REPLACE":
             replace = True
-        elif opt == b"db" and j + 1 < len(argv):
+        elif opt == b"DB" and j + 1 < len(argv):
             idx = _get_db_index(argv[j + 1])
             if not 0 <= idx < len(e.dbs):
                 raise CommandError(errors.DB_INDEX)
@@ -211,7 +212,7 @@ def cmd_select(c, argv):
 def _flush_flags(argv) -> None:
     if len(argv) > 2:
         raise CommandError(errors.SYNTAX)
-    if len(argv) == 2 and argv[1].lower() not in (b"sync", b"async"):
+    if len(argv) == 2 and keyword(argv[1]) not in (b"SYNC", b"ASYNC"):
         raise CommandError(errors.SYNTAX)
 
 
@@ -288,19 +289,19 @@ def parse_scan_options(argv, start: int, allow_type: bool):
     n = len(argv)
     while j < n:
         remaining = n - j - 1
-        opt = argv[j].lower()
-        if opt == b"count" and remaining >= 1:
+        opt = keyword(argv[j])
+        if opt == b"COUNT" and remaining >= 1:
             count = get_int(argv[j + 1])
             if count < 1:
                 raise CommandError(errors.SYNTAX)
             j += 2
-        elif opt == b"match" and remaining >= 1:
+        elif opt == b"MATCH" and remaining >= 1:
             pattern = argv[j + 1]
             if pattern == b"*":
                 pattern = None
             j += 2
-        elif opt == b"type" and remaining >= 1 and allow_type:
-            typename = argv[j + 1].decode("utf-8", "surrogateescape").lower()
+        elif opt == b"TYPE" and remaining >= 1 and allow_type:
+            typename = keyword(argv[j + 1]).lower().decode("utf-8", "surrogateescape")
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -321,8 +322,13 @@ def cmd_scan(c, argv):
         if m is not None and m(k) is None:
             continue
         if typename is not None:
-            v = db.data.get(k)
-            if v is None or type_name(v) != typename:
+            v = db.peek(k)  # deletes the key if it is due, like Redis's lookup
+            if (type_name(v) if v is not None else "none") != typename:
+                continue
+            if v is None:
+                # Redis quirk: an expired key is "none" to the TYPE filter and, being gone
+                # already, no longer filtered as expired.
+                out.append(b"$%d\r\n%b\r\n" % (len(k), k))
                 continue
         when = db.expires.get(k) if db.expires else None
         if when is not None and when <= now:
@@ -350,14 +356,14 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, cmdname: bytes):
     key = argv[1]
     flags = 0
     for opt in argv[3:]:
-        o = opt.lower()
-        if o == b"nx":
+        o = keyword(opt)
+        if o == b"NX":
             flags |= EXPIRE_NX
-        elif o == b"xx":
+        elif o == b"XX":
             flags |= EXPIRE_XX
-        elif o == b"gt":
+        elif o == b"GT":
             flags |= EXPIRE_GT
-        elif o == b"lt":
+        elif o == b"LT":
             flags |= EXPIRE_LT
         else:
             text = opt.split(b"\0", 1)[0]  # formatted with %s

@@ -176,3 +176,92 @@ def format_ld_human(x: Fraction) -> bytes:
     if neg and s != "0":
         s = "-" + s
     return s.encode()
+
+
+# ---------------------------------------------------------------------------
+# LCS, bit-parallel
+#
+# Row i of the classic DP table (LCS of a[:i] against every prefix of b) is kept as one
+# integer whose bit j-1 is clear exactly when LCS(i, j) = LCS(i, j-1) + 1, so
+# LCS(i, j) = j - popcount(row_i & (2**j - 1)). A whole row is computed from the previous
+# one with a few big-integer operations (Allison-Dix / Hyyro), which turns Redis's
+# O(len(a) * len(b)) table walk into something Python does at C speed.
+
+
+def _char_masks(b: bytes) -> dict[int, int]:
+    """For every byte value in b, an int with bit k set where b[k] is that byte."""
+    masks = {}
+    rev = b[::-1]
+    for ch in set(b):
+        table = bytes(0x31 if x == ch else 0x30 for x in range(256))
+        masks[ch] = int(rev.translate(table), 2)
+    return masks
+
+
+def lcs_rows(a: bytes, b: bytes, keep: bool = True) -> list[int]:
+    """The bit rows for i = 0..len(a) (only the last one unless keep)."""
+    full = (1 << len(b)) - 1
+    masks = _char_masks(b)
+    v = full
+    rows = [v]
+    for ch in a:
+        m = masks.get(ch)
+        if m is not None:
+            u = v & m
+            v = ((v + u) | (v - u)) & full
+        if keep:
+            rows.append(v)
+    if not keep:
+        rows = [v]
+    return rows
+
+
+def lcs_length(a: bytes, b: bytes) -> int:
+    return len(b) - lcs_rows(a, b, keep=False)[-1].bit_count()
+
+
+def lcs_walk(a: bytes, b: bytes, minmatchlen: int) -> tuple[bytes, list[tuple[int, int, int, int, int]]]:
+    """Redis's backward walk over the LCS table: the LCS string and the matched ranges
+    (a_start, a_end, b_start, b_end, length), with its exact tie-breaking and range rules."""
+    rows = lcs_rows(a, b)
+    alen = len(a)
+
+    def lcs(i: int, j: int) -> int:
+        return j - (rows[i] & ((1 << j) - 1)).bit_count()
+
+    idx = lcs(alen, len(b))
+    result = bytearray(idx)
+    matches = []
+    i, j = alen, len(b)
+    a_start = alen  # alen: no range open
+    a_end = b_start = b_end = 0
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            result[idx - 1] = a[i - 1]
+            if a_start == alen:
+                a_start = a_end = i - 1
+                b_start = b_end = j - 1
+            elif a_start == i and b_start == j:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            idx -= 1
+            i -= 1
+            j -= 1
+        else:
+            if lcs(i - 1, j) > lcs(i, j - 1):
+                i -= 1
+            else:
+                j -= 1
+            if a_start != alen:
+                emit = True
+        if emit:
+            length = a_end - a_start + 1
+            if minmatchlen == 0 or length >= minmatchlen:
+                matches.append((a_start, a_end, b_start, b_end, length))
+            a_start = alen
+    return bytes(result), matches

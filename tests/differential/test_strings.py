@@ -5,6 +5,7 @@ Each scenario runs from an empty keyspace on RESP2 and on RESP3.
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -706,3 +707,59 @@ def test_string_size_limit(p: Pair) -> None:
     finally:
         p.both("CONFIG", "SET", "proto-max-bulk-len", "512mb")
         p.both("FLUSHALL")
+
+
+@pytest.mark.parametrize("alphabet", [b"ab", b"abcd", bytes(range(256))])
+def test_lcs_long_random_strings(p: Pair, alphabet: bytes) -> None:
+    rng = random.Random(len(alphabet))
+    for n, m in [(300, 280), (1, 200), (200, 1), (0, 50), (450, 450)]:
+        a = bytes(rng.choice(alphabet) for _ in range(n))
+        b = bytes(rng.choice(alphabet) for _ in range(m))
+        p.check(
+            [
+                ("MSET", "a", a, "b", b),
+                ("LCS", "a", "b"),
+                ("LCS", "a", "b", "LEN"),
+                ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
+                ("LCS", "b", "a", "IDX", "MINMATCHLEN", "3"),
+            ]
+        )
+
+
+def test_lcs_memory_limit(p: Pair) -> None:
+    """LCS refuses when its (len(a)+1)*(len(b)+1) uint32 table would pass proto-max-bulk-len."""
+    p.check(script("CONFIG SET proto-max-bulk-len 1mb"))
+    try:
+        for alen, blen in [(511, 511), (512, 511), (0, 262143), (0, 262144), (1, 131071), (1, 131072)]:
+            p.check(
+                [
+                    ("SET", "a", b"x" * alen),
+                    ("SET", "b", b"xy" * (blen // 2) + b"z" * (blen % 2)),
+                    ("LCS", "a", "b", "LEN"),
+                    ("LCS", "b", "nope"),
+                    ("LCS", "a", "b", "FOO"),
+                    ("LCS", "a", "b", "IDX", "LEN"),
+                ]
+            )
+    finally:
+        p.both("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+        p.both("FLUSHALL")
+
+
+def test_lcs_walk_matches_reference_dp() -> None:
+    """The bit-parallel table gives the same answers as the plain DP on random inputs."""
+    from respdb.types.strings import lcs_length, lcs_rows
+
+    rng = random.Random(7)
+    for _ in range(200):
+        a = bytes(rng.choice(b"abc") for _ in range(rng.randint(0, 30)))
+        b = bytes(rng.choice(b"abc") for _ in range(rng.randint(0, 30)))
+        dp = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                dp[i][j] = dp[i - 1][j - 1] + 1 if a[i - 1] == b[j - 1] else max(dp[i - 1][j], dp[i][j - 1])
+        rows = lcs_rows(a, b)
+        for i in range(len(a) + 1):
+            for j in range(len(b) + 1):
+                assert j - (rows[i] & ((1 << j) - 1)).bit_count() == dp[i][j]
+        assert lcs_length(a, b) == dp[len(a)][len(b)]
