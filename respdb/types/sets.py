@@ -188,6 +188,8 @@ def intset_add(s: IntSet, members: Iterable[bytes], max_intset: int) -> tuple[In
     """Add members to an intset; returns (the new value, how many were added). Converts to a
     hashtable set when a member is not an integer or the size passes `max_intset`."""
     a = s.ints()
+    if a.typecode != "q":
+        a = array("q", a)  # room for any 64-bit member; make_intset narrows it again
     added = 0
     members = list(members)
     for i, m in enumerate(members):
