@@ -123,22 +123,9 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
     if v is None and only_existing:
         return ZERO
     k = len(argv) - 2
-    if type(v) is QuickList:
-        if k == 1:
-            x = argv[2]
-            if left:
-                v.appendleft(b"$%d\r\n%b\r\n" % (len(x), x))
-            else:
-                v.append(b"$%d\r\n%b\r\n" % (len(x), x))
-        elif left:
-            v.extendleft([b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]])
-        else:
-            v.extend([b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]])
-        n = len(v)
-    else:
-        new = push_items(v, [b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]], left)
-        _store(db, key, v, new)
-        n = length(new)
+    new = push_items(v, [b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]], left)
+    _store(db, key, v, new)
+    n = length(new)
     _changed(c, db, key, "lpush" if left else "rpush", k)
     if db.blocking:
         c.engine.blocking.signal_ready(db, key)
