@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import hiredis
 
 PROTO_INLINE_MAX_SIZE = 1024 * 64
+PROTO_IOBUF_LEN = 1024 * 16  # Redis's read size
 PROTO_MBULK_BIG_ARG = 1024 * 32
 INT_MAX = 2**31 - 1
 
@@ -177,7 +178,7 @@ class SlowParser:
     value costs linear time however it is cut.
     """
 
-    __slots__ = ("limits", "auth_required", "mbulk", "blen", "argv", "parts", "have")
+    __slots__ = ("limits", "auth_required", "mbulk", "blen", "argv", "parts", "have", "grid")
 
     def __init__(self, limits: ParserLimits) -> None:
         self.limits = limits
@@ -187,6 +188,9 @@ class SlowParser:
         self.argv: list[bytes] = []
         self.parts: list[bytes] = []  # data of the current bulk received in earlier reads
         self.have = 0  # bytes of the current bulk (data and CRLF) received in earlier reads
+        # Where Redis's reads would have been aligned, as a position in the buffer being parsed;
+        # see _too_long.
+        self.grid = 0
 
     def parse(
         self, buf: bytes, pos: int, out: list, one: bool = False, stop_at_star: bool = False
@@ -210,9 +214,10 @@ class SlowParser:
                 if buf[pos] == 0x2A:  # '*': a multibulk header
                     nl = _find(buf, b"\r", pos)
                     if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
-                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                        if n - pos > PROTO_INLINE_MAX_SIZE and (nl < 0 or self._too_long(pos, nl)):
                             return pos, ERR_MBULK_COUNT_BIG, False
-                        return pos, None, True
+                        if nl < 0:
+                            return pos, None, True
                     if nl + 1 >= n:
                         return pos, None, True  # the byte after '\r' has not arrived
                     count = _parse_ll(buf[pos + 1 : nl])
@@ -228,9 +233,10 @@ class SlowParser:
                 else:
                     nl = _find(buf, b"\n", pos)
                     if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
-                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                        if n - pos > PROTO_INLINE_MAX_SIZE and (nl < 0 or self._too_long(pos, nl)):
                             return pos, ERR_INLINE_BIG, False
-                        return pos, None, True
+                        if nl < 0:
+                            return pos, None, True
                     end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
                     args = split_inline(buf[pos:end])
                     if args is None:
@@ -249,9 +255,10 @@ class SlowParser:
                         return pos, None, True
                     nl = _find(buf, b"\r", pos)
                     if nl < 0 or nl - pos > PROTO_INLINE_MAX_SIZE:
-                        if nl >= 0 or n - pos > PROTO_INLINE_MAX_SIZE:
+                        if n - pos > PROTO_INLINE_MAX_SIZE and (nl < 0 or self._too_long(pos, nl)):
                             return pos, ERR_BULK_COUNT_BIG, False
-                        return pos, None, True
+                        if nl < 0:
+                            return pos, None, True
                     if nl + 1 >= n:
                         return pos, None, True
                     if buf[pos] != 0x24:  # '$'
@@ -290,12 +297,28 @@ class SlowParser:
                 else:
                     arg = buf[pos : pos + blen]
                 pos += need
+                if blen >= PROTO_MBULK_BIG_ARG:
+                    self.grid = pos  # Redis reads a big bulk exactly to its end
                 self.blen = -1
                 self.argv.append(arg)
                 self.mbulk -= 1
             out.append(self.argv)
             self.argv = []
             done += 1
+
+    def _too_long(self, start: int, end: int) -> bool:
+        """Would Redis have refused a line from `start` whose terminator is at `end`?
+
+        Redis refuses a line when a read leaves more than 64KB of it in the buffer with no
+        terminator yet. So the answer depends on where its reads ended: at each of our reads
+        (the client paused there) and then every 16KB (Redis's read size) after it or after
+        a big bulk. The line is refused if one of those points falls past start + 64KB
+        and before the terminator.
+        """
+        limit = start + PROTO_INLINE_MAX_SIZE
+        grid = self.grid
+        first = grid + PROTO_IOBUF_LEN * ((limit - grid) // PROTO_IOBUF_LEN + 1)
+        return end >= first
 
     def reset(self) -> None:
         self.mbulk = 0
@@ -327,7 +350,7 @@ class RequestParser:
     an error are valid and should be executed first.
     """
 
-    __slots__ = ("_reader", "_slow", "_carry", "limits")
+    __slots__ = ("_reader", "_slow", "_carry", "_grid", "limits")
 
     def __init__(
         self,
@@ -339,6 +362,7 @@ class RequestParser:
         self._reader = hiredis.Reader()
         self._slow = SlowParser(self.limits)
         self._carry = b""  # unconsumed bytes: an incomplete header or inline line
+        self._grid = 0  # slow.grid relative to the carry's start
 
     @property
     def max_bulk(self) -> int:
@@ -369,20 +393,24 @@ class RequestParser:
         carry = self._carry
         slow = self._slow
         if carry:
+            # this read starts a new run of Redis-sized reads; with no new data the old one goes on
+            slow.grid = len(carry) if data else self._grid
             data = carry + data
             self._carry = b""
-        elif not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
-            # The common case, one small request in a read: the same checks as _fast, inline.
-            if data.translate(_GUARD_TABLE).find(b"*00000") < 0:
-                reader = self._reader
-                reader.feed(data)
-                try:
-                    req = reader.gets()
-                    if type(req) is list and req and _pack(tuple(req)) == data:
-                        return [req], None
-                except (hiredis.HiredisError, TypeError):
-                    pass
-                self._reader = hiredis.Reader()
+        else:
+            if not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
+                # The common case, one small request in a read: the same checks as _fast, inline.
+                if data.translate(_GUARD_TABLE).find(b"*00000") < 0:
+                    reader = self._reader
+                    reader.feed(data)
+                    try:
+                        req = reader.gets()
+                        if type(req) is list and req and _pack(tuple(req)) == data:
+                            return [req], None
+                    except (hiredis.HiredisError, TypeError):
+                        pass
+                    self._reader = hiredis.Reader()
+            slow.grid = 0
         out: list[list[bytes]] = []
         n = len(data)
         fast = not one and not slow.auth_required
@@ -404,6 +432,7 @@ class RequestParser:
             if more or one:
                 if pos < n:
                     self._carry = data[pos:]
+                    self._grid = slow.grid - pos
                 break
         return out, None
 
