@@ -202,9 +202,13 @@ def cmd_zadd(c, argv):
             except NumberError:
                 return _zadd(c, argv, 0)
             m = argv[3]
-            cur = z.dict.get(m)
+            d = z.dict
+            cur = d.get(m)
             if cur is None:
-                z.insert(m, s)
+                d[m] = s
+                z.sl.add(s, m)
+                if z.index is not None:
+                    z.index.add(m)
                 c.engine.written(c.db, argv[1], "zadd", ZSET_EVENT)
                 return b":1\r\n"
             if cur != s:

@@ -19,7 +19,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 
-LOAD = 1000
+LOAD = 500
 
 
 class SortedPairs:
