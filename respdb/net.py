@@ -14,6 +14,7 @@ import socket
 import time
 from typing import Any
 
+from respdb.client import REPLY_OFF, REPLY_SKIP_NEXT
 from respdb.engine import Engine
 from respdb.keyspace import Database
 from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
@@ -43,7 +44,7 @@ class NetShared:
 class RespProtocol(asyncio.Protocol):
     __slots__ = (
         "engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err",
-        "shared", "counted",
+        "shared", "counted", "ignored",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, shared: NetShared | None = None) -> None:
@@ -59,6 +60,7 @@ class RespProtocol(asyncio.Protocol):
         self.queued_err: str | None = None
         self.shared = shared if shared is not None else NetShared(engine)
         self.counted = False
+        self.ignored = -1  # >= 0: bytes received since a protocol error whose reply was muted
         self.parser = RequestParser(limits=self.shared.limits)
 
     # -- asyncio callbacks -------------------------------------------------
@@ -98,6 +100,9 @@ class RespProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         self.stats["total_net_input_bytes"] += len(data)
+        if self.ignored >= 0:
+            self._ignore(data)
+            return
         if not client.authenticated:
             self._unauthenticated(data)
             return
@@ -185,17 +190,30 @@ class RespProtocol(asyncio.Protocol):
                 )
                 client.close_after_reply = True
             else:
-                out.append(self.engine._error(err))
+                reply = self.engine._error(err)  # counted even when not sent, as Redis does
                 self.engine.log(
                     "verbose", "Protocol error (%s) from client: id=%d addr=%s" % (err[4:], client.id, client.addr)
                 )
-                client.close_after_reply = True
+                if client.reply_mode in (REPLY_OFF, REPLY_SKIP_NEXT):
+                    # CLIENT REPLY OFF/SKIP drops the error reply too, and then Redis never gets
+                    # to close the connection (that happens after a reply is written): it stops
+                    # executing and lets the input pile up until the query buffer limit.
+                    self.ignored = 0
+                else:
+                    out.append(reply)
+                    client.close_after_reply = True
         if out:
             self._write(out)
         if client.close_after_reply:
             self.transport.close()
             return False
         return True
+
+    def _ignore(self, data: bytes) -> None:
+        self.ignored += len(data)
+        if self.ignored > self.shared.limits.qbuf_limit:
+            self.engine.log("warning", "Closing client that reached max query buffer length: id=%d" % self.client.id)
+            self.transport.close()
 
     def _write(self, out: list[bytes]) -> None:
         data_out = b"".join(out)

@@ -207,6 +207,19 @@ def test_one_byte_at_a_time(pair: Pair) -> None:
     pair.compare(split, delay=0.002)
 
 
+def test_protocol_error_after_client_reply_off_or_skip(pair: Pair) -> None:
+    # Redis drops the error reply and then never closes: later requests are not executed.
+    pair.compare(
+        [
+            ("reply off", [b"CLIENT REPLY OFF\r\n*abc\r\n", b"CLIENT REPLY ON\r\nPING\r\n"]),
+            ("reply skip", [b"CLIENT REPLY SKIP\r\n*1\r\n:1\r\n", b"PING\r\n"]),
+            ("skip then command then error", [b"CLIENT REPLY SKIP\r\nPING\r\n*abc\r\n", b"PING\r\n"]),
+            ("reply on again", [b"CLIENT REPLY OFF\r\nCLIENT REPLY ON\r\n*abc\r\n"]),
+        ],
+        delay=0.05,
+    )
+
+
 def test_pipeline_of_1000_commands_in_one_write(pair: Pair) -> None:
     parts = []
     for i in range(1000):
