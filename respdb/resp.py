@@ -1,9 +1,11 @@
 """RESP2/RESP3 wire format: a sans-IO request parser and reply encoders.
 
 The parser turns bytes into argv lists. hiredis does the common case (well-formed
-multibulk requests); a pure-Python parser that mirrors Redis's own rules handles
-inline commands, protocol errors and the limits hiredis does not know about
-(`proto-max-bulk-len`, line lengths), so clients see Redis's exact error text.
+multibulk requests), and its result is used only when re-encoding it gives back the
+exact bytes received; a pure-Python parser that mirrors Redis's own rules handles
+everything else: inline commands, protocol errors, requests cut by the end of a read,
+and the limits hiredis does not know about (`proto-max-bulk-len`, line lengths, the
+query buffer limit), so clients see what Redis would do, byte for byte.
 
 Reply encoders return finished RESP bytes. Where RESP2 and RESP3 differ the
 encoder takes the client's protocol version.
