@@ -64,7 +64,11 @@ def is_zset(v) -> bool:
 
 def _limits(c) -> tuple[int, int]:
     cfg = c.engine.config
-    return cfg.get_int("zset-max-listpack-entries"), cfg.get_int("zset-max-listpack-value")
+    values = cfg.values
+    try:  # CONFIG SET and the config file store these as plain integers
+        return int(values["zset-max-listpack-entries"]), int(values["zset-max-listpack-value"])
+    except ValueError:
+        return cfg.get_int("zset-max-listpack-entries"), cfg.get_int("zset-max-listpack-value")
 
 
 def _score(s: float, proto: int) -> bytes:
@@ -171,9 +175,12 @@ def _zadd(c, argv, flags: int) -> bytes:
     if incr and elements > 1:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     items = [(_float_arg(argv[k]), argv[k + 1]) for k in range(j, n, 2)]
+    return _zadd_apply(c, argv[1], get_zset(c.db, argv[1]), items, flags, ch)
+
+
+def _zadd_apply(c, key: bytes, z, items, flags: int, ch: bool) -> bytes:
     db = c.db
-    key = argv[1]
-    z = get_zset(db, key)
+    incr = flags & INCR
     if z is None and flags & XX:
         return _NULLS[c.proto] if incr else ZERO
     entries, value = _limits(c)
@@ -194,13 +201,15 @@ def _zadd(c, argv, flags: int) -> bytes:
 @command("zadd")
 def cmd_zadd(c, argv):
     if len(argv) == 4:
-        # One element, no options: the common case, kept short for the large form.
-        z = c.db.get(argv[1])
-        if type(z) is ZsetSkiplist:
-            try:
-                s = parse_double(argv[2])
-            except NumberError:
-                return _zadd(c, argv, 0)
+        # One element, no options: the common case, kept short.
+        try:
+            s = parse_double(argv[2])
+        except NumberError:
+            return _zadd(c, argv, 0)  # an option word or a bad score: the full parse says which
+        key = argv[1]
+        z = c.db.get(key)
+        t = type(z)
+        if t is ZsetSkiplist:
             m = argv[3]
             d = z.dict
             cur = d.get(m)
@@ -209,12 +218,15 @@ def cmd_zadd(c, argv):
                 z.sl.add(s, m)
                 if z.index is not None:
                     z.index.add(m)
-                c.engine.written(c.db, argv[1], "zadd", ZSET_EVENT)
+                c.engine.written(c.db, key, "zadd", ZSET_EVENT)
                 return b":1\r\n"
             if cur != s:
                 z.rescore(m, cur, s)
-                c.engine.written(c.db, argv[1], "zadd", ZSET_EVENT)
+                c.engine.written(c.db, key, "zadd", ZSET_EVENT)
             return ZERO
+        if z is None or t is ZsetListpack:
+            return _zadd_apply(c, key, z, [(s, argv[3])], 0, False)
+        raise CommandError(errors.WRONGTYPE)
     return _zadd(c, argv, 0)
 
 
@@ -421,7 +433,7 @@ def _zrange(c, argv, at: int, store: bool, rtype: int, direction: int) -> bytes:
     if reverse:
         pairs.reverse()
     if store:
-        entries = c.engine.config.get_int("zset-max-listpack-entries")
+        entries = _limits(c)[0]
         return _store_result(c, argv[1], pairs, start_big=rtype == RANK and len(pairs) > entries)
     return _pairs_reply(pairs, withscores, c.proto)
 
