@@ -12,7 +12,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from respdb import REDIS_VERSION, errors, notify
+from respdb import REDIS_VERSION, errors, lfu, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTECTED, READONLY, TABLE, WRITE, Command
@@ -84,6 +84,8 @@ class Engine:
         self.notify_flags = notify.parse_flags(cfg["notify-keyspace-events"]) or 0
         self.requirepass = cfg["requirepass"]
         self.loglevel = LOG_LEVELS.get(cfg["loglevel"], 2)
+        Database.lfu = "lfu" in cfg["maxmemory-policy"]
+        lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
 
     def output_limits(self, cls: str) -> tuple[int, int, int]:
         """(hard, soft, soft seconds) of `client-output-buffer-limit` for a client class."""

@@ -23,6 +23,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from respdb.lfu import new as lfu_new
+from respdb.lfu import touch as lfu_touch
+
 MASK64 = (1 << 64) - 1
 
 
@@ -132,6 +135,8 @@ class Database:
 
     # LRU clock in seconds, advanced by the engine's cron (Redis's 1 s resolution).
     clock = int(time.monotonic())
+    # True under an LFU maxmemory policy: `atime` then holds Redis's LFU field (respdb/lfu.py).
+    lfu = False
 
     def __init__(self, dbid: int, on_expire: Callable[[Database, bytes], None]) -> None:
         self.id = dbid
@@ -158,7 +163,7 @@ class Database:
                 return None
         v = self.data.get(key)
         if v is not None and self.atime is not None:
-            self.atime[key] = Database.clock
+            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
         return v
 
     def peek(self, key: bytes) -> Any:
@@ -172,7 +177,7 @@ class Database:
 
     def touch(self, key: bytes) -> None:
         if self.atime is not None:
-            self.atime[key] = Database.clock
+            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
 
     def idle_seconds(self, key: bytes) -> int:
         if self.atime is None:
@@ -206,7 +211,10 @@ class Database:
             self.index.add(key)
         data[key] = value
         if self.atime is not None:
-            self.atime[key] = Database.clock
+            if not Database.lfu:
+                self.atime[key] = Database.clock
+            elif key not in self.atime:  # an overwritten value keeps its LFU data, as in Redis
+                self.atime[key] = lfu_new()
         if not keepttl and self.expires:
             self.expires.pop(key, None)
 

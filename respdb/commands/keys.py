@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from respdb import errors, notify
+from respdb import errors, lfu, notify
 from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.strings import keyword
 from respdb.commands.table import command, container
@@ -97,8 +97,11 @@ def _rename(c, argv, nx: bool):
         if nx:
             return ZERO
         db.delete(dst)
+    access = db.atime.get(src) if db.atime is not None else None
     db.delete(src)
     db.set(dst, v)
+    if access is not None:
+        db.atime[dst] = access  # the value moves with its LRU/LFU data, as Redis moves the object
     if when is not None:
         db.set_expire(dst, when)
     e.written(db, src, "rename_from", GENERIC)
@@ -173,6 +176,9 @@ def cmd_move(c, argv):
     if dst.get(key) is not None:
         return ZERO
     dst.set(key, v)
+    access = src.atime.get(key) if src.atime is not None else None
+    if access is not None and dst.atime is not None:
+        dst.atime[key] = access
     if when is not None:
         dst.set_expire(key, when)
     src.delete(key)
@@ -517,8 +523,13 @@ def cmd_object_refcount(c, argv):
         return null(c.proto)
     if type(v) is bytes and encoding(v) == "int":
         n = parse_ll(v)
-        policy = c.engine.config["maxmemory-policy"]
-        if n is not None and 0 <= n < 10000 and not ("lru" in policy or "lfu" in policy):
+        # Redis stores 0..9999 as shared objects unless maxmemory is set with an LRU/LFU policy
+        # (each key then needs its own access data). Decided here, at query time: the one
+        # difference is a value copied by COPY or stored under another config (see tests).
+        cfg = c.engine.config
+        policy = cfg["maxmemory-policy"]
+        shared = cfg.get_int("maxmemory") == 0 or not ("lru" in policy or "lfu" in policy)
+        if n is not None and 0 <= n < 10000 and shared:
             return integer(INT_MAX)
     return ONE
 
@@ -548,7 +559,9 @@ def cmd_object_freq(c, argv):
             "that when switching between policies at runtime LRU and LFU data will take some time "
             "to adjust."
         )
-    raise CommandError("ERR LFU access frequency is not tracked by respdb yet")
+    atime = c.db.atime
+    field = atime.get(argv[2]) if atime is not None else None
+    return integer(lfu.decayed(lfu.new() if field is None else field))
 
 
 __all__ = ["LLONG_MIN", "help_reply"]

@@ -8,6 +8,7 @@ from respdb import errors, notify
 from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
+from respdb.keyspace import Database
 from respdb.resp import EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, map_, null
 from respdb.types.strings import (
     LongDoubleError,
@@ -19,7 +20,8 @@ from respdb.types.strings import (
     round_ld,
 )
 
-STRING_TYPES = (bytes, bytearray)
+# Exact classes: collection types may subclass bytes for their compact forms.
+STRING_TYPES = frozenset((bytes, bytearray, PlainBytes))
 _NULLS = (NULL2, NULL2, NULL2, NULL3)
 NOTIFY_STRING = notify.STRING
 NOTIFY_GENERIC = notify.GENERIC
@@ -30,7 +32,7 @@ def get_string(db, key: bytes):
     v = db.get(key)
     if v is None or type(v) is bytes:
         return v
-    if isinstance(v, STRING_TYPES):
+    if type(v) in STRING_TYPES:
         return v
     raise CommandError(errors.WRONGTYPE)
 
@@ -41,6 +43,13 @@ def keyword(arg: bytes) -> bytes:
     if b"\0" in arg:
         arg = arg.split(b"\0", 1)[0]
     return arg.upper()
+
+
+def _write_lookup(db, key: bytes) -> None:
+    """Redis looks a key up (an access, for LFU) before most writes that replace it, while
+    respdb's write paths do not read it; under LFU the access is counted here."""
+    if Database.lfu and key in db.data:
+        db.touch(key)
 
 
 def _check_len(c, total: int) -> None:
@@ -63,6 +72,8 @@ def cmd_get(c, argv):
         v = db.get(argv[1])
     else:
         v = db.data.get(argv[1])
+        if v is not None:
+            db.touch(argv[1])  # the access time (OBJECT IDLETIME/FREQ)
     if v is None:
         c.engine.stats["keyspace_misses"] += 1
         return _NULLS[c.proto]
@@ -142,6 +153,7 @@ def set_generic(c, key: bytes, value: bytes, flags: int, expire: bytes | None, c
         reply = null(c.proto) if old is None else bulk(old)
     elif db.expires:
         db.expire_if_needed(key)
+    _write_lookup(db, key)  # after GET's read too: Redis looks the key up twice then
     if flags & (NX | XX):
         found = key in db.data
         if (flags & NX and found) or (flags & XX and not found):
@@ -177,6 +189,8 @@ def cmd_set(c, argv):
         key = argv[1]
         if db.expires:
             db.expire_if_needed(key)
+        if Database.lfu:
+            _write_lookup(db, key)
         db.set(key, argv[2])
         c.engine.written(db, key, "set", NOTIFY_STRING)
         return OK
@@ -188,6 +202,7 @@ def cmd_set(c, argv):
 def cmd_setnx(c, argv):
     db = c.db
     if db.contains(argv[1]):
+        _write_lookup(db, argv[1])
         return ZERO
     db.set(argv[1], argv[2])
     c.engine.written(db, argv[1], "set", NOTIFY_STRING)
@@ -208,6 +223,7 @@ def cmd_psetex(c, argv):
 def cmd_getset(c, argv):
     db = c.db
     old = get_string(db, argv[1])
+    _write_lookup(db, argv[1])  # a read, then setKey's own lookup: two accesses in Redis
     db.set(argv[1], argv[2])
     c.engine.written(db, argv[1], "set", NOTIFY_STRING)
     c.propagate_as([b"SET", argv[1], argv[2]])
@@ -260,7 +276,7 @@ def cmd_mget(c, argv):
     nul = null(c.proto)
     for key in argv[1:]:
         v = db.get(key)
-        if v is None or not isinstance(v, STRING_TYPES):
+        if v is None or type(v) not in STRING_TYPES:
             parts.append(nul)
         else:
             parts.append(b"$%d\r\n%b\r\n" % (len(v), v))
@@ -277,6 +293,7 @@ def cmd_mset(c, argv):
         key = argv[i]
         if db.expires:
             db.expire_if_needed(key)
+        _write_lookup(db, key)
         db.set(key, argv[i + 1])
         e.written(db, key, "set", NOTIFY_STRING)
     return OK
@@ -289,6 +306,7 @@ def cmd_msetnx(c, argv):
     db = c.db
     for i in range(1, len(argv), 2):
         if db.contains(argv[i]):
+            _write_lookup(db, argv[i])
             return ZERO
     e = c.engine
     for i in range(1, len(argv), 2):
@@ -463,7 +481,7 @@ def cmd_lcs(c, argv):
     db = c.db
     a = db.get(argv[1])
     b = db.get(argv[2])
-    if (a is not None and not isinstance(a, STRING_TYPES)) or (b is not None and not isinstance(b, STRING_TYPES)):
+    if (a is not None and type(a) not in STRING_TYPES) or (b is not None and type(b) not in STRING_TYPES):
         raise CommandError("ERR The specified keys must contain string values")
     a = a or b""
     b = b or b""

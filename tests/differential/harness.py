@@ -199,7 +199,7 @@ NORMALIZERS: dict[str, Normalizer] = {
     "EXPIRETIME": tolerance(1),
     "PTTL": tolerance(250),
     "PEXPIRETIME": tolerance(250),
-    "OBJECT IDLETIME": tolerance(2),
+    "OBJECT IDLETIME": tolerance(1),
     "RANDOMKEY": any_bulk,
     "HELLO": skip,  # server name, version and client id differ by design
     "CLIENT ID": skip,
