@@ -760,3 +760,16 @@ def test_object_refcount_shared_integers(p: Pair) -> None:
 )
 def test_object_refcount_after_copy(p: Pair) -> None:
     p.check(script("SET a 100", "COPY a b", "OBJECT REFCOUNT b"))
+
+
+def test_randomkey_skips_expired_keys(p: Pair) -> None:
+    """With active expiry off, RANDOMKEY deletes the expired keys it draws and keeps drawing."""
+    p.check(script("DEBUG SET-ACTIVE-EXPIRE 0", "MSET a 1 b 2 c 3", "PEXPIRE a 30", "PEXPIRE b 30"))
+    try:
+        p.wait(0.1)
+        p.check(script("DBSIZE", "RANDOMKEY", "RANDOMKEY", "DEL c", "RANDOMKEY", "DBSIZE"), reset=False)
+        p.check(script("MSET a 1 b 2", "PEXPIRE a 30", "PEXPIRE b 30"), reset=False)
+        p.wait(0.1)
+        p.check(script("RANDOMKEY", "DBSIZE"), reset=False)
+    finally:
+        p.both("DEBUG", "SET-ACTIVE-EXPIRE", "1")

@@ -763,3 +763,55 @@ def test_lcs_walk_matches_reference_dp() -> None:
             for j in range(len(b) + 1):
                 assert j - (rows[i] & ((1 << j) - 1)).bit_count() == dp[i][j]
         assert lcs_length(a, b) == dp[len(a)][len(b)]
+
+
+WRONGTYPE_SCRIPT = """
+    GET l
+    SET l v GET
+    SET l v NX GET
+    SET l v XX GET EX 0
+    SET l v EX 0 GET
+    GETSET l v
+    GETDEL l
+    GETEX l
+    GETEX l EX 0
+    GETEX l PERSIST FOO
+    MGET a l b
+    APPEND l x
+    STRLEN l
+    GETRANGE l 0 -1
+    GETRANGE l x 1
+    SUBSTR l 0 1
+    SETRANGE l 0 ''
+    SETRANGE l 0 x
+    SETRANGE l -1 x
+    SETRANGE l 536870912 x
+    INCR l
+    DECR l
+    INCRBY l 1
+    INCRBY l x
+    DECRBY l 1
+    INCRBYFLOAT l 1
+    INCRBYFLOAT l x
+    LCS l s
+    LCS s l LEN
+    LCS l s FOO
+    SETNX l v
+    MSETNX l v q w
+    EXISTS q
+    TYPE l
+    OBJECT ENCODING l
+    COPY l l2
+    TYPE l2
+    RENAME l l3
+    TYPE l3
+    SET l3 v
+    TYPE l3
+"""
+
+
+def test_wrongtype(p: Pair) -> None:
+    """Every string command on a non-string key, including which error wins when several apply."""
+    if p.respdb.cmd("RPUSH", "probe", "x").startswith(b"-ERR unknown command"):
+        pytest.skip("respdb has no lists yet")
+    p.check(script("SET s hello", "RPUSH l a b c", WRONGTYPE_SCRIPT))
