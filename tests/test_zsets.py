@@ -128,7 +128,7 @@ def test_conversion_to_skiplist_and_copy():
 
 ops = st.lists(
     st.tuples(
-        st.sampled_from(["add", "add", "add", "remove", "delete", "check"]),
+        st.sampled_from(["add", "add", "add", "remove", "delete", "popmin", "popmax", "check"]),
         st.integers(0, 60),
         st.sampled_from([0.0, -0.0, 1.0, 2.5, -3.0, math.inf, -math.inf, 7.0]),
         st.integers(0, 80),
@@ -161,6 +161,13 @@ def _check_sortedpairs(program) -> None:
             sp.add(s, m)
         elif op == "remove" and m in model:
             sp.remove(model.pop(m), m)
+        elif op in ("popmin", "popmax"):
+            ref = sorted((v, k) for k, v in model.items())
+            k = a % 12 + 1
+            got = sp.pop_front(k) if op == "popmin" else sp.pop_back(k)
+            assert got == (ref[:k] if op == "popmin" else ref[::-1][:k])
+            for _, key in got:
+                del model[key]
         elif op == "delete":
             ref = sorted((v, k) for k, v in model.items())
             lo, hi = min(a, b), max(a, b)

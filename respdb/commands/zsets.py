@@ -560,24 +560,24 @@ _POP_NAMES = (b"ZPOPMIN", b"ZPOPMAX")
 def _pop(c, key: bytes, z, where: int, count: int) -> list[tuple[float, bytes]]:
     """Remove up to `count` elements from one end; return them in pop order."""
     db = c.db
-    n = Z.card(z)
-    k = min(count, n)
-    if where == MIN:
-        lo, hi = 0, k
-    else:
-        lo, hi = n - k, n
-    popped = Z.pairs_between(z, lo, hi)
-    if where == MAX:
-        popped.reverse()
     if type(z) is ZsetSkiplist:
-        z.delete_positions(lo, hi)
-    elif k < n:
+        popped = z.pop(count, where == MAX)
+        left = len(z.dict)
+    else:
         ms, ss = z.lists()
-        del ms[lo:hi]
-        del ss[lo:hi]
-        db.data[key] = pack(ms, ss)
-    _changed(c, db, key, _POP_EVENTS[where], k)
-    if k == n:
+        n = len(ms)
+        k = min(count, n)
+        lo, hi = (0, k) if where == MIN else (n - k, n)
+        popped = list(zip(ss[lo:hi], ms[lo:hi], strict=True))
+        if where == MAX:
+            popped.reverse()
+        left = n - k
+        if left:
+            del ms[lo:hi]
+            del ss[lo:hi]
+            db.data[key] = pack(ms, ss)
+    _changed(c, db, key, _POP_EVENTS[where], len(popped))
+    if not left:
         _emptied(c, db, key)
     return popped
 
@@ -603,6 +603,12 @@ def _zpop(c, argv, where: int) -> bytes:
     if z is None or count == 0:
         return EMPTY_ARRAY
     popped = _pop(c, argv[1], z, where, 1 if count == -1 else count)
+    if count == -1:
+        s, m = popped[0]
+        t = b"%.17g" % s
+        if c.proto == 3:
+            return b"*2\r\n$%d\r\n%b\r\n,%b\r\n" % (len(m), m, t)
+        return b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(m), m, len(t), t)
     head = b"*%d\r\n" % (len(popped) if nested else 2 * len(popped))
     return head + _popped_reply(popped, nested, c.proto)
 

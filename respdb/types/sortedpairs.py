@@ -160,8 +160,11 @@ class SortedPairs:
         if hi <= lo:
             return []
         i, j = self._locate(lo)
-        out: list[tuple[float, bytes]] = []
         need = hi - lo
+        sc = self._sc[i]
+        if j + need <= len(sc):  # within one chunk
+            return list(zip(sc[j : j + need], self._mc[i][j : j + need], strict=True))
+        out: list[tuple[float, bytes]] = []
         sc_all, mc_all = self._sc, self._mc
         while need > 0:
             sc, mc = sc_all[i], mc_all[i]
@@ -229,6 +232,50 @@ class SortedPairs:
         if j == len(mc) and mc:
             self._maxes[i] = (sc[-1], mc[-1])
         self._settle(i)
+
+    def pop_front(self, k: int) -> list[tuple[float, bytes]]:
+        """Remove the k lowest pairs; return them, lowest first."""
+        sc = self._sc[0] if self._sc else ()
+        if k >= len(sc):
+            return self.delete(0, k)
+        mc = self._mc[0]
+        if k == 1:
+            out = [(sc.pop(0), mc.pop(0))]
+        else:
+            out = list(zip(sc[:k], mc[:k], strict=True))
+            del sc[:k]
+            del mc[:k]
+        self._len -= k
+        if self._tree is not None:
+            self._tree_add(0, -k)
+        if len(mc) < LOAD // 4:
+            self._settle(0)
+        return out
+
+    def pop_back(self, k: int) -> list[tuple[float, bytes]]:
+        """Remove the k highest pairs; return them, highest first."""
+        sc = self._sc[-1] if self._sc else ()
+        n = len(sc)
+        if k >= n:
+            out = self.delete(self._len - k, self._len)
+            out.reverse()
+            return out
+        mc = self._mc[-1]
+        if k == 1:
+            out = [(sc.pop(), mc.pop())]
+        else:
+            out = list(zip(sc[n - k :], mc[n - k :], strict=True))
+            out.reverse()
+            del sc[n - k :]
+            del mc[n - k :]
+        self._len -= k
+        last = len(self._sc) - 1
+        self._maxes[last] = (sc[-1], mc[-1])
+        if self._tree is not None:
+            self._tree_add(last, -k)
+        if len(mc) < LOAD // 4:
+            self._settle(last)
+        return out
 
     def delete(self, lo: int, hi: int) -> list[tuple[float, bytes]]:
         """Remove positions [lo, hi); return the removed pairs."""

@@ -328,6 +328,17 @@ class ZsetSkiplist:
                 index.remove(m)
         return hi - lo
 
+    def pop(self, k: int, highest: bool) -> list[tuple[float, bytes]]:
+        """Remove k elements from one end; return them in pop order."""
+        popped = self.sl.pop_back(k) if highest else self.sl.pop_front(k)
+        d = self.dict
+        index = self.index
+        for _, m in popped:
+            del d[m]
+            if index is not None:
+                index.remove(m)
+        return popped
+
     def scan_index(self) -> KeyIndex:
         if self.index is None:
             self.index = KeyIndex(self.dict)
