@@ -157,6 +157,7 @@ class SortedPairs:
     def pairs(self, lo: int, hi: int) -> list[tuple[float, bytes]]:
         """Pairs at positions [lo, hi) (clipped to the end), ascending."""
         hi = min(hi, self._len)
+        lo = max(lo, 0)
         if hi <= lo:
             return []
         i, j = self._locate(lo)
@@ -257,7 +258,7 @@ class SortedPairs:
         sc = self._sc[-1] if self._sc else ()
         n = len(sc)
         if k >= n:
-            out = self.delete(self._len - k, self._len)
+            out = self.delete(max(0, self._len - k), self._len)
             out.reverse()
             return out
         mc = self._mc[-1]
@@ -279,6 +280,7 @@ class SortedPairs:
 
     def delete(self, lo: int, hi: int) -> list[tuple[float, bytes]]:
         """Remove positions [lo, hi); return the removed pairs."""
+        lo = max(lo, 0)
         removed = self.pairs(lo, hi)
         if not removed:
             return removed
