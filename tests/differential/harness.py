@@ -233,10 +233,14 @@ class Pair:
 
     def __init__(self, redis_port: int, respdb_port: int, proto: int = 2) -> None:
         self.proto = proto
-        self.redis = RawConn(redis_port)
-        self.respdb = RawConn(respdb_port)
+        self.ports = (redis_port, respdb_port)
         self.history: list[Command] = []
-        if proto == 3:
+        self._connect()
+
+    def _connect(self) -> None:
+        self.redis = RawConn(self.ports[0])
+        self.respdb = RawConn(self.ports[1])
+        if self.proto == 3:
             self.both("HELLO", "3")
 
     def close(self) -> None:
@@ -251,15 +255,26 @@ class Pair:
         return self.redis.read_reply(), self.respdb.read_reply()
 
     def reset(self) -> None:
-        """Empty both servers and return the connections to db 0."""
-        for args in (("SELECT", "0"), ("FLUSHALL",)):
-            a, b = self.both(*args)
-            assert a == b == b"+OK\r\n", (args, a, b)
+        """Empty both servers and return the connections to db 0 (reconnecting if an earlier
+        test left a connection broken or out of step)."""
+        try:
+            a, b = self.both("SELECT", "0")
+            if a != b"+OK\r\n" or b != b"+OK\r\n":
+                raise ConnectionError("out of step")
+        except (ConnectionError, TimeoutError, OSError):
+            self.close()
+            self._connect()
+        a, b = self.both("FLUSHALL")
+        assert a == b == b"+OK\r\n", (a, b)
         self.history = []
 
     def run(self, *args: Arg, note: str = "") -> bytes:
         """Send one command, compare the replies, return the (redis) reply bytes."""
-        a, b = self.both(*args)
+        try:
+            a, b = self.both(*args)
+        except (ConnectionError, TimeoutError) as err:
+            # Most likely a crash in respdb: report it with the commands that led there.
+            raise Mismatch(args, b"?", b"?", list(self.history), "connection lost: %r" % err) from err
         self.compare(args, a, b, note)
         self.history.append(args)
         return a
