@@ -651,6 +651,26 @@ def test_strings(p: Pair, name: str) -> None:
     p.check(steps)
 
 
+def test_incrbyfloat_length_limit(p: Pair) -> None:
+    """Numbers of 5120 characters or more are not parsed at all (MAX_LONG_DOUBLE_CHARS)."""
+    p.check(
+        [
+            ("INCRBYFLOAT", "a", b"0" * 5118 + b"1"),
+            ("INCRBYFLOAT", "a", b"0" * 5119 + b"1"),
+            ("INCRBYFLOAT", "a", b"1" + b"0" * 4931),
+            ("INCRBYFLOAT", "a", b"1" + b"0" * 4932),
+            ("INCRBYFLOAT", "a", b"-1" + b"0" * 4931),
+            ("SET", "b", b"0" * 5119 + b"2"),
+            ("INCRBYFLOAT", "b", "1"),
+            ("SET", "b", b"0" * 5118 + b"2"),
+            ("INCRBYFLOAT", "b", "1"),
+            ("SET", "c", b"0." + b"0" * 5000 + b"1"),
+            ("INCRBYFLOAT", "c", "1"),
+            ("INCRBYFLOAT", "d", b"1." + b"9" * 5000),
+        ]
+    )
+
+
 def test_expired_keys_vanish_for_every_reader(p: Pair) -> None:
     p.check(
         script(
