@@ -26,6 +26,7 @@ ACTIVE = {
     "lazyfree-lazy-server-del", "lazyfree-lazy-expire", "lazyfree-lazy-eviction",
     "notify-keyspace-events", "always-show-logo", "set-proc-title", "supervised",
     "zset-max-listpack-entries", "zset-max-listpack-value",
+    "hll-sparse-max-bytes",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).
