@@ -60,6 +60,9 @@ class Engine:
         self.pause_mode = ""
         self.pause_until = 0.0
         self.active_expire_enabled = True
+        # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
+        # other clients' commands with -BUSY (see scripting/core.py).
+        self.busy_script: Any = None
         self.stats: dict[str, int] = {}
         self.errorstats: dict[str, int] = {}
         self.reset_stats()
@@ -181,7 +184,7 @@ class Engine:
         arity = cmd.arity
         if (arity > 0 and arity != n) or n < -arity:
             return self._reject(c, cmd, errors.wrong_args(cmd.fullname))
-        if c.gated or cmd.flags & PROTECTED:
+        if c.gated or cmd.flags & PROTECTED or self.busy_script is not None:
             early = self._check_gates(c, cmd, argv)
             if early is not None:
                 return early
@@ -289,6 +292,10 @@ class Engine:
                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                 "are allowed in this context" % cmd.fullname,
             )
+        if self.busy_script is not None:
+            refused = self.busy_script.refuse(c, cmd, argv)
+            if refused is not None:
+                return self._reject(c, cmd, refused)
         if self.pause_mode and c.kind == "normal" and self._paused_for(c, cmd):
             return self.blocking.postpone(c, argv)
         if c.multi is not None:
