@@ -221,16 +221,15 @@ class Scripting:
         self.engine.log(name, msg.decode("utf-8", "surrogateescape"))
 
     def _lookup(self, argv: tuple[bytes, ...]) -> Any:
+        """The command for argv (implemented or not: a script learns that a command is
+        NOSCRIPT before it learns that respdb lacks it), or None if Redis has no such command."""
         cmd = self.by_bytes.get(argv[0])
         if cmd is None:
-            cmd = self.table.lookup(argv[0])
+            cmd = self.table.commands.get(argv[0].lower().decode("latin-1"))
             if cmd is None:
                 return None
         if cmd.subcommands and len(argv) >= 2:
-            sub = cmd.subcommands.get(argv[1].lower())
-            if sub is None or sub.handler is None:
-                return None
-            return sub
+            return cmd.subcommands.get(argv[1].lower())
         return cmd
 
     def _acl_check(self, *argv: bytes) -> Any:
@@ -254,9 +253,11 @@ class Scripting:
         flags = cmd.flags
         if flags & NOSCRIPT:
             return ERR_NOSCRIPT
+        if flags & WRITE and run.read_only:
+            return ERR_RO
+        if cmd.handler is None:  # a Redis command respdb does not implement
+            return ERR_UNKNOWN
         if flags & WRITE:
-            if run.read_only:
-                return ERR_RO
             run.wrote = True
         c = run.client
         c.proto = resp

@@ -71,7 +71,7 @@ local function array_length(cfg, t)
   for k in raw_next, t do
     if type(k) == "number" and k ~= 0 and floor(k) == k and k >= 1 then
       if k > max then
-        max = k
+        max = k <= INT_MAX and k or -2147483648 -- stored in a C int
       end
       items = items + 1
     else

@@ -50,6 +50,12 @@ local function checknumber(fname, n, i, v)
   return x
 end
 
+-- struct.pack pushes a nil after its arguments before it reads them: one missing
+-- argument is "nil" rather than "no value".
+local function pack_n(n)
+  return n + 1
+end
+
 local function isdigit(c)
   return c and c >= 48 and c <= 57
 end
@@ -224,6 +230,7 @@ local function pack(...)
   local n = select("#", ...)
   local args = { ... }
   local fmt = checkstring("pack", n, 1, args[1])
+  n = pack_n(n)
   local h = { little = true, align = 1 }
   local cur = { fmt = fmt, pos = 1 }
   local out, k = {}, 0
@@ -304,7 +311,7 @@ local function unpack_(...)
     end
   end
   local pos = start - 1
-  if pos < 0 or pos > ld then
+  if pos < 0 then
     argerror("unpack", 3, "offset must be 1 or greater")
   end
   local h = { little = true, align = 1 }
@@ -398,9 +405,9 @@ local function size_(...)
     local size = optsize(opt, cur)
     pos = pos + gettoalign(pos, h, opt, size)
     if opt == "s" then
-      argerror("size", 1, "options 's' has no fixed size")
+      argerror("size", 1, "option 's' has no fixed size")
     elseif opt == "c" and size == 0 then
-      argerror("size", 1, "options 'c0' has no fixed size")
+      argerror("size", 1, "option 'c0' has no fixed size")
     end
     if not sfind(opt, "^%w") then
       controloptions("size", opt, cur, h)
