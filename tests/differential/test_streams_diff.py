@@ -841,3 +841,255 @@ def test_random_sequences(pair, pre, cmds):
     _final_state(pair)
     xrun(pair, "CONFIG", "SET", "stream-node-max-entries", "100")
     xrun(pair, "CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+# ---------------------------------------------------------------------------
+# Node boundaries: which entries share a listpack shows in XINFO STREAM and in `~` trimming.
+
+
+def _info_counts(p: Pair, key: str) -> None:
+    xrun(p, "XINFO", "STREAM", key)
+
+
+def test_node_bytes_boundaries(p):
+    """Entries of many sizes (strings, integer-like strings, both header widths) under the byte limit."""
+    sizes = [1, 10, 62, 63, 64, 100, 500, 1000, 2000, 4095, 4096, 5000]
+    n = 0
+    for size in sizes:
+        for value in ("v" * size, "7" * min(size, 18), "-" + "3" * min(size, 18)):
+            n += 1
+            xrun(p, "XADD", "s", "%d-1" % n, "field", value, "n", str(n))
+            xrun(p, "XINFO", "STREAM", "s")
+    xrun(p, "XADD", "s", "MAXLEN", "~", "10", "%d-1" % (n + 1), "f", "v")
+    xrun(p, "XINFO", "STREAM", "s")
+    xrun(p, "XRANGE", "s", "-", "+", "COUNT", "3")
+
+
+@pytest.mark.parametrize("max_bytes", ["0", "100", "256", "1000"])
+def test_node_bytes_config(p, max_bytes):
+    xrun(p, "CONFIG", "SET", "stream-node-max-bytes", max_bytes)
+    try:
+        for i in range(1, 120):
+            fields = ["a", "x" * (i % 37), "b", str(i * 977), "c", "-%d" % (i * 131071)]
+            if i % 5 == 0:
+                fields = ["other", "y" * (i % 13)]
+            xrun(p, "XADD", "s", "%d-%d" % (i // 3, i % 3), *fields)
+            if i % 7 == 0:
+                xrun(p, "XDEL", "s", "%d-%d" % ((i - 4) // 3, (i - 4) % 3))
+            if i % 10 == 0:
+                xrun(p, "XINFO", "STREAM", "s")
+        for thr in ("100", "90", "60", "33", "0"):
+            xrun(p, "XTRIM", "s", "MAXLEN", "~", thr)
+            xrun(p, "XINFO", "STREAM", "s")
+    finally:
+        xrun(p, "CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
+def test_node_entries_and_approx_trimming(p):
+    """Count limits (live + deleted), `~` with and without LIMIT, MINID on node edges."""
+    xrun(p, "CONFIG", "SET", "stream-node-max-entries", "4")
+    try:
+        for i in range(1, 41):
+            xrun(p, "XADD", "s", "%d-0" % i, "f", "v")
+        xrun(p, "XDEL", "s", "5-0", "6-0", "7-0", "8-0", "12-0", "40-0")
+        xrun(p, "XINFO", "STREAM", "s")
+        for args in (("MAXLEN", "~", "35"), ("MAXLEN", "~", "31", "LIMIT", "3"), ("MAXLEN", "~", "31", "LIMIT", "4"),
+                     ("MINID", "~", "14"), ("MINID", "~", "17", "LIMIT", "1"), ("MINID", "=", "18-0"),
+                     ("MINID", "~", "21"), ("MAXLEN", "=", "15"), ("MAXLEN", "~", "0", "LIMIT", "0"),
+                     ("MAXLEN", "~", "2")):  # fmt: skip
+            xrun(p, "XTRIM", "s", *args)
+            xrun(p, "XINFO", "STREAM", "s")
+        for i in range(41, 60):
+            xrun(p, "XADD", "s", "MAXLEN", "~", "6", "%d-0" % i, "f", "v")
+            xrun(p, "XADD", "s", "MINID", "~", "%d" % (i - 5), "%d-1" % i, "f", "v")
+        xrun(p, "XINFO", "STREAM", "s", "FULL")
+        xrun(p, "CONFIG", "SET", "stream-node-max-entries", "0")
+        for i in range(60, 300):
+            xrun(p, "XADD", "s", "%d-0" % i, "f", "v")
+        xrun(p, "XINFO", "STREAM", "s")
+    finally:
+        xrun(p, "CONFIG", "SET", "stream-node-max-entries", "100")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_radix_tree_shapes(p, seed):
+    """Many nodes with IDs that share prefixes in odd ways: radix-tree-nodes must match Redis's count."""
+    import random
+
+    rnd = random.Random(seed)
+    xrun(p, "CONFIG", "SET", "stream-node-max-entries", "1")
+    try:
+        ids = set()
+        while len(ids) < 150:
+            ms = rnd.choice([rnd.randrange(300), rnd.randrange(1 << 40), rnd.randrange(1 << 64), 255, 256, 65535])
+            seq = rnd.choice([0, 1, rnd.randrange(1 << 64), 255, 256])
+            ids.add((ms, seq))
+        for ms, seq in sorted(ids):
+            xrun(p, "XADD", "s", "%d-%d" % (ms, seq), "f", "v")
+        xrun(p, "XINFO", "STREAM", "s")
+        order = sorted(ids)
+        rnd.shuffle(order)
+        for ms, seq in order[:120]:
+            xrun(p, "XDEL", "s", "%d-%d" % (ms, seq))
+            xrun(p, "XINFO", "STREAM", "s")
+    finally:
+        xrun(p, "CONFIG", "SET", "stream-node-max-entries", "100")
+
+
+def test_generated_ids(p):
+    """`*` and `ms-*`: generated from the clock (shape compared) or from the last ID (exact)."""
+    for args in (("XADD", "s", "*", "a", "1"), ("XADD", "s", "*", "b", "2")):
+        a, b = p.both(*args)
+        assert a[:1] == b[:1] == b"$" and a.split(b"\r\n")[1].split(b"-")[1] in (b"0", b"1", b"2"), (a, b)
+        assert abs(int(a.split(b"\r\n")[1].split(b"-")[0]) - int(b.split(b"\r\n")[1].split(b"-")[0])) < 5000
+    p.history.append(("XADD", "s", "*", "..."))
+    xrun(p, "XLEN", "s")
+    xrun(p, "XADD", "t", "99999999999999-5", "a", "1")
+    xrun(p, "XADD", "t", "*", "a", "1")
+    xrun(p, "XADD", "t", "99999999999999-*", "a", "1")
+    xrun(p, "XADD", "t", "MAXLEN", "~", "1", "*", "a", "1")
+    xrun(p, "XADD", "t", "99999999999998-*", "a", "1")
+    xrun(p, "XADD", "t", "100000000000000-*", "a", "1")
+    xrun(p, "XRANGE", "t", "-", "+")
+    xrun(p, "XINFO", "STREAM", "t")
+
+
+def test_xinfo_full_default_count(p):
+    for i in range(1, 26):
+        xrun(p, "XADD", "s", "%d-0" % i, "f", str(i))
+    xrun(p, "XGROUP", "CREATE", "s", "g", "0")
+    xrun(p, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "12", "STREAMS", "s", ">")
+    xrun(p, "XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">")
+    xrun(p, "XCLAIM", "s", "g", "carol", "0", "3-0", "20-0", "TIME", "123456", "RETRYCOUNT", "4")
+    for args in ((), ("COUNT", "0"), ("COUNT", "3"), ("COUNT", "30"), ("COUNT", "-1")):
+        xrun(p, "XINFO", "STREAM", "s", "FULL", *args)
+    xrun(p, "XINFO", "CONSUMERS", "s", "g")
+    xrun(p, "XPENDING", "s", "g")
+    xrun(p, "XPENDING", "s", "g", "-", "+", "100")
+    xrun(p, "XPENDING", "s", "g", "IDLE", "1000000", "-", "+", "100")
+    xrun(p, "XPENDING", "s", "g", "-", "+", "5", "carol")
+    xrun(p, "XAUTOCLAIM", "s", "g", "dave", "0", "0", "COUNT", "7")
+    xrun(p, "XAUTOCLAIM", "s", "g", "dave", "0", "8-0", "COUNT", "7", "JUSTID")
+    xrun(p, "XINFO", "STREAM", "s", "FULL", "COUNT", "0")
+
+
+# ---------------------------------------------------------------------------
+# Side effects: keyspace events, WATCH, the dirty counter
+
+
+def _events(conn) -> list[bytes]:
+    import time as _time
+
+    conn.sock.settimeout(0.2)
+    out = []
+    deadline = _time.monotonic() + 0.3
+    try:
+        while _time.monotonic() < deadline:
+            r = conn.read_reply()
+            out.append(r)
+    except (TimeoutError, OSError):
+        pass
+    finally:
+        conn.sock.settimeout(5)
+    return out
+
+
+SIDE_EFFECTS = [
+    ("XADD", "s", "3-1", "a", "1"), ("XADD", "s", "MAXLEN", "1", "4-1", "a", "1"), ("XADD", "s", "MAXLEN", "5", "5-1", "a", "1"),
+    ("XTRIM", "s", "MAXLEN", "0"), ("XTRIM", "s", "MAXLEN", "5"), ("XDEL", "s", "1-1"), ("XDEL", "s", "9-9"),
+    ("XSETID", "s", "9-9"), ("XGROUP", "CREATE", "s", "g2", "0"), ("XGROUP", "CREATE", "s", "g", "0"),
+    ("XGROUP", "CREATE", "s3", "g2", "$", "MKSTREAM"), ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DESTROY", "s", "g"),
+    ("XGROUP", "DESTROY", "s", "zz"), ("XGROUP", "CREATECONSUMER", "s", "g", "c2"), ("XGROUP", "CREATECONSUMER", "s", "g", "c"),
+    ("XGROUP", "DELCONSUMER", "s", "g", "c"), ("XGROUP", "DELCONSUMER", "s", "g", "zz"),
+    ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"), ("XREADGROUP", "GROUP", "g", "c9", "STREAMS", "s", "0"),
+    ("XREADGROUP", "GROUP", "g", "c", "NOACK", "STREAMS", "s", ">"), ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"),
+    ("XREADGROUP", "GROUP", "g", "c7", "STREAMS", "s", ">"), ("XACK", "s", "g", "1-1"), ("XACK", "s", "g", "9-9"),
+    ("XCLAIM", "s", "g", "c2", "0", "1-1"), ("XCLAIM", "s", "g", "c3", "0", "9-9"), ("XAUTOCLAIM", "s", "g", "c4", "0", "0"),
+    ("XAUTOCLAIM", "s", "g", "c", "99999", "0"), ("XCLAIM", "s", "g", "c", "0", "9-9", "LASTID", "5-5"),
+    ("XADD", "s", "NOMKSTREAM", "3-1", "a", "1"), ("XADD", "s4", "NOMKSTREAM", "3-1", "a", "1"),
+    ("XADD", "s", "MAXLEN", "~", "0", "3-1", "a", "1"), ("XINFO", "STREAM", "s"), ("XPENDING", "s", "g"),
+    ("XRANGE", "s", "-", "+"), ("XREAD", "STREAMS", "s", "0"),
+]  # fmt: skip
+SETUP = script(
+    """
+    XADD s 1-1 a 1
+    XADD s 2-1 a 1
+    XGROUP CREATE s g 0
+    XREADGROUP GROUP g c COUNT 1 STREAMS s >
+    """
+)
+
+
+def _conns(redis_server, respdb_server, n: int) -> list[tuple]:
+    from conftest import RawConn
+
+    return [(RawConn(redis_server.port), RawConn(respdb_server.port)) for _ in range(n)]
+
+
+def test_keyspace_events(redis_server, respdb_server):
+    """The notifications each command emits, in order, as Redis emits them."""
+    p = Pair(redis_server.port, respdb_server.port)
+    subs = _conns(redis_server, respdb_server, 1)[0]
+    try:
+        p.run("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        for sub in subs:
+            sub.cmd("PSUBSCRIBE", "__keyevent@0__:*")
+        for cmd in SIDE_EFFECTS:
+            p.reset()
+            for s in SETUP:
+                p.run(*s)
+            for sub in subs:
+                _events(sub)
+            xrun(p, *cmd)
+            got = [_events(sub) for sub in subs]
+            assert got[0] == got[1], (cmd, got)
+    finally:
+        p.run("CONFIG", "SET", "notify-keyspace-events", "")
+        p.close()
+        for sub in subs:
+            sub.close()
+
+
+def test_watch_sees_what_redis_sees(redis_server, respdb_server):
+    """Which stream commands make a WATCHing transaction fail (signalModifiedKey), as in Redis."""
+    p = Pair(redis_server.port, respdb_server.port)
+    watchers = _conns(redis_server, respdb_server, 1)[0]
+    try:
+        for cmd in SIDE_EFFECTS:
+            p.reset()
+            for s in SETUP:
+                p.run(*s)
+            replies = []
+            for w in watchers:
+                w.cmd("WATCH", "s", "s3", "s4")
+            xrun(p, *cmd)
+            for w in watchers:
+                w.cmd("MULTI")
+                w.cmd("PING")
+                replies.append(w.cmd("EXEC"))
+            assert replies[0] == replies[1], (cmd, replies)
+    finally:
+        p.close()
+        for w in watchers:
+            w.close()
+
+
+def test_dirty_counter_per_command(p):
+    """rdb_changes_since_last_save moves as Redis counts stream changes."""
+
+    def dirty(conn) -> int:
+        from .harness import encode_command
+
+        conn.send(encode_command(("INFO", "persistence")))
+        for line in conn.read_reply().split(b"\r\n"):
+            if line.startswith(b"rdb_changes_since_last_save:"):
+                return int(line.split(b":")[1])
+        raise AssertionError("no rdb_changes_since_last_save")
+
+    for s in SETUP:
+        p.run(*s)
+    for cmd in SIDE_EFFECTS:
+        before = dirty(p.redis), dirty(p.respdb)
+        xrun(p, *cmd)
+        after = dirty(p.redis), dirty(p.respdb)
+        assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)
