@@ -38,7 +38,7 @@ FOREVER_MS = 100 * 365 * 86400 * 1000  # longer timeouts wait forever (see parse
 
 
 class BlockState:
-    __slots__ = ("db", "keys", "deadline", "cmd", "argv", "timeout_reply", "seq", "rearmed", "ready_key")
+    __slots__ = ("db", "keys", "deadline", "cmd", "argv", "timeout_reply", "seq", "rearmed", "ready_key", "on_delete")
 
     def __init__(self, db: Database, keys: list[bytes], deadline: float, cmd: Any, argv: list[bytes],
                  timeout_reply: bytes, seq: int) -> None:  # fmt: skip
@@ -53,6 +53,8 @@ class BlockState:
         # While the engine re-runs the command for this waiter: the key whose change woke it.
         # Redis serves a waiter from that key, not from the first non-empty key it names.
         self.ready_key: bytes | None = None
+        # Set by commands that must be re-run when a key they wait on is deleted (XREADGROUP).
+        self.on_delete = False
 
 
 def parse_timeout(b: bytes, seconds: bool = True) -> float:
@@ -177,11 +179,11 @@ class Blocking:
                 if not waiters:
                     continue
                 for c in list(waiters):
-                    if key not in db.data:
-                        break  # emptied (or never there): the rest keep waiting
                     st = c.bstate
                     if st is None or c.closed:
                         continue
+                    if key not in db.data and not st.on_delete:
+                        continue  # emptied (or never there): keeps waiting
                     saved_db = c.db
                     c.db = st.db
                     c.unblocking = True

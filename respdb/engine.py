@@ -368,6 +368,9 @@ class Engine:
         tr = self.tracking
         if tr.table or tr.prefixes:
             tr.invalidate(key, self.current)
+        if db.blocking and key in db.blocking:
+            # A deleted or replaced stream must answer its XREADGROUP waiters (see blocking.py).
+            self.blocking.signal_ready(db, key)
         if self.notify_flags & cls:
             self.notify(cls, event, key, db.id)
 
@@ -450,10 +453,10 @@ class Engine:
                 wk[0].dirty_cas = True
 
     def signal_all_ready(self, db: Database) -> None:
-        """After SWAPDB: keys that now exist may serve clients blocked in this db."""
+        """After SWAPDB: keys that now exist may serve clients blocked in this db (and
+        XREADGROUP waiters whose stream is gone are answered)."""
         for key in list(db.blocking):
-            if key in db.data:
-                self.blocking.signal_ready(db, key)
+            self.blocking.signal_ready(db, key)
 
     def watched_key_expired(self, c: Client) -> bool:
         now = int(time.time() * 1000)
@@ -474,6 +477,8 @@ class Engine:
         if self.pause_mode:
             return
         db.delete(key)
+        if db.blocking and key in db.blocking:
+            self.blocking.signal_ready(db, key)
         self.stats["expired_keys"] += 1
         self.dirty += 1
         if self.watched_keys:
@@ -508,6 +513,8 @@ class Engine:
                     self.stats["expired_time_cap_reached_count"] += 1
                     break
             self.stats["expire_cycle_cpu_milliseconds"] += int((time.process_time() - t0) * 1000)
+            if self.blocking.ready:
+                self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters
         now = time.monotonic()
         total = self.total_commands()
         self._ops_samples.append((now, total))
@@ -534,6 +541,8 @@ class Engine:
         """Before FLUSHDB (db) or FLUSHALL (None): WATCH and tracking see everything change."""
         for d in self.dbs if db is None else (db,):
             self.touch_all_watched(d)
+            for key in list(d.blocking):
+                self.blocking.signal_ready(d, key)  # XREADGROUP waiters learn their stream is gone
         if self.tracking.clients:
             self.tracking.invalidate_all(c)
 
