@@ -51,17 +51,11 @@ def get_hash(db, key: bytes):
     raise CommandError(errors.WRONGTYPE)
 
 
-def _store_flat(c, db, key: bytes, flat: tuple) -> None:
-    """Store a listpack's flat tuple, converting when it outgrew the entry limit."""
-    if len(flat) // 2 > cfg_int(c, "hash-max-listpack-entries"):
-        db.set(key, HashHT(zip(flat[0::2], flat[1::2], strict=True)), keepttl=True)
-    else:
-        db.set(key, pack(flat), keepttl=True)
-
-
 def set_fields(c, db, key: bytes, h, pairs: list[bytes]) -> int:
     """HSET's core: apply field/value pairs (flat list) to the hash `h` (None: create it).
-    Returns how many fields were new. Follows Redis's listpack limits."""
+    Returns how many fields were new. Follows Redis's listpack limits: a field or value longer
+    than hash-max-listpack-value converts first, more than hash-max-listpack-entries fields
+    converts as soon as the count is passed."""
     if type(h) is HashHT:
         if len(pairs) == 2:
             return h.set_new(pairs[0], pairs[1])
@@ -75,8 +69,13 @@ def set_fields(c, db, key: bytes, h, pairs: list[bytes]) -> int:
             ht = to_hashtable(h) if h is not None else HashHT()
             db.set(key, ht, keepttl=True)
             return set_fields(c, db, key, ht, pairs)
-    flat, added = lp_set(h, pairs)
-    _store_flat(c, db, key, flat)
+    maxent = cfg_int(c, "hash-max-listpack-entries")
+    flat, added, used = lp_set(h, pairs, maxent)
+    if len(flat) > 2 * maxent:
+        ht = HashHT(zip(flat[0::2], flat[1::2], strict=True))
+        db.set(key, ht, keepttl=True)
+        return added + set_fields(c, db, key, ht, pairs[used:])
+    db.set(key, pack(flat), keepttl=True)
     return added
 
 

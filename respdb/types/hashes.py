@@ -130,20 +130,25 @@ def to_hashtable(h: HashLP) -> HashHT:
     return HashHT(zip(t[0::2], t[1::2], strict=True))
 
 
-def lp_set(h: HashLP | None, pairs: list[bytes]) -> tuple[tuple, int]:
-    """Apply field/value pairs (flat) to a listpack's tuple; returns (new flat tuple, fields added)."""
+def lp_set(h: HashLP | None, pairs: list[bytes], max_entries: int) -> tuple[tuple, int, int]:
+    """Apply field/value pairs (flat) to a listpack's tuple, stopping as soon as it holds more
+    than `max_entries` fields (the caller converts and goes on from there, as Redis converts
+    mid-command). Returns (new flat tuple, fields added, pairs consumed)."""
     t = list(loads(h)) if h is not None else []
     added = 0
-    for i in range(0, len(pairs), 2):
+    n = len(pairs)
+    for i in range(0, n, 2):
         f = pairs[i]
         j = _find_list(t, f)
         if j < 0:
             t.append(f)
             t.append(pairs[i + 1])
             added += 1
+            if len(t) > 2 * max_entries:
+                return tuple(t), added, i + 2
         else:
             t[j + 1] = pairs[i + 1]
-    return tuple(t), added
+    return tuple(t), added, n
 
 
 def _find_list(t: list, field: bytes) -> int:
