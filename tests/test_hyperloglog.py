@@ -82,7 +82,7 @@ def test_sparse_editor_matches_a_register_model(sets, limit):
     """Every edit leaves a body whose runs describe exactly the model's registers, until the
     editor asks for promotion (the body passing the limit)."""
     model = bytearray(H.REGISTERS)
-    ed = H.SparseEditor(bytes(H.new_sparse()[H.HDR :]), limit)
+    ed = H.SparseEditor(bytes(H.new_sparse()[H.HDR :]), lambda: limit)
     for idx, count in sets:
         try:
             changed = ed.set(idx, count)
@@ -95,7 +95,7 @@ def test_sparse_editor_matches_a_register_model(sets, limit):
         assert H.HDR + len(body) == ed.nbytes() <= max(limit, H.HDR + 2)
         assert H.sparse_raw(body) == bytes(model)
         # The editor's own index agrees with a fresh decoding of its bytes.
-        fresh = H.SparseEditor(body, limit)
+        fresh = H.SparseEditor(body, lambda: limit)
         assert fresh.starts == ed.starts and fresh.xz == ed.xz
 
 

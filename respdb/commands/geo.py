@@ -106,7 +106,10 @@ def cmd_geoadd(c, argv):
     xx = nx = False
     longidx = 2
     while longidx < n:
-        opt = keyword(argv[longidx])
+        arg = argv[longidx]
+        if len(arg) != 2 and b"\0" not in arg:
+            break  # not NX, XX or CH: a longitude
+        opt = keyword(arg)
         if opt == b"NX":
             nx = True
         elif opt == b"XX":
@@ -116,18 +119,29 @@ def cmd_geoadd(c, argv):
         longidx += 1
     if (n - longidx) % 3 or (xx and nx):
         raise CommandError(errors.SYNTAX)
-    items = []
+    zargv = [b"zadd", *argv[1:longidx]]
     for i in range(longidx, n, 3):
         lon, lat = _lonlat(argv[i], argv[i + 1])
-        items.append(b"%d" % G.score_of(lon, lat))
-        items.append(argv[i + 2])
+        zargv.append(b"%d" % G.score_of(lon, lat))
+        zargv.append(argv[i + 2])
     # Redis runs ZADD with the rewritten arguments, and that is what replicas see.
-    c.propagate_as([b"zadd", *argv[1:longidx], *items])
-    return _zadd(c, [b"zadd", argv[1], *(keyword(o) for o in argv[2:longidx]), *items], 0)
+    c.propagate_as(zargv)
+    if longidx > 2:
+        zargv = zargv[:2] + [keyword(o) for o in argv[2:longidx]] + zargv[longidx:]
+    return _zadd(c, zargv, 0)
 
 
 # ---------------------------------------------------------------------------
 # GEOHASH, GEOPOS, GEODIST
+
+
+def _scorer(z, lookups: int):
+    """A member -> score (or None) function for a few lookups in the set (None: no set)."""
+    if z is None:
+        return lambda m: None
+    if lookups > 2:
+        return Z.as_mapping(z).get
+    return lambda m: Z.score_of(z, m)
 
 
 @command("geohash")
@@ -135,9 +149,9 @@ def cmd_geohash(c, argv):
     z = get_zset(c.db, argv[1])
     out = [b"*%d\r\n" % (len(argv) - 2)]
     null = _NULLS[c.proto]
-    scores = Z.as_mapping(z) if z is not None else {}
+    score = _scorer(z, len(argv) - 2)
     for m in argv[2:]:
-        s = scores.get(m)
+        s = score(m)
         if s is None:
             out.append(null)
         else:
@@ -151,9 +165,9 @@ def cmd_geopos(c, argv):
     proto = c.proto
     out = [b"*%d\r\n" % (len(argv) - 2)]
     null = _NULL_ARRAYS[proto]
-    scores = Z.as_mapping(z) if z is not None else {}
+    score = _scorer(z, len(argv) - 2)
     for m in argv[2:]:
-        s = scores.get(m)
+        s = score(m)
         if s is None:
             out.append(null)
         else:
@@ -272,11 +286,10 @@ def _search(c, argv, src_index: int, flags: int) -> bytes:
     if storekey is not None and (withdist or withhash or withcoord):
         what = "GEOSEARCHSTORE" if flags & SEARCHSTORE else "STORE option in GEORADIUS"
         raise CommandError("ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options" % what)
-    name = argv[0].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
     if flags & SEARCH and not (frommember or fromloc):
-        raise CommandError("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s" % name)
+        raise CommandError("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s" % _name(argv))
     if flags & SEARCH and not (byradius or bybox):
-        raise CommandError("ERR exactly one of BYRADIUS and BYBOX can be specified for %s" % name)
+        raise CommandError("ERR exactly one of BYRADIUS and BYBOX can be specified for %s" % _name(argv))
     if any_ and not count:
         raise CommandError("ERR the ANY argument requires COUNT argument")
     if z is None:
@@ -297,6 +310,10 @@ def _search(c, argv, src_index: int, flags: int) -> bytes:
     if storekey is None:
         return _reply(points[:returned], conv, withdist, withhash, withcoord, c.proto)
     return _store(c, storekey, points[:returned], conv, storedist, flags & SEARCH)
+
+
+def _name(argv) -> str:
+    return argv[0].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _collect(z, shape: G.Shape, limit: int) -> list[list]:

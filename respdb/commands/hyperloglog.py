@@ -39,8 +39,9 @@ def _unshare(db, key: bytes, v) -> bytearray:
     return v
 
 
-def _max_bytes(c) -> int:
-    return c.engine.config.get_int("hll-sparse-max-bytes")
+def _max_bytes(c) -> H.Limit:
+    config = c.engine.config
+    return lambda: config.get_int("hll-sparse-max-bytes")
 
 
 @command("pfadd")
@@ -212,7 +213,7 @@ def selftest(elements: int = 20000) -> str:
         H.dense_add(dense, ele)
         batch.append(ele)
         if j == checkpoint:
-            H.add_all(sparse, batch, 3000)
+            H.add_all(sparse, batch, lambda: 3000)
             batch = []
             if j < 1500 and sparse[4] != H.SPARSE:
                 return "sparse encoding not used"

@@ -50,31 +50,39 @@ def double_to_u64(d: float) -> int:
     return r ^ 0x8000000000000000
 
 
-def _spread(v: int) -> int:
-    v &= MASK32
-    v = (v | (v << 16)) & 0x0000FFFF0000FFFF
-    v = (v | (v << 8)) & 0x00FF00FF00FF00FF
-    v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0F
-    v = (v | (v << 2)) & 0x3333333333333333
-    return (v | (v << 1)) & 0x5555555555555555
+def _spread_slow(v: int) -> int:
+    v = (v | (v << 4)) & 0x0F0F
+    v = (v | (v << 2)) & 0x3333
+    return (v | (v << 1)) & 0x5555
+
+
+def _squash_slow(v: int) -> int:
+    v &= 0x5555
+    v = (v | (v >> 1)) & 0x3333
+    v = (v | (v >> 2)) & 0x0F0F
+    return (v | (v >> 4)) & 0x00FF
+
+
+# Table-driven bit spreading: a byte to its bits at even positions of 16, and back.
+_SPREAD8 = [_spread_slow(b) for b in range(256)]
+_SQUASH16 = bytes(_squash_slow(v) for v in range(1 << 16))
 
 
 def interleave(even: int, odd: int) -> int:
-    return _spread(even) | (_spread(odd) << 1)
-
-
-def _squash(v: int) -> int:
-    v &= _EVEN
-    v = (v | (v >> 1)) & 0x3333333333333333
-    v = (v | (v >> 2)) & 0x0F0F0F0F0F0F0F0F
-    v = (v | (v >> 4)) & 0x00FF00FF00FF00FF
-    v = (v | (v >> 8)) & 0x0000FFFF0000FFFF
-    return (v | (v >> 16)) & 0x00000000FFFFFFFF
+    """Bits of `even` at the even positions, of `odd` at the odd ones (32 bits each)."""
+    t = _SPREAD8
+    e = t[even & 0xFF] | t[(even >> 8) & 0xFF] << 16 | t[(even >> 16) & 0xFF] << 32 | t[(even >> 24) & 0xFF] << 48
+    o = t[odd & 0xFF] | t[(odd >> 8) & 0xFF] << 16 | t[(odd >> 16) & 0xFF] << 32 | t[(odd >> 24) & 0xFF] << 48
+    return e | o << 1
 
 
 def deinterleave(bits: int) -> tuple[int, int]:
     """(even bits, odd bits) of a 64-bit value."""
-    return _squash(bits), _squash(bits >> 1)
+    t = _SQUASH16
+    o = bits >> 1
+    even = t[bits & 0xFFFF] | t[(bits >> 16) & 0xFFFF] << 8 | t[(bits >> 32) & 0xFFFF] << 16 | t[bits >> 48] << 24
+    odd = t[o & 0xFFFF] | t[(o >> 16) & 0xFFFF] << 8 | t[(o >> 32) & 0xFFFF] << 16 | t[o >> 48] << 24
+    return even, odd
 
 
 # ---------------------------------------------------------------------------
@@ -84,8 +92,9 @@ WGS84_LONG = (LONG_MIN, LONG_MAX)
 WGS84_LAT = (LAT_MIN, LAT_MAX)
 
 
-def encode(long_range, lat_range, longitude: float, latitude: float, step: int) -> int | None:
-    """The cell bits of a point at `step` bits per coordinate, or None outside the ranges."""
+def cell_index(long_range, lat_range, longitude: float, latitude: float, step: int) -> tuple[int, int] | None:
+    """(latitude index, longitude index) of the cell holding a point at `step` bits per
+    coordinate, or None outside the ranges (geohashEncode before the interleaving)."""
     if step > 32 or step == 0:
         return None
     if longitude > 180 or longitude < -180 or latitude > LAT_MAX or latitude < LAT_MIN:
@@ -96,7 +105,13 @@ def encode(long_range, lat_range, longitude: float, latitude: float, step: int) 
     long_offset = (longitude - long_range[0]) / (long_range[1] - long_range[0])
     lat_offset *= 1 << step
     long_offset *= 1 << step
-    return interleave(int(lat_offset), int(long_offset))
+    return int(lat_offset) & MASK32, int(long_offset) & MASK32
+
+
+def encode(long_range, lat_range, longitude: float, latitude: float, step: int) -> int | None:
+    """The cell bits of a point at `step` bits per coordinate, or None outside the ranges."""
+    idx = cell_index(long_range, lat_range, longitude, latitude, step)
+    return None if idx is None else interleave(*idx)
 
 
 def encode_wgs84(longitude: float, latitude: float, step: int = STEP_MAX) -> int | None:
@@ -132,15 +147,29 @@ def decode(long_range, lat_range, bits: int, step: int) -> Area:
     )
 
 
+_LAT_SCALE = LAT_MAX - LAT_MIN
+_LONG_SCALE = LONG_MAX - LONG_MIN
+_DIV26 = float(1 << STEP_MAX)
+
+
 def decode_score(score: float) -> tuple[float, float]:
     """(longitude, latitude) of a member's score: the centre of its cell, clamped."""
-    a = decode(WGS84_LONG, WGS84_LAT, double_to_u64(score), STEP_MAX)
-    lon = (a.lon_min + a.lon_max) / 2
+    if 0 <= score < 9007199254740992.0:
+        ilato, ilono = deinterleave(int(score))
+    else:
+        ilato, ilono = deinterleave(double_to_u64(score))
+    lon = (
+        (LONG_MIN + (ilono * 1.0 / _DIV26) * _LONG_SCALE)
+        + (LONG_MIN + (((ilono + 1) & MASK32) * 1.0 / _DIV26) * _LONG_SCALE)
+    ) / 2
     if lon > LONG_MAX:
         lon = LONG_MAX
     if lon < LONG_MIN:
         lon = LONG_MIN
-    lat = (a.lat_min + a.lat_max) / 2
+    lat = (
+        (LAT_MIN + (ilato * 1.0 / _DIV26) * _LAT_SCALE)
+        + (LAT_MIN + (((ilato + 1) & MASK32) * 1.0 / _DIV26) * _LAT_SCALE)
+    ) / 2
     if lat > LAT_MAX:
         lat = LAT_MAX
     if lat < LAT_MIN:
@@ -297,7 +326,8 @@ def estimate_steps(range_meters: float, lat: float) -> int:
 
 def search_cells(shape: Shape) -> list[tuple[int, int]]:
     """The nine (bits, step) cells to scan, in Redis's order; (0, 0) marks a cell left out
-    (geohashCalculateAreasByShapeWGS84)."""
+    (geohashCalculateAreasByShapeWGS84). Neighbours are worked out on the cell indexes:
+    geohash_move_x/y add or subtract one to a coordinate modulo 2**step."""
     min_lon, min_lat, max_lon, max_lat = shape.bounds()
     longitude = shape.lon
     latitude = shape.lat
@@ -307,31 +337,34 @@ def search_cells(shape: Shape) -> list[tuple[int, int]]:
         radius_meters = math.sqrt((shape.width / 2) * (shape.width / 2) + (shape.height / 2) * (shape.height / 2))
     radius_meters *= shape.conversion
     steps = estimate_steps(radius_meters, latitude)
-    bits = encode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps) or 0
-    nb = neighbours(bits, steps)
-    north = decode(WGS84_LONG, WGS84_LAT, nb[0], steps)
-    south = decode(WGS84_LONG, WGS84_LAT, nb[1], steps)
-    east = decode(WGS84_LONG, WGS84_LAT, nb[2], steps)
-    west = decode(WGS84_LONG, WGS84_LAT, nb[3], steps)
-    if north.lat_max < max_lat or south.lat_min > min_lat or east.lon_max < max_lon or west.lon_min > min_lon:
-        if steps > 1:
-            steps -= 1
-            bits = encode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps) or 0
-            nb = neighbours(bits, steps)
-    area = decode(WGS84_LONG, WGS84_LAT, bits, steps)
-    cells = [(bits, steps)] + [(n, steps) for n in nb]
+    ilat, ilon = cell_index(WGS84_LONG, WGS84_LAT, longitude, latitude, steps) or (0, 0)
+    mask = (1 << steps) - 1
+    div = float(1 << steps)
+    if (
+        LAT_MIN + (((((ilat + 1) & mask) + 1) & MASK32) * 1.0 / div) * _LAT_SCALE < max_lat  # north's top
+        or LAT_MIN + (((ilat - 1) & mask) * 1.0 / div) * _LAT_SCALE > min_lat  # south's bottom
+        or LONG_MIN + (((((ilon + 1) & mask) + 1) & MASK32) * 1.0 / div) * _LONG_SCALE < max_lon  # east's end
+        or LONG_MIN + (((ilon - 1) & mask) * 1.0 / div) * _LONG_SCALE > min_lon  # west's start
+    ) and steps > 1:
+        steps -= 1
+        ilat, ilon = cell_index(WGS84_LONG, WGS84_LAT, longitude, latitude, steps) or (0, 0)
+        mask = (1 << steps) - 1
+        div = float(1 << steps)
+    n, s = (ilat + 1) & mask, (ilat - 1) & mask
+    e, w = (ilon + 1) & mask, (ilon - 1) & mask
+    # (lat index, lon index) of the centre, N, S, E, W, NE, NW, SE, SW.
+    idx: list = [(ilat, ilon), (n, ilon), (s, ilon), (ilat, e), (ilat, w), (n, e), (n, w), (s, e), (s, w)]
     if steps >= 2:
         # Leave out the cells that cannot hold a point of the area.
-        zero = (0, 0)
-        if area.lat_min < min_lat:
-            cells[2] = cells[7] = cells[8] = zero  # south, south east, south west
-        if area.lat_max > max_lat:
-            cells[1] = cells[5] = cells[6] = zero  # north, north east, north west
-        if area.lon_min < min_lon:
-            cells[4] = cells[8] = cells[6] = zero  # west, south west, north west
-        if area.lon_max > max_lon:
-            cells[3] = cells[7] = cells[5] = zero  # east, south east, north east
-    return cells
+        if LAT_MIN + (ilat * 1.0 / div) * _LAT_SCALE < min_lat:
+            idx[2] = idx[7] = idx[8] = None  # south, south east, south west
+        if LAT_MIN + (((ilat + 1) & MASK32) * 1.0 / div) * _LAT_SCALE > max_lat:
+            idx[1] = idx[5] = idx[6] = None  # north, north east, north west
+        if LONG_MIN + (ilon * 1.0 / div) * _LONG_SCALE < min_lon:
+            idx[4] = idx[8] = idx[6] = None  # west, south west, north west
+        if LONG_MIN + (((ilon + 1) & MASK32) * 1.0 / div) * _LONG_SCALE > max_lon:
+            idx[3] = idx[7] = idx[5] = None  # east, south east, north east
+    return [(0, 0) if i is None else (interleave(*i), steps) for i in idx]
 
 
 def cell_score_range(bits: int, step: int) -> tuple[float, float]:

@@ -28,6 +28,7 @@ import math
 import struct
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable
 from itertools import accumulate, chain
 
 MAGIC = b"HYLL"
@@ -92,7 +93,7 @@ def pat_len(ele: bytes) -> tuple[int, int]:
 
 def is_hll(v) -> bool:
     """Redis's isHLLObjectOrReply checks (the type check is the caller's)."""
-    if len(v) < HDR or v[:4] != MAGIC or v[4] > SPARSE:
+    if len(v) < HDR or not v.startswith(MAGIC) or v[4] > SPARSE:
         return False
     return v[4] != DENSE or len(v) == DENSE_SIZE
 
@@ -337,6 +338,10 @@ class Promote(Exception):
     pass
 
 
+# hll-sparse-max-bytes, asked for only when an edit would grow a sparse value.
+Limit = Callable[[], int]
+
+
 class SparseEditor:
     """A sparse body being edited as hllSparseSet edits it in place.
 
@@ -346,10 +351,10 @@ class SparseEditor:
     before i). Splits and merges keep every later opcode's first register, so `starts`
     only changes locally, and a lookup is a bisect."""
 
-    __slots__ = ("buf", "starts", "xz", "cut", "max_bytes")
+    __slots__ = ("buf", "starts", "xz", "cut", "limit")
 
-    def __init__(self, body: bytes, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, body: bytes, limit: Limit) -> None:
+        self.limit = limit
         self._load(body)
 
     def _load(self, body: bytes) -> None:
@@ -440,7 +445,7 @@ class SparseEditor:
                 data.append(o)
         oldlen = 2 if is_xz else 1
         delta = len(data) - oldlen
-        if delta > 0 and self.nbytes() + delta > self.max_bytes:
+        if delta > 0 and self.nbytes() + delta > self.limit():
             raise Promote
         buf[off : off + oldlen] = data
         starts[i : i + 1] = seq_starts
@@ -487,13 +492,13 @@ _EDITORS: dict[int, tuple[bytearray, SparseEditor]] = {}
 _EDITORS_MAX = 64
 
 
-def editor(v: bytearray, max_bytes: int) -> SparseEditor:
+def editor(v: bytearray, limit: Limit) -> SparseEditor:
     ent = _EDITORS.get(id(v))
     if ent is not None and ent[0] is v and ent[1].same_as(v[HDR:]):
         ed = ent[1]
-        ed.max_bytes = max_bytes
+        ed.limit = limit
         return ed
-    ed = SparseEditor(bytes(v[HDR:]), max_bytes)
+    ed = SparseEditor(bytes(v[HDR:]), limit)
     if len(_EDITORS) >= _EDITORS_MAX:
         del _EDITORS[next(iter(_EDITORS))]
     _EDITORS[id(v)] = (v, ed)
@@ -603,7 +608,7 @@ def estimate(h: list[int]) -> int:
     return whole + 1 if e - whole >= 0.5 else whole
 
 
-def add_all(v: bytearray, elements, max_bytes: int) -> int:
+def add_all(v: bytearray, elements, limit: Limit) -> int:
     """PFADD's register updates, in place on a valid value; returns how many registers
     changed. Corrupt propagates (after keeping the edits made so far, as Redis does)."""
     changed = 0
@@ -624,7 +629,7 @@ def add_all(v: bytearray, elements, max_bytes: int) -> int:
         if changed:
             _remember_hist(v, h)
         return changed
-    ed = editor(v, max_bytes)
+    ed = editor(v, limit)
     it = iter(elements)
     for ele in it:
         idx, cnt = pat_len(ele)
@@ -650,13 +655,13 @@ def add_all(v: bytearray, elements, max_bytes: int) -> int:
     return changed
 
 
-def merge_into(v: bytearray, raw: bytes, max_bytes: int) -> None:
+def merge_into(v: bytearray, raw: bytes, limit: Limit) -> None:
     """PFMERGE's write: raise every register of `v` to `raw` (in register order, as Redis
     does it, so a sparse target ends up with Redis's bytes)."""
     if v[4] == DENSE:
         v[HDR:] = pack_dense(raw_max(unpack_dense(bytes(v[HDR:])), raw))
         return
-    ed = editor(v, max_bytes)
+    ed = editor(v, limit)
     nonzero = raw.translate(_NONZERO)
     idx = nonzero.find(1)
     while idx >= 0:
