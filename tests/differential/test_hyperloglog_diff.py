@@ -121,6 +121,39 @@ SCENARIOS = {
         PFMERGE s a
         GET s
     """,
+    "ttl-and-encoding": """
+        PFADD h a b
+        EXPIRE h 1000
+        PFADD h c
+        TTL h
+        PFCOUNT h
+        TTL h
+        PFMERGE h nokey
+        TTL h
+        PFDEBUG TODENSE h
+        TTL h
+        SET e "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff"
+        EXPIRE e 1000
+        OBJECT ENCODING e
+        PFADD e x
+        OBJECT ENCODING e
+        TTL e
+        SET e2 "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff"
+        PFMERGE e2 nokey
+        OBJECT ENCODING e2
+        SET e3 "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff"
+        PFDEBUG ENCODING e3
+        OBJECT ENCODING e3
+        SET e4 "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x7f\xff"
+        PFCOUNT e4 nokey
+        OBJECT ENCODING e4
+        COPY h hc
+        PFADD hc zz
+        PFCOUNT h hc
+        APPEND h x
+        PFCOUNT h
+        TYPE h
+    """,
     "debug": """
         PFADD h a b c d e f g
         PFDEBUG ENCODING h
