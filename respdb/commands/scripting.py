@@ -87,7 +87,7 @@ def cmd_script_load(c, argv):
 @command("script|exists")
 def cmd_script_exists(c, argv):
     scripts = scripting.get(c.engine).scripts
-    return array([integer(1 if a.decode("latin-1").lower() in scripts else 0) for a in argv[2:]])
+    return array([integer(1 if a.lower() in scripts else 0) for a in argv[2:]])
 
 
 @command("script|flush")

@@ -172,9 +172,11 @@ class Scripting:
         self.version_num = _version_num(REDIS_VERSION)
         # Redis's redisLrand48 state, shared by EVAL scripts and functions.
         self.rand_state = 0x1234ABCD330E
-        self.scripts: dict[str, Script] = {}
+        self.scripts: dict[bytes, Script] = {}  # by lowercase hex SHA1
         self.run: Run | None = None
         self.busy_ms = 0
+        self._busy_src: Any = None  # the config string busy_ms was read from
+        self.worker: Any = None  # the greenlet scripts run in (see invoke)
         self.load_deadline = 0.0  # FUNCTION LOAD's time limit while library code runs
         self.load_timed_out = False
         self._saved_active_expire = True
@@ -351,6 +353,8 @@ class Scripting:
             return
         try:
             res = run.glet.switch()
+            if type(res) is _Failure:
+                raise res.exc
         except Exception as err:  # a bug of ours must not leave the server busy forever
             res = (1, ("ERR script failed: %r" % err).encode())
         if res is _SUSPENDED:
@@ -405,7 +409,10 @@ class Scripting:
         sc.proto = 2
         sc.user = c.user
         run.client = sc
-        self.busy_ms = e.config.get_int("busy-reply-threshold")
+        src = e.config.values["busy-reply-threshold"]
+        if src is not self._busy_src:
+            self._busy_src = src
+            self.busy_ms = int(src)
         self.run = run
         e._exec_depth += 1
         rest = argv[3:]
@@ -424,8 +431,7 @@ class Scripting:
                 res = vm.run(fn, c.proto, funcname.encode(), is_eval, *args)
             else:
                 run.loop = loop
-                run.glet = greenlet.greenlet(vm.run)
-                res = run.glet.switch(fn, c.proto, funcname.encode(), is_eval, *args)
+                res = self._in_worker(run, vm.run, (fn, c.proto, funcname.encode(), is_eval, *args))
         except BaseException:
             self._end(run)
             raise
@@ -438,6 +444,19 @@ class Scripting:
             loop.call_soon(self._resume, run)
             return BLOCKED
         return self._complete(run, res)
+
+    def _in_worker(self, run: Run, fn: Any, args: tuple) -> Any:
+        """Run fn(*args) in the worker greenlet, which lives on between runs (creating a
+        greenlet per script would cost more than the script). Returns its result, or
+        _SUSPENDED when the script gave the event loop a turn."""
+        w = self.worker
+        if w is None or w.dead or w.parent is not greenlet.getcurrent():
+            w = self.worker = greenlet.greenlet(_worker_loop)
+        run.glet = w
+        res = w.switch((fn, args))
+        if type(res) is _Failure:
+            raise res.exc
+        return res
 
     def _end(self, run: Run) -> None:
         e = self.engine
@@ -466,14 +485,14 @@ class Scripting:
     def get_script(self, body: bytes) -> Script:
         """The cached script for `body`, compiled on first use."""
         sha = hashlib.sha1(body).hexdigest()
-        script = self.scripts.get(sha)
+        script = self.scripts.get(sha.encode())
         if script is not None:
             return script
         flags, shebang_len = parse_script_shebang(body)
         res = self.eval_vm.compile(body[shebang_len:], b"@user_script")
         if isinstance(res, tuple):
             raise CommandError("ERR Error compiling script (new function): %s" % _text(res[1]))
-        script = self.scripts[sha] = Script(sha, body, flags, res)
+        script = self.scripts[sha.encode()] = Script(sha, body, flags, res)
         return script
 
     def eval(self, c: Client, cmd: Any, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:
@@ -485,7 +504,7 @@ class Scripting:
         if nkeys < 0:
             raise CommandError("ERR Number of keys can't be negative")
         if evalsha:
-            script = self.scripts.get(argv[1].decode("latin-1").lower())
+            script = self.scripts.get(argv[1].lower())
             if script is None:
                 raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
         else:
@@ -510,13 +529,37 @@ class Scripting:
         )
 
 
+_SMALL = {b"%d" % i: i for i in range(10)}
+
+
 def _numkeys(b: bytes) -> int:
+    n = _SMALL.get(b)
+    if n is not None:
+        return n
     from respdb.commands.args import parse_ll
 
     n = parse_ll(b)
     if n is None:
         raise CommandError("ERR value is not an integer or out of range")
     return n
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _worker_loop(job: tuple) -> None:
+    """The worker greenlet: run each job, hand its result back, wait for the next one."""
+    while True:
+        fn, args = job
+        try:
+            res = fn(*args)
+        except Exception as err:
+            res = _Failure(err)
+        job = greenlet.getcurrent().parent.switch(res)
 
 
 def _sha1hex(s: bytes) -> bytes:

@@ -1321,3 +1321,21 @@ def test_fast_script_with_busy_threshold_settings(p: Pair, threshold: int) -> No
         run_all(p, ["local i = 0 for j = 1, 300000 do i = i + j end return i"])
     finally:
         p.both("CONFIG", "SET", "busy-reply-threshold", 5000)
+
+
+def test_function_load_timeout(pair2: Pair) -> None:
+    """Library code runs at most 500 ms at FUNCTION LOAD; pcall does not stop the timeout."""
+    try:
+        run_all(
+            pair2,
+            [
+                ("FUNCTION", "FLUSH"),
+                ("FUNCTION", "LOAD", "#!lua name=x\nwhile true do end"),
+                ("FUNCTION", "LOAD", _lib("x", "local i = 0 while true do i = i + 1 end")),
+                ("FUNCTION", "LOAD", _lib("x", "redis.register_function('f', function() return 1 end)")),
+                ("FCALL", "f", 0),
+                "return 1",
+            ],
+        )
+    finally:
+        pair2.both("FUNCTION", "FLUSH")

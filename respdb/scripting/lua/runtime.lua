@@ -405,15 +405,32 @@ local function to_argv(...)
   return argv, n
 end
 
-local function command(raise_error, ...)
-  local argv, n = to_argv(...)
-  if not argv then
-    if raise_error then
-      raise(n)
-    end
-    return n
+local function all_strings(n, ...)
+  if n > 8 then
+    return false
   end
-  local reply = host_call(resp, repl, unpack(argv, 1, n))
+  for i = 1, n do
+    if type((select(i, ...))) ~= "string" then
+      return false
+    end
+  end
+  return n > 0
+end
+
+local function command(raise_error, ...)
+  local reply
+  if all_strings(select("#", ...), ...) then
+    reply = host_call(resp, repl, ...)
+  else
+    local argv, n = to_argv(...)
+    if not argv then
+      if raise_error then
+        raise(n)
+      end
+      return n
+    end
+    reply = host_call(resp, repl, unpack(argv, 1, n))
+  end
   local t = sbyte(reply, 1)
   if t == 36 then
     if sbyte(reply, 2) == 45 then
@@ -764,9 +781,7 @@ local function w_cocreate(...)
     argerror(1, "create", "Lua function expected")
   end
   local co = cocreate(f)
-  if running then
-    sethook(co, hook, "", HOOK_COUNT)
-  end
+  sethook(co, hook, "", HOOK_COUNT)
   return co
 end
 
@@ -783,9 +798,7 @@ local function w_cowrap(...)
     argerror(1, "wrap", "Lua function expected")
   end
   local co = cocreate(f)
-  if running then
-    sethook(co, hook, "", HOOK_COUNT)
-  end
+  sethook(co, hook, "", HOOK_COUNT)
   return function(...)
     local res = { coresume(co, ...) }
     if not res[1] then
@@ -1017,22 +1030,28 @@ end
 -- running scripts
 
 local KILLED = "Script killed by user with SCRIPT KILL..."
+local stop_message = KILLED -- what stopping the running code means (a kill, a load timeout)
+local stopped = false -- the hook fires on every line once the code is stopped
 
 local function kill_hook()
   if running then
-    raise(error_table(KILLED))
+    raise(error_table(stop_message))
   end
 end
 
--- Called every HOOK_COUNT instructions: lets Python check the time, serve other clients
--- while the script is busy, and kill it. Once killed, the hook fires on every line so
--- that pcall cannot swallow the error.
+-- Called every HOOK_COUNT instructions (the hook stays installed): while code runs it lets
+-- Python check the time, serve other clients when the script is busy, and stop it. Once
+-- stopped, the hook fires on every line so that pcall cannot swallow the error.
 hook = function()
-  if host_hook() then
+  if running and host_hook() then
+    stopped = true
     sethook(kill_hook, "l")
-    raise(error_table(KILLED))
+    raise(error_table(stop_message))
   end
 end
+
+-- After a run (on the line of its pcall, before any other line can fire the line hook):
+--   running = false if stopped then stopped = false sethook(hook, "", HOOK_COUNT) end
 
 -- The error message of a script that raised: "<msg> script: <name>, on <source>:<line>."
 local function script_error(err, funcname)
@@ -1058,6 +1077,12 @@ local function finish(ok, res, proto, funcname)
   if not ok then
     return script_error(res, funcname)
   end
+  local t = type(res)
+  if t == "string" then
+    return 0, "$" .. #res .. "\r\n" .. res .. "\r\n"
+  elseif t == "number" then
+    return 0, sformat(":%d\r\n", res)
+  end
   local out = {}
   local n = encode(res, out, 0, proto, resp)
   local status = 0
@@ -1072,15 +1097,15 @@ local function args_tables(nkeys, keys, argv, ...)
   if nkeys < 0 then
     return keys, argv
   end
+  if nkeys == 0 then
+    return {}, { ... }
+  end
+  local n = select("#", ...)
+  if nkeys == n then
+    return { ... }, {}
+  end
   local all = { ... }
-  local k, a = {}, {}
-  for i = 1, nkeys do
-    k[i] = all[i]
-  end
-  for i = nkeys + 1, select("#", ...) do
-    a[i - nkeys] = all[i]
-  end
-  return k, a
+  return { unpack(all, 1, nkeys) }, { unpack(all, nkeys + 1, n) }
 end
 
 local current_fn, current_keys, current_argv
@@ -1101,9 +1126,10 @@ local function run(fn, proto, funcname, is_eval, nkeys, keys, argv, ...)
     current_fn, current_keys, current_argv = fn, keys, argv
     target = call_function
   end
+  stop_message = KILLED
   running = true
-  sethook(hook, "", HOOK_COUNT)
-  local ok, res = xpcall(target, err_handler) running = false sethook() -- one line: no line hook in between
+  -- stylua: ignore
+  local ok, res = xpcall(target, err_handler) running = false if stopped then stopped = false sethook(hook, "", HOOK_COUNT) end
   current_fn, current_keys, current_argv = nil, nil, nil
   return finish(ok, res, proto, funcname)
 end
@@ -1117,13 +1143,6 @@ local function compile(body, chunkname)
   return prepare(f)
 end
 
-local function load_hook()
-  if host_hook() then
-    sethook(kill_hook, "l")
-    raise(error_table("FUNCTION LOAD timeout"))
-  end
-end
-
 -- FUNCTION LOAD: run the library code with the loading globals; returns the functions it
 -- registered as a list of {name, callback, flags, description}, or nil and the error.
 local function load_library(code)
@@ -1135,9 +1154,10 @@ local function load_library(code)
   local ctx = { functions = {}, seen = {}, n = 0 }
   load_ctx = ctx
   ENV_MT.__index = LOADING
+  stop_message = "FUNCTION LOAD timeout"
   running = true
-  sethook(load_hook, "", HOOK_COUNT)
-  local ok, res = raw_pcall(f) running = false sethook() -- one line: no line hook in between
+  -- stylua: ignore
+  local ok, res = raw_pcall(f) running = false if stopped then stopped = false sethook(hook, "", HOOK_COUNT) end
   ENV_MT.__index = RUN
   load_ctx = nil
   if not ok then
@@ -1153,6 +1173,8 @@ local function load_library(code)
   end
   return ctx.functions, ctx.n
 end
+
+sethook(hook, "", HOOK_COUNT)
 
 return {
   compile = compile,
