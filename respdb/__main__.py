@@ -59,6 +59,9 @@ async def run(config: Config) -> int:
         engine.log("notice", f"Configuration loaded from {config.file}")
     for name in config.not_acted_on():
         engine.log("warning", f"Parameter '{name}' is stored but respdb does not act on it yet")
+    # The dataset is loaded before listening: clients cannot connect (rather than get -LOADING) meanwhile.
+    if not engine.persistence.load_at_startup():
+        return 1
     server = Server(engine)
     try:
         await server.start()

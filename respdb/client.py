@@ -78,6 +78,7 @@ class Client:
     def update_gate(self) -> None:
         self.gated = (
             bool(self.engine.pause_mode)
+            or self.engine.disk_error
             or not self.authenticated
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))

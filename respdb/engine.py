@@ -19,6 +19,7 @@ from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTE
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
+from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
@@ -59,6 +60,9 @@ class Engine:
         # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
         self.pause_mode = ""
         self.pause_until = 0.0
+        # Raised after a failed background save (stop-writes-on-bgsave-error): writes get MISCONF.
+        # Clients are gated while it is up, like CLIENT PAUSE (see persistence/snapshot.py).
+        self.disk_error = False
         self.active_expire_enabled = True
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
@@ -79,6 +83,7 @@ class Engine:
         # Per-second samples for instantaneous_ops_per_sec.
         self._ops_samples: list[tuple[float, int]] = []
         self.tcp_port = 0
+        self.persistence = Persistence(self)  # RDB snapshots: SAVE/BGSAVE state, save points
 
     # -- configuration -----------------------------------------------------
 
@@ -147,7 +152,7 @@ class Engine:
 
     def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, conn, addr, laddr, fd)
-        if self.pause_mode:
+        if self.pause_mode or self.disk_error:
             c.gated = True
         self.clients[c.id] = c
         self.stats["total_connections_received"] += 1
@@ -285,6 +290,12 @@ class Engine:
                 )
         if not c.authenticated and not cmd.flags & NO_AUTH:
             return self._reject(c, cmd, errors.NOAUTH)
+        if self.disk_error and (
+            cmd.flags & WRITE
+            or cmd.fullname == "ping"
+            or (cmd.fullname == "exec" and c.multi and any(q.flags & WRITE for q, _ in c.multi))
+        ):
+            return self._reject(c, cmd, MISCONF)
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
             return self._reject(
                 c,
@@ -520,6 +531,7 @@ class Engine:
         self._ops_samples.append((now, total))
         if len(self._ops_samples) > 16:
             del self._ops_samples[0]
+        self.persistence.cron()  # reap a BGSAVE child, start one when a save point is due
 
     def total_commands(self) -> int:
         return sum(c.calls for c in self.table.all_commands())

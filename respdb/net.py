@@ -380,6 +380,8 @@ class Server:
     def request_shutdown_signal(self, sig: int) -> None:
         name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
         self.engine.log("warning", f"Received {name} scheduling shutdown...")
+        if not self.engine.persistence.shutdown_on_signal(name):
+            return  # the final save failed: keep running, as Redis does
         self.request_shutdown([])
 
     def request_shutdown(self, argv: list[bytes]) -> None:

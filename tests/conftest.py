@@ -59,7 +59,7 @@ def start_respdb(*args: str) -> ServerProc:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="respdb-test-")
     log = os.path.join(workdir, "server.log")
-    cmd = [sys.executable, "-m", "respdb", "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+    cmd = [sys.executable, "-m", "respdb", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir,
            "--enable-debug-command", "yes", *args]  # fmt: skip
     with open(log, "w") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=workdir)

@@ -117,16 +117,7 @@ def _section_memory(e) -> list[str]:
 
 
 def _section_persistence(e) -> list[str]:
-    return [
-        "loading:0",
-        "async_loading:0",
-        "rdb_changes_since_last_save:%d" % e.dirty,
-        "rdb_bgsave_in_progress:0",
-        "rdb_last_save_time:%d" % int(e.start_time),
-        "rdb_last_bgsave_status:ok",
-        "rdb_last_bgsave_time_sec:-1",
-        "rdb_current_bgsave_time_sec:-1",
-        "rdb_saves:0",
+    return e.persistence.info_fields() + [
         "aof_enabled:0",
         "aof_rewrite_in_progress:0",
         "aof_rewrite_scheduled:0",
@@ -134,7 +125,11 @@ def _section_persistence(e) -> list[str]:
         "aof_current_rewrite_time_sec:-1",
         "aof_last_bgrewrite_status:ok",
         "aof_rewrites:0",
+        "aof_rewrites_consecutive_failures:0",
         "aof_last_write_status:ok",
+        "aof_last_cow_size:0",
+        "module_fork_in_progress:0",
+        "module_fork_last_cow_size:0",
     ]
 
 
@@ -158,11 +153,11 @@ def _section_stats(e) -> list[str]:
         "pubsub_channels:%d" % len(e.pubsub.channels),
         "pubsub_patterns:%d" % len(e.pubsub.patterns),
         "pubsubshard_channels:%d" % len(e.pubsub.shard_channels),
-        "latest_fork_usec:0",
+        "latest_fork_usec:%d" % e.persistence.latest_fork_usec,
         "tracking_total_keys:%d" % len(e.tracking.table),
         "tracking_total_items:%d" % e.tracking.items,
         "tracking_total_prefixes:%d" % len(e.tracking.prefixes),
-        "total_forks:0",
+        "total_forks:%d" % e.persistence.total_forks,
         "unexpected_error_replies:%d" % s["unexpected_error_replies"],
         "total_error_replies:%d" % s["total_error_replies"],
     ]
@@ -434,6 +429,8 @@ def cmd_shutdown(c, argv):
         raise CommandError("ERR No shutdown in progress.")
     e = c.engine
     if e.shutdown_requested is None:
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    if not e.persistence.prepare_shutdown(b"save" in opts, b"nosave" in opts, b"force" in opts):
         raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     e.shutdown_requested(argv)
     return b""

@@ -1,0 +1,140 @@
+"""Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE."""
+
+from __future__ import annotations
+
+import time
+
+from respdb import errors, notify
+from respdb.commands.args import get_int
+from respdb.commands.table import command
+from respdb.errors import CommandError
+from respdb.persistence import rdb
+from respdb.resp import OK, bulk, integer, null, simple
+
+GENERIC = notify.GENERIC
+BUSYKEY = "BUSYKEY Target key name already exists."
+BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_FORMAT = "ERR Bad data format"
+
+
+@command("save")
+def cmd_save(c, argv):
+    p = c.engine.persistence
+    if p.child_pid != -1:
+        raise CommandError("ERR Background save already in progress")
+    p.rdb_saves += 1
+    if not p.save():
+        raise CommandError("ERR")
+    return OK
+
+
+@command("bgsave")
+def cmd_bgsave(c, argv):
+    schedule = False
+    if len(argv) > 1:
+        if len(argv) == 2 and argv[1].lower() == b"schedule":
+            schedule = True
+        else:
+            raise CommandError(errors.SYNTAX)
+    p = c.engine.persistence
+    if p.child_pid != -1:
+        raise CommandError("ERR Background save already in progress")
+    if c.in_multi:
+        # Redis never forks from inside EXEC: the save is left to the cron.
+        p.bgsave_scheduled = True
+        return simple("Background saving scheduled")
+    del schedule  # only matters while another child (an AOF rewrite) runs
+    if p.bgsave():
+        return simple("Background saving started")
+    raise CommandError("ERR")
+
+
+@command("lastsave")
+def cmd_lastsave(c, argv):
+    return integer(c.engine.persistence.lastsave)
+
+
+@command("dump")
+def cmd_dump(c, argv):
+    v = c.db.peek(argv[1])
+    if v is None:
+        return null(c.proto)
+    cfg = c.engine.config
+    return bulk(rdb.dump_payload(v, cfg["rdbcompression"] == "yes", cfg.get_int("list-max-listpack-size")))
+
+
+@command("restore")
+def cmd_restore(c, argv):
+    e = c.engine
+    db = c.db
+    key = argv[1]
+    replace = absttl = False
+    idle = freq = -1
+    j = 4
+    n = len(argv)
+    while j < n:
+        opt = argv[j].lower()
+        more = n - j - 1
+        if opt == b"replace":
+            replace = True
+        elif opt == b"absttl":
+            absttl = True
+        elif opt == b"idletime" and more >= 1 and freq == -1:
+            idle = get_int(argv[j + 1])
+            if idle < 0:
+                raise CommandError("ERR Invalid IDLETIME value, must be >= 0")
+            j += 1
+        elif opt == b"freq" and more >= 1 and idle == -1:
+            freq = get_int(argv[j + 1])
+            if freq < 0 or freq > 255:
+                raise CommandError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+            j += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    if not replace and db.peek(key) is not None:
+        raise CommandError(BUSYKEY)
+    ttl = get_int(argv[2])
+    if ttl < 0:
+        raise CommandError("ERR Invalid TTL value, must be >= 0")
+    payload = argv[3]
+    if not rdb.verify_payload(payload):
+        raise CommandError(BAD_PAYLOAD)
+    try:
+        value = rdb.load_payload(payload, rdb.Limits(e.config))
+    except (rdb.RDBError, rdb.EmptyKey):
+        raise CommandError(BAD_FORMAT) from None
+    deleted = replace and db.delete(key)
+    now = int(time.time() * 1000)
+    if ttl and not absttl:
+        ttl += now
+    if ttl and ttl <= now:
+        # Already expired: nothing is stored; a replaced key is gone (and propagated as such).
+        if deleted:
+            lazy = e.config["lazyfree-lazy-server-del"] == "yes"
+            c.propagate_as([b"UNLINK" if lazy else b"DEL", key])
+            e.written(db, key, "del", GENERIC)
+        return OK
+    db.set(key, value)
+    if ttl:
+        db.set_expire(key, ttl)
+        if not absttl:
+            c.propagate_as([argv[0], key, b"%d" % ttl, *argv[3:], b"ABSTTL"])
+    _set_access(db, key, idle, freq)
+    e.written(db, key, "restore", GENERIC)
+    e.blocking.signal_ready(db, key)
+    return OK
+
+
+def _set_access(db, key: bytes, idle: int, freq: int) -> None:
+    """objectSetLRUOrLFU: IDLETIME under an LRU (or no) policy, FREQ under an LFU one."""
+    from respdb import lfu
+    from respdb.keyspace import Database
+
+    if db.atime is None:
+        return
+    if Database.lfu:
+        if freq >= 0:
+            db.atime[key] = (lfu.minutes() << 8) | freq
+    elif idle >= 0:
+        db.atime[key] = Database.clock - idle

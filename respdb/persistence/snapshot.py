@@ -1,0 +1,399 @@
+"""RDB snapshots for a running server: SAVE, BGSAVE, save points, shutdown, start-up loading.
+
+One `Persistence` object per engine (`engine.persistence`) keeps what INFO persistence shows
+and drives the background save:
+
+- BGSAVE forks. The child inherits a copy-on-write image of the keyspace, writes it with the
+  same code as SAVE and exits with 0 or 1; the parent goes on serving and reaps the child from
+  the cron. `gc.freeze()` before the fork moves every tracked object out of the collector's
+  reach, so neither the child nor a collection in the parent touches (and so copies) the pages
+  of the whole heap; the parent unfreezes once the child is gone.
+- Files are written to `temp-<pid>.rdb` next to the target, fsynced, renamed over the target
+  and the directory is fsynced: a crash at any moment leaves either the old or the new file.
+- Save points (`save 3600 1 300 100 60 10000`) are checked by the cron against the engine's
+  dirty counter, as Redis's serverCron does, with the same 5-second retry delay after a
+  failed background save.
+- `stop-writes-on-bgsave-error`: after a failed background save (with save points set) write
+  commands and PING get the MISCONF error. The engine checks this only for gated clients, so
+  the flag `engine.disk_error` marks every client gated while it is raised and the hot path
+  pays nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import time
+from typing import Any
+
+from respdb.persistence import rdb
+from respdb.persistence.functions import restore as restore_functions
+
+MISCONF = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+    "Commands that may modify the data set are disabled, because this instance is configured to report "
+    "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+    "the Redis logs for details about the RDB error."
+)
+BGSAVE_RETRY_DELAY = 5
+
+
+class Persistence:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.lastsave = int(time.time())
+        self.bgsave_ok = True
+        self.lastbgsave_try = 0
+        self.child_pid = -1
+        self.child_start = 0.0
+        self.bgsave_scheduled = False
+        self.dirty_before_bgsave = 0
+        self.last_bgsave_secs = -1
+        self.rdb_saves = 0
+        self.total_forks = 0
+        self.latest_fork_usec = 0
+        self.keys_loaded = 0
+        self.keys_expired = 0
+        self.loading = False
+        self._frozen = False
+        self._save_spec = None
+        self._save_params: list[tuple[int, int]] = []
+        engine.disk_error = False
+        engine.config.listeners.append(self._config_changed)
+
+    # -- configuration -----------------------------------------------------------
+
+    def save_params(self) -> list[tuple[int, int]]:
+        spec = self.engine.config["save"]
+        if spec != self._save_spec:
+            parts = spec.split()
+            self._save_params = [(int(parts[i]), int(parts[i + 1])) for i in range(0, len(parts) - 1, 2)]
+            self._save_spec = spec
+        return self._save_params
+
+    def rdb_path(self) -> str:
+        cfg = self.engine.config
+        return os.path.join(cfg["dir"] or os.getcwd(), cfg["dbfilename"])
+
+    def _config_changed(self, name: str, value: str) -> None:
+        if name in ("save", "stop-writes-on-bgsave-error"):
+            self.update_disk_error()
+
+    def update_disk_error(self) -> None:
+        """Raise or lower the MISCONF gate (writeCommandsDeniedByDiskError's RDB part)."""
+        e = self.engine
+        cfg = e.config
+        on = not self.bgsave_ok and cfg["stop-writes-on-bgsave-error"] == "yes" and bool(self.save_params())
+        if on == e.disk_error:
+            return
+        e.disk_error = on
+        for c in e.clients.values():
+            if on:
+                c.gated = True
+            else:
+                c.update_gate()
+
+    # -- saving ------------------------------------------------------------------
+
+    def write_file(self, path: str | None = None, role: str = "M") -> bool:
+        """rdbSave: write the whole keyspace to `path` through a temp file; False on failure."""
+        e = self.engine
+        path = path or self.rdb_path()
+        directory = os.path.dirname(path) or "."
+        tmp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed below on every path
+        except OSError as err:
+            self._log(
+                role,
+                "warning",
+                "Failed opening the temp RDB file %s (in server root dir %s) for saving: %s"
+                % (os.path.basename(tmp), directory, err.strerror),
+            )
+            return False
+        try:
+            with f:
+                rdb.write_rdb(e, f.write)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:
+            self._log(role, "warning", "Write error saving DB on disk: %s" % (err.strerror or err))
+            _unlink(tmp)
+            return False
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            self._log(
+                role,
+                "warning",
+                "Error moving temp DB file %s on the final destination %s (in server root dir %s): %s"
+                % (os.path.basename(tmp), os.path.basename(path), directory, err.strerror),
+            )
+            _unlink(tmp)
+            return False
+        _fsync_dir(directory)
+        self._log(role, "notice", "DB saved on disk")
+        return True
+
+    def save(self) -> bool:
+        """A foreground save (SAVE, SHUTDOWN, FLUSHALL with save points)."""
+        if not self.write_file():
+            return False
+        self.engine.dirty = 0
+        self.lastsave = int(time.time())
+        self.bgsave_ok = True
+        self.update_disk_error()
+        return True
+
+    def bgsave(self) -> bool:
+        """Start a background save; False when the fork failed (logged)."""
+        if self.child_pid != -1:
+            return False
+        e = self.engine
+        self.rdb_saves += 1
+        self.dirty_before_bgsave = e.dirty
+        self.lastbgsave_try = int(time.time())
+        t0 = time.perf_counter()
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except OSError as err:
+            gc.unfreeze()
+            self.bgsave_ok = False
+            self.update_disk_error()
+            e.log("warning", "Can't save in background: fork: %s" % err.strerror)
+            return False
+        if pid == 0:  # the child: write the snapshot and leave without running any cleanup
+            code = 1
+            try:
+                gc.disable()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, signal.SIG_DFL)
+                try:
+                    signal.set_wakeup_fd(-1)  # the parent's event loop must not hear from us
+                except ValueError:
+                    pass
+                code = 0 if self.write_file(role="C") else 1
+            finally:
+                os._exit(code)
+        self.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
+        self.total_forks += 1
+        self.child_pid = pid
+        self.child_start = time.time()
+        self._frozen = True
+        e.log("notice", "Background saving started by pid %d" % pid)
+        return True
+
+    def _child_done(self, status: int) -> None:
+        e = self.engine
+        pid = self.child_pid
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:
+            e.log("notice", "Background saving terminated with success")
+            e.dirty -= self.dirty_before_bgsave
+            self.lastsave = int(time.time())
+            self.bgsave_ok = True
+        elif code > 0:
+            e.log("warning", "Background saving error")
+            self.bgsave_ok = False
+        else:
+            e.log("warning", "Background saving terminated by signal %d" % -code)
+            _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % pid))
+            if -code != signal.SIGUSR1:  # SIGUSR1 is how a child is stopped on purpose
+                self.bgsave_ok = False
+        self.last_bgsave_secs = int(time.time() - self.child_start)
+        self.child_pid = -1
+        self.child_start = 0.0
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+        self.update_disk_error()
+
+    def kill_child(self) -> None:
+        """Stop a background save (SHUTDOWN, FLUSHALL) without counting it as an error."""
+        if self.child_pid == -1:
+            return
+        pid = self.child_pid
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            _, status = os.waitpid(pid, 0)
+        except OSError:
+            status = 0
+        _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % pid))
+        self.child_pid = -1
+        self.child_start = 0.0
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+        del status
+
+    def cron(self) -> None:
+        """Reap a finished child; start a BGSAVE when a save point or a scheduled one is due."""
+        if self.child_pid != -1:
+            try:
+                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.child_pid, 1 << 8
+            if pid:
+                self._child_done(status)
+            return
+        now = int(time.time())
+        retry_ok = self.bgsave_ok or now - self.lastbgsave_try > BGSAVE_RETRY_DELAY
+        if self.bgsave_scheduled and retry_ok:
+            if self.bgsave():
+                self.bgsave_scheduled = False
+            return
+        params = self.save_params()
+        if not params or not retry_ok:
+            return
+        dirty = self.engine.dirty
+        for seconds, changes in params:
+            if dirty >= changes and now - self.lastsave > seconds:
+                self.engine.log("notice", "%d changes in %d seconds. Saving..." % (changes, seconds))
+                self.bgsave()
+                return
+
+    # -- shutdown ----------------------------------------------------------------
+
+    def prepare_shutdown(self, save: bool = False, nosave: bool = False, force: bool = False) -> bool:
+        """What SHUTDOWN does before exiting; False when it must not exit (save failed)."""
+        e = self.engine
+        if self.child_pid != -1:
+            e.log("warning", "There is a child saving an .rdb. Killing it!")
+            self.kill_child()
+        if (self.save_params() and not nosave) or save:
+            e.log("notice", "Saving the final RDB snapshot before exiting.")
+            if not self.write_file():
+                if force:
+                    e.log("warning", "Error trying to save the DB. Exit anyway.")
+                else:
+                    e.log("warning", "Error trying to save the DB, can't exit.")
+                    return False
+        return True
+
+    def shutdown_on_signal(self, signame: str) -> bool:
+        """shutdown-on-sigterm / shutdown-on-sigint; False when the server must keep running."""
+        mode = self.engine.config["shutdown-on-%s" % signame.lower()].split()
+        ok = self.prepare_shutdown("save" in mode, "nosave" in mode, "force" in mode)
+        if not ok:
+            self.engine.log(
+                "warning",
+                "%s received but errors trying to shut down the server, check the logs for more information" % signame,
+            )
+        return ok
+
+    # -- loading -----------------------------------------------------------------
+
+    def load_file(self, path: str, now_ms: int | None = None) -> rdb.LoadResult:
+        """Parse `path` completely, then install it; raises RDBError / OSError / ValueError."""
+        e = self.engine
+        with open(path, "rb") as f:
+            data = f.read()
+        res = rdb.parse_rdb(
+            data,
+            len(e.dbs),
+            rdb.Limits(e.config),
+            now_ms=now_ms,
+            verify_checksum=e.config["rdbchecksum"] == "yes",
+            log=e.log,
+            progress=lambda keys, pos: e.log(
+                "verbose", "Loading RDB: %d keys, %d of %d bytes" % (keys, pos, len(data))
+            ),
+        )
+        restore_functions(e, res.functions)
+        rdb.install(e, res)
+        self.keys_loaded = res.keys_loaded
+        self.keys_expired = res.keys_expired
+        return res
+
+    def load_at_startup(self) -> bool:
+        """Load the RDB file if there is one; False (logged) when it cannot be loaded."""
+        e = self.engine
+        if e.config["appendonly"] == "yes":
+            return True  # the AOF, not the RDB file, holds the dataset then
+        path = self.rdb_path()
+        if not os.path.exists(path):
+            return True
+        t0 = time.perf_counter()
+        self.loading = True
+        try:
+            res = self.load_file(path)
+        except rdb.RDBError as err:
+            e.log("warning", "Short read or corrupt RDB file %s: %s" % (path, err))
+            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+            return False
+        except (OSError, ValueError) as err:
+            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+            return False
+        finally:
+            self.loading = False
+        msg = "Done loading RDB, keys loaded: %d, keys expired: %d" % (res.keys_loaded, res.keys_expired)
+        if res.empty_skipped:
+            msg += ", empty keys skipped: %d" % res.empty_skipped
+        e.log("notice", msg + ".")
+        e.log("notice", "DB loaded from disk: %.3f seconds" % (time.perf_counter() - t0))
+        return True
+
+    # -- INFO --------------------------------------------------------------------
+
+    def info_fields(self) -> list[str]:
+        now = time.time()
+        running = self.child_pid != -1
+        return [
+            "loading:%d" % self.loading,
+            "async_loading:0",
+            "current_cow_peak:0",
+            "current_cow_size:0",
+            "current_cow_size_age:0",
+            "current_fork_perc:0.00",
+            "current_save_keys_processed:0",
+            "current_save_keys_total:0",
+            "rdb_changes_since_last_save:%d" % self.engine.dirty,
+            "rdb_bgsave_in_progress:%d" % running,
+            "rdb_last_save_time:%d" % self.lastsave,
+            "rdb_last_bgsave_status:%s" % ("ok" if self.bgsave_ok else "err"),
+            "rdb_last_bgsave_time_sec:%d" % self.last_bgsave_secs,
+            "rdb_current_bgsave_time_sec:%d" % (int(now - self.child_start) if running else -1),
+            "rdb_saves:%d" % self.rdb_saves,
+            "rdb_last_cow_size:0",
+            "rdb_last_load_keys_expired:%d" % self.keys_expired,
+            "rdb_last_load_keys_loaded:%d" % self.keys_loaded,
+        ]
+
+    def _log(self, role: str, level: str, msg: str) -> None:
+        if role == "M":
+            self.engine.log(level, msg)
+            return
+        # In the child: the same log line, marked as written by a child process.
+        e = self.engine
+        lv = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}[level]
+        if lv < e.loglevel:
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + ".%03d" % (now % 1 * 1000)
+        try:
+            e.logfile.write("%d:C %s %s %s\n" % (os.getpid(), stamp, ".-*#"[lv], msg))
+            e.logfile.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
