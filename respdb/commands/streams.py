@@ -172,6 +172,18 @@ def _strtoull(s: bytes) -> int | None:
 
 def parse_id(b: bytes, missing_seq: int = 0, strict: bool = False) -> int:
     """streamGenericParseIDOrReply without the `ms-*` form; returns the ID as an int key."""
+    ms_part, dash, seq_part = b.partition(b"-")
+    if ms_part.isdigit() and len(b) <= 41:
+        # The common form: plain digits read the same by string2ll and strtoull.
+        if not dash:
+            ms = int(ms_part)
+            if ms <= MAX64:
+                return ms << 64 | missing_seq
+        elif seq_part.isdigit():
+            ms = int(ms_part)
+            seq = int(seq_part)
+            if ms <= MAX64 and seq <= MAX64:
+                return ms << 64 | seq
     if len(b) > 127:
         raise CommandError(INVALID_ID)
     buf = b.split(b"\0", 1)[0]
@@ -265,8 +277,19 @@ def _obeys(c) -> bool:
 def _parse_add_trim(c, argv, xadd: bool) -> tuple[TrimArgs, int]:
     """streamParseAddOrTrimArgsOrReply: options, and for XADD the ID position."""
     a = TrimArgs()
-    limit_given = False
     n = len(argv)
+    if xadd and n > 2:
+        first = argv[2]
+        if first == b"*":
+            return a, 2
+        if 48 <= first[0] <= 57:  # no option starts with a digit: this is the ID
+            if b"*" in first:
+                a.id, a.seq_given = parse_add_id(first)
+            else:
+                a.id = parse_id(first, 0, True)
+            a.id_given = True
+            return a, 2
+    limit_given = False
     i = 2
     while i < n:
         more = n - 1 - i
@@ -351,9 +374,17 @@ def _trim(c, s: Stream, a: TrimArgs, argv: list[bytes]) -> tuple[int, list[bytes
     return deleted, new
 
 
+_limits_cache: dict[tuple[str, str], tuple[int, int]] = {}
+
+
 def _node_limits(c) -> tuple[int, int]:
     cfg = c.engine.config
-    return cfg.get_int("stream-node-max-bytes"), cfg.get_int("stream-node-max-entries")
+    values = cfg.values
+    raw = (values["stream-node-max-bytes"], values["stream-node-max-entries"])
+    got = _limits_cache.get(raw)
+    if got is None:
+        got = _limits_cache[raw] = (cfg.get_int("stream-node-max-bytes"), cfg.get_int("stream-node-max-entries"))
+    return got
 
 
 @command("xadd")
@@ -390,11 +421,13 @@ def cmd_xadd(c, argv):
     if new_id <= last:
         raise CommandError("ERR The ID specified in XADD is equal or smaller than the target stream top item")
     fv = tuple(argv[field_pos:])
-    if sum(map(len, fv)) > LISTPACK_MAX:
+    total = sum(map(len, fv))
+    if total > LISTPACK_MAX:
         raise CommandError("ERR Elements are too large to be stored")
     max_bytes, max_entries = _node_limits(c)
-    s.append(new_id, fv, max_bytes, max_entries)
-    reply = _id_reply(new_id)
+    s.append(new_id, fv, max_bytes, max_entries, total)
+    idb = b"%d-%d" % (new_id >> 64, new_id & MAX64)
+    reply = b"$%d\r\n%b\r\n" % (len(idb), idb)
     e = c.engine
     e.written(db, key, "xadd", NOTIFY_STREAM)
     out = None
@@ -405,7 +438,7 @@ def cmd_xadd(c, argv):
     if not (a.id_given and a.seq_given):
         if out is None:
             out = list(argv)
-        out[idpos] = id_bytes(new_id)
+        out[idpos] = idb
     if out is not None:
         c.propagate_as(out)
     if db.blocking:

@@ -86,10 +86,11 @@ def lp_int_size(v: int) -> int:
 def lp_str_size(b: bytes) -> int:
     """Bytes of a string listpack element; strings that are int64 numbers are stored as integers."""
     n = len(b)
-    if n and n <= 20 and b[0] in _INT_START and _INTLIKE.fullmatch(b):
-        v = int(b)
-        if -(1 << 63) <= v < (1 << 63):
-            return lp_int_size(v)
+    if n and n <= 20 and b[0] in _INT_START:
+        if b.isdigit() and (b[0] != 48 or n == 1) or _INTLIKE.fullmatch(b):
+            v = int(b)
+            if -(1 << 63) <= v < (1 << 63):
+                return lp_int_size(v)
     if n < 64:
         enc = 1 + n
     elif n < 4096:
@@ -267,14 +268,17 @@ class Stream:
 
     # -- adding ----------------------------------------------------------------
 
-    def append(self, k: int, fv: tuple, max_bytes: int, max_entries: int) -> None:
-        """Add entry `k` (greater than last_id) with flat fields/values `fv`, as streamAppendItem."""
+    def append(self, k: int, fv: tuple, max_bytes: int, max_entries: int, total: int | None = None) -> None:
+        """Add entry `k` (greater than last_id) with flat fields/values `fv`, as streamAppendItem.
+        `total` is the summed length of the fields and values, when the caller has it."""
         nodes = self.nodes
         node = nodes[-1] if nodes else None
         if node is not None:
             limit = max_bytes if 0 < max_bytes <= (1 << 30) else (1 << 30)
+            if total is None:
+                total = sum(map(len, fv))
             full = max_entries and node.live + node.deleted >= max_entries
-            if full or node.nbytes() + sum(map(len, fv)) >= limit:
+            if full or node.nbytes() + total >= limit:
                 node = None
         fields = fv[0::2]
         if node is None:
@@ -491,26 +495,30 @@ class Stream:
     # -- XINFO -----------------------------------------------------------------
 
     def rax_nodes(self) -> int:
-        """How many nodes Redis's radix tree has for these node keys (16-byte big-endian IDs).
+        return rax_nodes_of(self.starts)
 
-        A compressed radix tree over keys of one length has: the root, one node per key, one per
-        branching prefix other than the root, and one per compressed chain that starts right
-        below a branching prefix."""
-        keys = [k.to_bytes(16, "big") for k in self.starts]
-        n = len(keys)
-        if n == 0:
-            return 1
-        branches = set()
-        for a, b in zip(keys, keys[1:], strict=False):
-            p = 0
-            while a[p] == b[p]:
-                p += 1
-            branches.add(a[:p])
-        children = (n - 1) + len(branches)
-        branch_children = sum(1 for q in branches if q and q[:-1] in branches)
-        leaf_children = sum(1 for k in keys if k[:15] in branches)
-        chains = children - branch_children - leaf_children
-        return 1 + n + len(branches - {b""}) + chains
+
+def rax_nodes_of(starts: list[int]) -> int:
+    """How many nodes Redis's radix tree has for these node keys (16-byte big-endian IDs).
+
+    A compressed radix tree over keys of one length has: the root, one node per key, one per
+    branching prefix other than the root, and one per compressed chain that starts right below a
+    branching prefix."""
+    keys = [k.to_bytes(16, "big") for k in starts]
+    n = len(keys)
+    if n == 0:
+        return 1
+    branches = set()
+    for a, b in zip(keys, keys[1:], strict=False):
+        p = 0
+        while a[p] == b[p]:
+            p += 1
+        branches.add(a[:p])
+    children = (n - 1) + len(branches)
+    branch_children = sum(1 for q in branches if q and q[:-1] in branches)
+    leaf_children = sum(1 for k in keys if k[:15] in branches)
+    chains = children - branch_children - leaf_children
+    return 1 + n + len(branches - {b""}) + chains
 
 
 # ---------------------------------------------------------------------------
