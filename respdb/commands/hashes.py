@@ -85,13 +85,29 @@ def set_fields(c, db, key: bytes, h, pairs: list[bytes]) -> int:
 
 @command("hset")
 def cmd_hset(c, argv):
-    if len(argv) % 2:
+    n = len(argv)
+    if n % 2:
         raise CommandError(errors.wrong_args("hset"))
     db = c.db
     key = argv[1]
-    added = set_fields(c, db, key, get_hash(db, key), argv[2:])
+    h = db.get(key)
+    if type(h) is HashHT and n == 4:
+        # The common case on a big hash, inlined.
+        f = argv[2]
+        if f in h:
+            h[f] = argv[3]
+            reply = ZERO
+        else:
+            h[f] = argv[3]
+            if h.index is not None:
+                h.index.add(f)
+            reply = ONE
+    else:
+        if h is not None and type(h) is not HashLP and type(h) is not HashHT:
+            raise CommandError(errors.WRONGTYPE)
+        reply = integer(set_fields(c, db, key, h, argv[2:]))
     c.engine.written(db, key, "hset", NOTIFY_HASH)
-    return integer(added)
+    return reply
 
 
 @command("hmset")

@@ -109,7 +109,19 @@ def _emptied(c, db, key: bytes, event: str) -> None:
 def cmd_sadd(c, argv):
     db = c.db
     key = argv[1]
-    added = add_members(c, db, key, get_set(db, key), argv[2:])
+    s = db.get(key)
+    if type(s) is SetHT and s.index is None:
+        # The common case on a big set, inlined.
+        n = len(s)
+        if len(argv) == 3:
+            set.add(s, argv[2])
+        else:
+            s.update(argv[2:])
+        added = len(s) - n
+    else:
+        if s is not None and type(s) is not SetHT and type(s) not in INTSET_TYPES:
+            raise CommandError(errors.WRONGTYPE)
+        added = add_members(c, db, key, s, argv[2:])
     if added:
         c.engine.written(db, key, "sadd", NOTIFY_SET)
     return integer(added)
