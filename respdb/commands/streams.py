@@ -622,7 +622,7 @@ def _history(c, s: Stream, cons: Consumer, start: int, count: int) -> bytes:
 # XREAD / XREADGROUP
 
 
-def _parse_xread(argv, xreadgroup: bool):
+def _parse_xread(c, argv, xreadgroup: bool):
     timeout = None
     count = 0
     streams_arg = 0
@@ -635,6 +635,8 @@ def _parse_xread(argv, xreadgroup: bool):
         more = n - i - 1
         o = argv[i].lower()
         if o == b"block" and more:
+            if c.kind == "script":
+                raise CommandError("ERR %s command is not allowed with BLOCK option from scripts" % _text(argv[0]))
             i += 1
             timeout = parse_timeout(argv[i], seconds=False)
         elif o == b"count" and more:
@@ -672,7 +674,7 @@ def _parse_xread(argv, xreadgroup: bool):
 
 
 def _xread(c, argv, xreadgroup: bool) -> bytes:
-    timeout, count, sa, ns, noack, group, cname = _parse_xread(argv, xreadgroup)
+    timeout, count, sa, ns, noack, group, cname = _parse_xread(c, argv, xreadgroup)
     db = c.db
     keys = argv[sa : sa + ns]
     if c.unblocking:

@@ -588,6 +588,35 @@ XSETID_CASES = """
     XADD s * a b
 """
 
+GENERIC_ON_STREAMS = """
+    XADD s 1-1 a 1
+    XADD s 2-1 b 2
+    XGROUP CREATE s g 0
+    XREADGROUP GROUP g c COUNT 1 STREAMS s >
+    TYPE s
+    OBJECT ENCODING s
+    COPY s t
+    XINFO STREAM t FULL
+    XADD t 3-1 c 3
+    XACK t g 1-1
+    XLEN s
+    XPENDING s g
+    RENAME t u
+    XINFO GROUPS u
+    MOVE u 1
+    SELECT 1
+    XRANGE u - +
+    XINFO GROUPS u
+    SELECT 0
+    EXISTS u
+    EVAL "return redis.pcall('xread','block','0','streams','s','$')" 0
+    EVAL "return redis.pcall('XreadGroup','group','g','c','block','0','streams','s','>')" 0
+    EVAL "return redis.pcall('xread','count','1','streams','s','0')" 0
+    EVAL "return redis.pcall('xreadgroup','group','g','c','streams','s','>')" 0
+    EVAL "return redis.call('xadd','s','9-9','f','v')" 0
+    XPENDING s g
+"""
+
 HELP_AND_ARITY = """
     XADD
     XLEN
@@ -619,9 +648,9 @@ HELP_AND_ARITY = """
 @pytest.mark.parametrize(
     "text",
     [XADD_CASES, XTRIM_CASES, RANGE_CASES, GROUP_CASES, READ_CASES, PENDING_CASES, CLAIM_CASES, XSETID_CASES,
-     HELP_AND_ARITY],
+     GENERIC_ON_STREAMS, HELP_AND_ARITY],
     ids=["xadd", "xtrim", "xrange-xdel-xlen", "xgroup-xinfo", "xread-xreadgroup", "xpending-xack", "xclaim-xautoclaim",
-         "xsetid", "arity"],
+         "xsetid", "generic-and-scripts", "arity"],
 )  # fmt: skip
 def test_scripted(p, text):
     xcheck(p, script(text), reset=False)
