@@ -247,18 +247,18 @@ class Scripting:
             return b"-ERR redis.call/pcall can only be called inside a script invocation\r\n"
         cmd = self._lookup(args)
         if cmd is None:
-            return ERR_UNKNOWN
+            return self._refused(None, ERR_UNKNOWN)
         argc = len(args)
         arity = cmd.arity
         if (arity > 0 and arity != argc) or argc < -arity:
-            return ERR_ARITY
+            return self._refused(cmd, ERR_ARITY)
         flags = cmd.flags
         if flags & NOSCRIPT:
-            return ERR_NOSCRIPT
+            return self._refused(cmd, ERR_NOSCRIPT)
         if flags & WRITE and run.read_only:
-            return ERR_RO
+            return self._refused(cmd, ERR_RO)
         if cmd.handler is None:  # a Redis command respdb does not implement
-            return ERR_UNKNOWN
+            return self._refused(None, ERR_UNKNOWN)
         if flags & WRITE:
             run.wrote = True
         c = run.client
@@ -275,6 +275,13 @@ class Scripting:
         else:
             reply = e.call(c, cmd, list(args))
         return reply or b"$-1\r\n"
+
+    def _refused(self, cmd: Any, reply: bytes) -> bytes:
+        """A command the script may not run: counted as a rejected call and an error reply."""
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        self.engine._error(reply[1:-2].decode())
+        return reply
 
     def _hook(self) -> bool:
         """Every HOOK_COUNT instructions: True stops the script (killed, or load timeout)."""
@@ -473,10 +480,20 @@ class Scripting:
     def _complete(self, run: Run, res: Any) -> bytes:
         """The reply of a finished run: (status, payload) from the Lua side."""
         self._end(run)
-        status, payload = res
+        status, payload = res[0], res[1]
         if status == 0:
+            if len(res) > 2 and (res[2] is not None or res[3]):
+                # error replies inside the result: counted like Redis's addReplyError calls
+                e = self.engine
+                failed = int(res[3])  # each already-counted error makes the call a failed one
+                if res[2] is not None:
+                    for msg in res[2].values():
+                        e._error(msg.decode("utf-8", "surrogateescape"))
+                    failed += 1
+                run.cmd.failed_calls += failed
             return payload
         if status == 2:  # already counted when the failing command ran
+            run.cmd.failed_calls += 1
             return b"-%b\r\n" % payload
         raise CommandError(payload.decode("utf-8", "surrogateescape"))
 

@@ -1339,3 +1339,45 @@ def test_function_load_timeout(pair2: Pair) -> None:
         )
     finally:
         pair2.both("FUNCTION", "FLUSH")
+
+
+STATS_SCRIPTS = [
+    "return redis.call('incr', 'str')",
+    "error('x')",
+    "return redis.pcall('incr', 'str')",
+    "return redis.error_reply('MY x')",
+    "return {redis.error_reply('NEST x'), redis.pcall('incr', 'str')}",
+    "return redis.call('nosuch')",
+    "return redis.pcall('subscribe', 'x')",
+    "return {redis.pcall('incr', 'str'), redis.pcall('incr', 'str')}",
+    "return {{err = 'A b'}, {err = 'C d'}}",
+    "return redis.pcall('nosuch')",
+    "return 'fine'",
+]
+
+
+def _stat_lines(info: bytes, prefixes: tuple[bytes, ...]) -> list[bytes]:
+    out = []
+    for line in parse(info)[1].split(b"\r\n"):
+        if line.startswith(prefixes):
+            # calls and error counters, not the timings
+            out.append(b",".join(f for f in line.split(b",") if not f.startswith((b"usec", b"usec_per_call"))))
+    return out
+
+
+def test_error_stats(pair2: Pair) -> None:
+    """Errors raised by scripts are counted once, like Redis: where the failing command ran,
+    or when the script's reply carries them (nested ones too); EVAL counts as failed."""
+    p = pair2
+    p.reset()
+    p.both("CONFIG", "RESETSTAT")
+    p.run("SET", "str", "v")
+    for s in STATS_SCRIPTS:
+        p.run(*ev(s))
+    a, b = p.both("INFO", "errorstats")
+    assert _stat_lines(a, (b"errorstat_",)) == _stat_lines(b, (b"errorstat_",))
+    a, b = p.both("INFO", "stats")
+    assert _stat_lines(a, (b"total_error_replies",)) == _stat_lines(b, (b"total_error_replies",))
+    a, b = p.both("INFO", "commandstats")
+    keep = (b"cmdstat_eval", b"cmdstat_incr", b"cmdstat_subscribe")
+    assert sorted(_stat_lines(a, keep)) == sorted(_stat_lines(b, keep))

@@ -287,6 +287,10 @@ local function double_reply(d, proto)
   return "," .. s .. "\r\n"
 end
 
+-- Error replies inside a result (Redis counts each in the error stats, unless it came from
+-- a failed redis.call, already counted when the command ran).
+local nested_counted, nested_ignored = nil, 0
+
 -- Appends the reply for `v` to out[n+1..]; returns the new n. `proto` is the caller's
 -- protocol, `sresp` the one the script chose with redis.setresp (booleans depend on it).
 local encode
@@ -308,7 +312,14 @@ encode = function(v, out, n, proto, sresp)
   elseif t == "table" then
     local f = raw_get(v, "err")
     if type(f) == "string" then
-      out[n] = "-" .. mapcrlf(f) .. "\r\n"
+      f = mapcrlf(f)
+      out[n] = "-" .. f .. "\r\n"
+      if raw_get(v, "ignore_error_stats_update") == true then
+        nested_ignored = nested_ignored + 1
+      else
+        nested_counted = nested_counted or {}
+        nested_counted[#nested_counted + 1] = f
+      end
       return n
     end
     f = raw_get(v, "ok")
@@ -1072,7 +1083,8 @@ local function script_error(err, funcname)
 end
 
 -- Status codes for Python: 0 reply, 1 error reply (counted in the error stats),
--- 2 error reply already counted when the failing command ran.
+-- 2 error reply already counted when the failing command ran. A reply (0) also comes with
+-- the error replies nested in it: the messages to count, and how many were counted already.
 local function finish(ok, res, proto, funcname)
   if not ok then
     return script_error(res, funcname)
@@ -1083,14 +1095,16 @@ local function finish(ok, res, proto, funcname)
   elseif t == "number" then
     return 0, sformat(":%d\r\n", res)
   end
-  local out = {}
-  local n = encode(res, out, 0, proto, resp)
-  local status = 0
-  if type(res) == "table" and type(raw_get(res, "err")) == "string" then
-    status = raw_get(res, "ignore_error_stats_update") == true and 2 or 1
-    return status, ssub(out[1], 2, -3)
+  if t == "table" and type(raw_get(res, "err")) == "string" then
+    local status = raw_get(res, "ignore_error_stats_update") == true and 2 or 1
+    return status, mapcrlf(raw_get(res, "err"))
   end
-  return status, tconcat(out, "", 1, n)
+  local out = {}
+  nested_counted, nested_ignored = nil, 0
+  local n = encode(res, out, 0, proto, resp)
+  local counted, ignored = nested_counted, nested_ignored
+  nested_counted = nil
+  return 0, tconcat(out, "", 1, n), counted, ignored
 end
 
 local function args_tables(nkeys, keys, argv, ...)
