@@ -287,3 +287,22 @@ def test_random_sorts(pair, case):
     else:
         sort(pair, "SORT", "l", *opts)
         sort(pair, "SORT_RO", "l", *opts)
+
+
+def test_dirty_counter(p):
+    def dirty(conn) -> int:
+        for line in _raw(conn, "INFO", "persistence").split(b"\r\n"):
+            if line.startswith(b"rdb_changes_since_last_save:"):
+                return int(line.split(b":")[1])
+        raise AssertionError("no rdb_changes_since_last_save")
+
+    p.run("RPUSH", "l", "3", "1", "2")
+    for cmd in (
+        ("SORT", "l", "STORE", "o"), ("SORT", "l", "GET", "#", "GET", "x*", "STORE", "o"), ("SORT", "l", "LIMIT", "5", "1", "STORE", "o"),
+        ("SORT", "l", "LIMIT", "5", "1", "STORE", "o"), ("SORT", "l"),
+    ):  # fmt: skip
+        before = dirty(p.redis), dirty(p.respdb)
+        sort(p, *cmd)
+        after = dirty(p.redis), dirty(p.respdb)
+        # (sort() also runs an INCRBYFLOAT on both: the same +1 on each side)
+        assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)

@@ -106,7 +106,10 @@ def cmd_hset(c, argv):
         if h is not None and type(h) is not HashLP and type(h) is not HashHT:
             raise CommandError(errors.WRONGTYPE)
         reply = integer(set_fields(c, db, key, h, argv[2:]))
-    c.engine.written(db, key, "hset", NOTIFY_HASH)
+    e = c.engine
+    e.written(db, key, "hset", NOTIFY_HASH)
+    if n > 4:
+        e.dirty += (n - 2) // 2 - 1  # Redis counts every pair as a change
     return reply
 
 
@@ -117,7 +120,9 @@ def cmd_hmset(c, argv):
     db = c.db
     key = argv[1]
     set_fields(c, db, key, get_hash(db, key), argv[2:])
-    c.engine.written(db, key, "hset", NOTIFY_HASH)
+    e = c.engine
+    e.written(db, key, "hset", NOTIFY_HASH)
+    e.dirty += (len(argv) - 2) // 2 - 1
     return OK
 
 
@@ -156,6 +161,7 @@ def cmd_hdel(c, argv):
         if not left:
             db.delete(key)
         e.written(db, key, "hdel", NOTIFY_HASH)
+        e.dirty += deleted - 1
         if not left:
             e.notify(NOTIFY_GENERIC, "del", key, db.id)
     return integer(deleted)

@@ -123,7 +123,9 @@ def cmd_sadd(c, argv):
             raise CommandError(errors.WRONGTYPE)
         added = add_members(c, db, key, s, argv[2:])
     if added:
-        c.engine.written(db, key, "sadd", NOTIFY_SET)
+        e = c.engine
+        e.written(db, key, "sadd", NOTIFY_SET)
+        e.dirty += added - 1  # Redis counts one change per member added
     return integer(added)
 
 
@@ -140,6 +142,7 @@ def cmd_srem(c, argv):
             c.engine.written(db, key, "srem", NOTIFY_SET)
         else:
             _emptied(c, db, key, "srem")
+        c.engine.dirty += removed - 1
     return integer(removed)
 
 
@@ -240,6 +243,7 @@ def _spop_count(c, argv):
         # The whole set, in the order of a set rebuilt from it (SUNION of the one key).
         members = _members(new_set(_members(s), cfg_int(c, "set-max-intset-entries")))
         _emptied(c, db, key, "spop")
+        e.dirty += size - 1  # Redis 7.0 counts one change per member popped
         c.propagate_as([b"DEL", key])
         return _set_reply(c, members)
     remaining = size - count
@@ -264,6 +268,7 @@ def _spop_count(c, argv):
         popped = [m for i, m in enumerate(members) if i not in kept_idx]
         db.set(key, new_set(kept, cfg_int(c, "set-max-intset-entries")), keepttl=True)
     e.written(db, key, "spop", NOTIFY_SET)
+    e.dirty += count - 1
     c.propagate_as(*[[b"SREM", key, m] for m in popped])
     return _set_reply(c, popped)
 

@@ -413,3 +413,25 @@ def test_random_sequences(pair, limit, cmds):
                 run(pair, *cmd)
     finally:
         pair.run("CONFIG", "SET", "hash-max-listpack-entries", "128")
+
+
+def _dirty(conn) -> int:
+    for line in _raw(conn, "INFO", "persistence").split(b"\r\n"):
+        if line.startswith(b"rdb_changes_since_last_save:"):
+            return int(line.split(b":")[1])
+    raise AssertionError("no rdb_changes_since_last_save")
+
+
+def test_dirty_counter_per_command(p):
+    """rdb_changes_since_last_save moves by what Redis counts for each command."""
+    script = [
+        ("HSET", "h", "a", "1", "b", "2", "c", "3"), ("HSET", "h", "a", "1"), ("HMSET", "h", "a", "2", "d", "4"),
+        ("HSETNX", "h", "a", "x"), ("HSETNX", "h", "e", "x"), ("HDEL", "h", "a", "b", "zz"), ("HDEL", "h", "zz"),
+        ("HINCRBY", "h", "n", "1"), ("HINCRBY", "h", "e", "1"), ("HINCRBYFLOAT", "h", "f", "1.5"), ("HGET", "h", "a"),
+        ("HDEL", "h", "c", "d", "e", "n", "f"), ("HDEL", "nokey", "a"),
+    ]  # fmt: skip
+    for cmd in script:
+        before = _dirty(p.redis), _dirty(p.respdb)
+        p.run(*cmd)
+        after = _dirty(p.redis), _dirty(p.respdb)
+        assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)

@@ -251,7 +251,7 @@ def _resync(p, key) -> None:
                 _raw(conn, "SADD", key, *members)
 
 
-def check_random(p, cmd) -> None:
+def check_random(p, cmd, before_resync=None) -> None:
     name = cmd[0].upper()
     before = set(_members(p.redis, cmd[1])) if name == "SPOP" else None
     enc_before = _encoding(p.redis, cmd[1]) if name == "SPOP" else None
@@ -285,6 +285,8 @@ def check_random(p, cmd) -> None:
             raise Mismatch(cmd, a, b, list(p.history), "wrong set left after SPOP")
         if enc_before == b"intset" and _encoding(p.respdb, cmd[1]) not in (b"intset", b""):
             raise Mismatch(cmd, a, b, list(p.history), "an intset changed encoding")
+        if before_resync is not None:
+            before_resync()
         _resync(p, cmd[1])
 
 
@@ -442,3 +444,36 @@ def test_random_sequences(pair, limit, cmds):
             run(pair, *cmd)
     finally:
         pair.run("CONFIG", "SET", "set-max-intset-entries", "512")
+
+
+def _dirty(conn) -> int:
+    for line in _raw(conn, "INFO", "persistence").split(b"\r\n"):
+        if line.startswith(b"rdb_changes_since_last_save:"):
+            return int(line.split(b":")[1])
+    raise AssertionError("no rdb_changes_since_last_save")
+
+
+def test_dirty_counter_per_command(p):
+    """rdb_changes_since_last_save moves by what Redis counts for each command."""
+    script = [
+        ("SADD", "s", "1", "2", "3", "a", "b", "c", "d", "e", "f", "g"), ("SADD", "s", "1", "x"), ("SREM", "s", "1", "2", "zz"),
+        ("SREM", "s", "zz"), ("SMOVE", "s", "t", "3"), ("SMOVE", "s", "t", "3"), ("SMOVE", "t", "u", "3"),
+        ("SADD", "u", "q"), ("SMOVE", "s", "u", "a"), ("SPOP", "s"), ("SPOP", "s", "0"), ("SPOP", "s", "1"),
+        ("SPOP", "s", "4"), ("SPOP", "s", "2"), ("SPOP", "s", "10"), ("SADD", "a", "1", "2"), ("SINTERSTORE", "d", "a", "u"),
+        ("SUNIONSTORE", "d", "a", "u"), ("SDIFFSTORE", "d", "a", "a"), ("SDIFFSTORE", "d", "a", "a"), ("SREM", "a", "1", "2"),
+        ("SRANDMEMBER", "u", "3"), ("SINTERCARD", "1", "u"),
+    ]  # fmt: skip
+    for cmd in script:
+        before = _dirty(p.redis), _dirty(p.respdb)
+        after: list[int] = []
+
+        def measure(after: list[int] = after) -> None:
+            after[:] = [_dirty(p.redis), _dirty(p.respdb)]
+
+        if cmd[0] in ("SPOP", "SRANDMEMBER"):
+            check_random(p, cmd, measure)  # measured before the resync that follows a pop
+        else:
+            p.run(*cmd)
+        if not after:
+            measure()
+        assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)
