@@ -17,7 +17,7 @@ import lupa.lua51 as lua51
 from respdb.scripting.bytecode import without_tail_calls
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-_LIBS = ("ieee", "bit", "struct", "cmsgpack", "cjson", "runtime")
+_LIBS = ("aux", "ieee", "bit", "struct", "cmsgpack", "cjson", "runtime")
 _SOURCES: dict[str, bytes] = {}
 
 
@@ -64,13 +64,15 @@ class LuaVM:
 
         hidden = rt.table()
         null = load_chunk(loadstring, _MAKE_NULL, b"=[respdb]")(hidden)
+        aux = load("aux")()
         ieee = load("ieee")()
         libs = rt.table_from(
             {
-                b"bit": load("bit")(),
-                b"struct": load("struct")(ieee),
-                b"cmsgpack": load("cmsgpack")(ieee),
-                b"cjson": load("cjson")(null),
+                b"aux": aux,
+                b"bit": load("bit")(aux),
+                b"struct": load("struct")(ieee, aux),
+                b"cmsgpack": load("cmsgpack")(ieee, aux),
+                b"cjson": load("cjson")(null, aux),
                 b"hidden": hidden,
                 b"sources": rt.table(*(b"=[%s]" % n.encode() for n in _LIBS)),
             }

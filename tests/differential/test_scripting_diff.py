@@ -1381,3 +1381,105 @@ def test_error_stats(pair2: Pair) -> None:
     a, b = p.both("INFO", "commandstats")
     keep = (b"cmdstat_eval", b"cmdstat_incr", b"cmdstat_subscribe")
     assert sorted(_stat_lines(a, keep)) == sorted(_stat_lines(b, keep))
+
+
+# ---------------------------------------------------------------------------
+# generated values: Lua literals for cjson/cmsgpack, random input for the decoders and struct
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def lua_string(b: bytes) -> str:
+    return '"' + "".join("\\%d" % c for c in b) + '"'
+
+
+def lua_number(x: float | int) -> str:
+    if isinstance(x, int):
+        return "%d" % x
+    if x != x:
+        return "(0/0)"
+    if x in (float("inf"), float("-inf")):
+        return "(1/0)" if x > 0 else "(-1/0)"
+    return "(%r)" % x
+
+
+_scalars = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64).map(lua_number),
+    st.floats(allow_nan=True, allow_infinity=True).map(lua_number),
+    st.binary(max_size=40).map(lua_string),
+    st.sampled_from(["true", "false", "nil", "cjson.null"]),
+)
+
+
+def _table(children):
+    keys = st.one_of(
+        st.integers(min_value=-3, max_value=40).map(lua_number),
+        st.binary(min_size=1, max_size=6).map(lua_string),
+        st.sampled_from(["1.5", "true"]),
+    )
+    array = st.lists(children, max_size=6).map(lambda items: "{" + ", ".join(items) + "}")
+    hashed = st.lists(st.tuples(keys, children), max_size=5).map(
+        lambda pairs: "{" + ", ".join("[%s] = %s" % kv for kv in pairs) + "}"
+    )
+    return st.one_of(array, hashed)
+
+
+lua_values = st.recursive(_scalars, _table, max_leaves=12)
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(value=lua_values)
+def test_generated_encodings(pair2: Pair, value: str) -> None:
+    pair2.check(
+        [
+            ev("return cjson.encode(%s)" % value),
+            ev(HEX + "return hex(cmsgpack.pack(%s))" % value),
+            ev("local t = {cmsgpack.unpack(cmsgpack.pack(%s))} return cjson.encode(t)" % value),
+        ]
+    )
+
+
+_json_alphabet = st.sampled_from(
+    list('{}[],:"\\ ') + ["true", "false", "null", "nan", "-inf", "1", "-2.5e3", "0x1F", "01", "\\u00e9", "\\ud83d",
+                          "\\ude00", "a", "\x00", "\x7f", "\xff"]
+)  # fmt: skip
+
+
+@FUZZ
+@given(text=st.lists(_json_alphabet, max_size=20).map("".join))
+def test_generated_json_decoding(pair2: Pair, text: str) -> None:
+    s = text.encode("latin-1")
+    pair2.check([ev("return {pcall(function() return cjson.encode(cjson.decode(%s)) end)}" % lua_string(s))])
+
+
+@FUZZ
+@given(data=st.binary(max_size=24))
+def test_generated_msgpack_decoding(pair2: Pair, data: bytes) -> None:
+    script = (
+        "local r = {pcall(cmsgpack.unpack, %s)} for i = 2, #r do "
+        "r[i] = type(r[i]) == 'table' and hex(cmsgpack.pack(r[i])) or tostring(r[i]) end return r"
+    )
+    pair2.check([ev(HEX + script % lua_string(data))])
+
+
+_struct_fmt = st.lists(
+    st.sampled_from(
+        ["<", ">", "!", "!4", "b", "B", "h", "H", "i", "I", "i3", "I5", "l", "L", "f", "d", "x", "c2", "s"]
+    ),
+    max_size=5,
+).map("".join)
+
+
+@FUZZ
+@given(fmt=_struct_fmt, numbers=st.lists(st.integers(min_value=-(2**40), max_value=2**40), min_size=5, max_size=5))
+def test_generated_struct(pair2: Pair, fmt: str, numbers: list[int]) -> None:
+    args = ", ".join(["%d" % n if i % 3 else '"abcdef"' for i, n in enumerate(numbers)])
+    script = (
+        "local ok, s = pcall(struct.pack, '%s', %s) if not ok then return s end "
+        "local r = {pcall(struct.unpack, '%s', s)} for i = 2, #r do r[i] = tostring(r[i]) end "
+        "return {hex(s), r, struct.size('%s')}"
+    )
+    pair2.check([ev(HEX + script % (fmt, args, fmt, fmt.replace("s", "")))])

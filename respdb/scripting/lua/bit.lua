@@ -5,6 +5,8 @@
 -- Results are signed 32-bit numbers. Bitwise operations work 4 bits at a time on
 -- non-negative doubles, which represent every 32-bit value exactly.
 
+local aux = ...
+
 local type, select, error, tonumber, floor = type, select, error, tonumber, math.floor
 local frexp, sformat, ssub, tconcat = math.frexp, string.format, string.sub, table.concat
 
@@ -23,7 +25,8 @@ end
 local function barg(n, i, v, fname, depth)
   local x = tonumber(v)
   if x == nil or (type(v) ~= "number" and type(v) ~= "string") then
-    error(sformat("bad argument #%d to '%s' (number expected, got %s)", i, fname, argname(n, i, v)), depth or 3)
+    depth = depth or 3
+    error(aux.argmsg(depth - 1, i, "number expected, got " .. argname(n, i, v)), depth)
   end
   if x ~= x or x == 1 / 0 or x == -1 / 0 then
     return 0

@@ -6,7 +6,7 @@
 -- with strtod's syntax (so hex, inf and nan pass, as in Redis), JSON null is cjson.null,
 -- and errors name the token and the character position.
 
-local null = ...
+local null, aux = ...
 
 local type, select, error, tostring, tonumber, pcall = type, select, error, tostring, tonumber, pcall
 local raw_next, raw_get, ipairs = next, rawget, ipairs
@@ -16,6 +16,7 @@ local sbyte, schar, ssub, sfind, sformat, sgsub, slower = string.byte, string.ch
 local tconcat = table.concat
 
 local FAIL = {}
+local argmsg = aux.argmsg
 
 local function fail(msg)
   error({ FAIL, msg }, 0)
@@ -472,8 +473,9 @@ local function argname(n, i, v)
   return type(v)
 end
 
+-- An argument error: the text is made where the function's name is known (rethrow).
 local function argerror(i, fname, msg)
-  fail(sformat("bad argument #%d to '%s' (%s)", i, fname, msg))
+  error({ FAIL, fname, i, msg }, 0)
 end
 
 local function rethrow(ok, a, ...)
@@ -481,6 +483,9 @@ local function rethrow(ok, a, ...)
     return a, ...
   end
   if type(a) == "table" and a[1] == FAIL then
+    if a[3] then
+      error(argmsg(2, a[3], a[4]), 3)
+    end
     error(a[2], 3)
   end
   error(a, 0)

@@ -1,6 +1,6 @@
 -- The `cmsgpack` library (lua-cmsgpack 0.4.0, as Redis ships it) for a Lua 5.1 without it.
 
-local ieee = ...
+local ieee, aux = ...
 
 local type, select, error, tonumber, tostring, pcall = type, select, error, tonumber, tostring, pcall
 local raw_next, unpack = next, unpack
@@ -13,6 +13,7 @@ local MAX_NESTING = 16
 local INT_MAX = 2147483647
 
 local FAIL = {}
+local argmsg = aux.argmsg
 
 local function fail(msg)
   error({ FAIL, msg }, 0)
@@ -321,7 +322,7 @@ local function checkstring(fname, n, i, v)
     return tostring(v)
   end
   if type(v) ~= "string" then
-    fail(sformat("bad argument #%d to '%s' (string expected, got %s)", i, fname, argname(n, i, v)))
+    error({ FAIL, fname, i, "string expected, got " .. argname(n, i, v) }, 0)
   end
   return v
 end
@@ -329,7 +330,7 @@ end
 local function checkinteger(fname, n, i, v)
   local x = tonumber(v)
   if x == nil or (type(v) ~= "number" and type(v) ~= "string") then
-    fail(sformat("bad argument #%d to '%s' (number expected, got %s)", i, fname, argname(n, i, v)))
+    error({ FAIL, fname, i, "number expected, got " .. argname(n, i, v) }, 0)
   end
   if x ~= x or x >= 9223372036854775808 or x < -9223372036854775808 then
     return -9223372036854775808
@@ -369,7 +370,7 @@ end
 local function pack(...)
   local n = select("#", ...)
   if n == 0 then
-    fail("bad argument #0 to 'pack' (MessagePack pack needs input.)")
+    error({ FAIL, "pack", 0, "MessagePack pack needs input." }, 0)
   end
   local args = { ... }
   local out, k = {}, 0
@@ -410,6 +411,9 @@ local function rethrow(ok, a, b)
     return a, b
   end
   if type(a) == "table" and a[1] == FAIL then
+    if a[3] then
+      error(argmsg(2, a[3], a[4]), 3)
+    end
     error(a[2], 3)
   end
   error(a, 0)

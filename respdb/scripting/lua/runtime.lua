@@ -55,8 +55,11 @@ end
 -- argerror blames the caller of a wrapper (called by the wrapper itself); the check_*
 -- helpers are one level deeper. User code is compiled without tail calls (bytecode.py),
 -- so that caller is always on the stack; wrappers must not tail-call anything that raises.
+local argmsg = libs.aux.argmsg
+
 local function argerror(i, fname, msg, depth)
-  error(sformat("bad argument #%d to '%s' (%s)", i, fname, msg), depth or 3)
+  depth = depth or 3
+  error(argmsg(depth - 1, i, msg), depth)
 end
 
 local function check_table(n, i, v, fname)

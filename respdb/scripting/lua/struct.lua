@@ -2,7 +2,7 @@
 -- Lua 5.1 without it, on an x86-64 Linux layout: little endian, short 2, int 4, long 8,
 -- size_t 8, maximum alignment 8.
 
-local ieee = ...
+local ieee, aux = ...
 
 local type, select, error, tonumber, tostring = type, select, error, tonumber, tostring
 local floor = math.floor
@@ -15,7 +15,8 @@ local MAXINTSIZE = 32
 local MAXALIGN = 8
 local INT_MAX = 2147483647
 
-local FAIL = {} -- marks errors raised by the implementation
+local FAIL = {}
+local argmsg = aux.argmsg -- marks errors raised by the implementation
 
 local function fail(msg)
   error({ FAIL, msg }, 0)
@@ -28,8 +29,9 @@ local function argname(n, i, v)
   return type(v)
 end
 
+-- An argument error: the text is made where the function's name is known (rethrow).
 local function argerror(fname, i, msg)
-  fail(sformat("bad argument #%d to '%s' (%s)", i, fname, msg))
+  error({ FAIL, fname, i, msg }, 0)
 end
 
 local function checkstring(fname, n, i, v)
@@ -423,6 +425,9 @@ local function rethrow(ok, a, b)
     return a, b
   end
   if type(a) == "table" and a[1] == FAIL then
+    if a[3] then
+      error(argmsg(2, a[3], a[4]), 3)
+    end
     error(a[2], 3)
   end
   error(a, 0)
