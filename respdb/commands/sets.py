@@ -259,7 +259,7 @@ def _spop_count(c, argv):
             picks = random.sample(range(size), count)
             popped = [b"%d" % a[i] for i in picks]
             keep = sorted(set(range(size)).difference(picks))
-            db.set(key, make_intset(array("q", [a[i] for i in keep])), keepttl=True)
+            db.set(key, make_intset(array("q", [a[i] for i in keep]), s.width), keepttl=True)
     else:
         # Keep `remaining` random members in a new set; reply the rest in iteration order.
         members = _members(s)

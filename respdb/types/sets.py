@@ -87,19 +87,19 @@ class IntSet64(IntSet):
 INTSET_TYPES = frozenset((IntSet16, IntSet32, IntSet64))
 
 
-def make_intset(a: array) -> IntSet:
-    """Pack sorted distinct integers at the narrowest width."""
-    if not a:
-        return IntSet16()
-    lo, hi = a[0], a[-1]
-    if lo >= -32768 and hi <= 32767:
-        cls, tc = IntSet16, "h"
-    elif lo >= -(2**31) and hi < 2**31:
-        cls, tc = IntSet32, "i"
-    else:
-        cls, tc = IntSet64, "q"
-    if a.typecode != tc:
-        a = array(tc, a)
+def make_intset(a: array, width: int = 2) -> IntSet:
+    """Pack sorted distinct integers at the narrowest width that fits them, but at least
+    `width` bytes: like Redis's intset, a set only ever widens (removing the big member of
+    an int64 intset leaves it int64), which DUMP/RDB output shows."""
+    if a:
+        lo, hi = a[0], a[-1]
+        if width < 8 and not (lo >= -(2**31) and hi < 2**31):
+            width = 8
+        elif width < 4 and not (lo >= -32768 and hi <= 32767):
+            width = 4
+    cls = IntSet16 if width == 2 else IntSet32 if width == 4 else IntSet64
+    if a.typecode != cls.tc:
+        a = array(cls.tc, a)
     return cls(a.tobytes())
 
 
@@ -205,7 +205,7 @@ def intset_add(s: IntSet, members: Iterable[bytes], max_intset: int) -> tuple[In
         if len(a) > max_intset:
             ht = SetHT(b"%d" % x for x in a)
             return ht, added + ht.add_many(members[i + 1 :])
-    return (make_intset(a) if added else s), added
+    return (make_intset(a, s.width) if added else s), added
 
 
 def intset_remove(s: IntSet, members: Iterable[bytes]) -> tuple[IntSet, int]:
@@ -219,7 +219,7 @@ def intset_remove(s: IntSet, members: Iterable[bytes]) -> tuple[IntSet, int]:
         if j < len(a) and a[j] == v:
             del a[j]
             removed += 1
-    return (make_intset(a) if removed else s), removed
+    return (make_intset(a, s.width) if removed else s), removed
 
 
 def set_size(s: IntSet | SetHT) -> int:
