@@ -23,7 +23,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from respdb import REDIS_VERSION
+from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
 from respdb.commands.table import ALLOW_BUSY, NOSCRIPT, WRITE
@@ -180,6 +180,7 @@ class Scripting:
         self.load_deadline = 0.0  # FUNCTION LOAD's time limit while library code runs
         self.load_timed_out = False
         self._saved_active_expire = True
+        self._real_now_ms = keyspace.now_ms
         self.eval_vm = self._new_vm("eval")
         self.eval_client = ScriptClient(engine)
         self.function_client = ScriptClient(engine)
@@ -422,6 +423,7 @@ class Scripting:
             self.busy_ms = int(src)
         self.run = run
         e._exec_depth += 1
+        self._freeze_time()
         rest = argv[3:]
         if len(rest) <= 100:
             args: tuple[Any, ...] = (nkeys, None, None, *rest)
@@ -465,8 +467,15 @@ class Scripting:
             raise res.exc
         return res
 
+    def _freeze_time(self) -> None:
+        """Keys do not expire while a script runs: like Redis, expiry checks see the time the
+        script started (keyspace.now_ms is what Database consults)."""
+        now = self._real_now_ms()
+        keyspace.now_ms = lambda: now
+
     def _end(self, run: Run) -> None:
         e = self.engine
+        keyspace.now_ms = self._real_now_ms
         self.run = None
         run.glet = None
         if run.timed_out:

@@ -1483,3 +1483,17 @@ def test_generated_struct(pair2: Pair, fmt: str, numbers: list[int]) -> None:
         "return {hex(s), r, struct.size('%s')}"
     )
     pair2.check([ev(HEX + script % (fmt, args, fmt, fmt.replace("s", "")))])
+
+
+def test_keys_do_not_expire_during_a_script(pair2: Pair) -> None:
+    """Expiry checks inside a script see the time the script started."""
+    spin = (
+        "local a = redis.call('get', 'k') local t0 = redis.call('time') local s = t0[1] * 1000000 + t0[2] "
+        "while true do local t = redis.call('time') if t[1] * 1000000 + t[2] - s > 300000 then break end end "
+        "return {a, redis.call('get', 'k'), redis.call('pttl', 'k'), redis.call('exists', 'k')}"
+    )
+    p = pair2
+    p.reset()
+    p.run("SET", "k", "v", "PX", "150")
+    p.run(*ev(spin))
+    p.run("GET", "k")
