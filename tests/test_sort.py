@@ -146,6 +146,10 @@ SETS_AND_ZSETS = [
     ("SORT", "i", "BY", "nosort", "DESC", "LIMIT", "1", "2"), ("SORT", "i", "ALPHA"), ("SADD", "s", "b", "a", "c", "1"),
     ("SORT", "s", "ALPHA"), ("SORT", "s"), ("SORT", "s", "BY", "nosort"), ("SORT", "s", "BY", "nosort", "LIMIT", "0", "4"),
     ("SORT_RO", "s", "ALPHA", "LIMIT", "1", "2"),
+    # From a script, a set sorted BY <constant> is sorted ALPHA (deterministic for replicas).
+    ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'nosort')", "1", "s"),
+    ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'nosort', 'desc', 'limit', '1', '2')", "1", "s"),
+    ("EVAL", "return redis.call('sort_ro', KEYS[1], 'by', 'nosort', 'get', '#')", "1", "s"),
     ("ZADD", "z", "3", "a", "1", "b", "2", "c", "2", "d"), ("OBJECT", "ENCODING", "z"), ("SORT", "z", "BY", "nosort"),
     ("OBJECT", "ENCODING", "z"), ("SORT", "z", "BY", "nosort", "DESC"), ("SORT", "z", "BY", "nosort", "LIMIT", "1", "2"),
     ("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "1", "2"), ("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "3", "5"),

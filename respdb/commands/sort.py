@@ -283,7 +283,7 @@ def sort_generic(c, argv, readonly: bool) -> bytes:
         kind = type_name(v)
         if kind not in ("list", "set", "zset"):
             raise CommandError(errors.WRONGTYPE)
-    if dontsort and kind == "set" and storekey is not None:
+    if dontsort and kind == "set" and (storekey is not None or c.kind == "script"):
         # A set's iteration order is not reproducible: sort it so that replicas agree.
         dontsort = False
         alpha = True
