@@ -27,6 +27,8 @@ ACTIVE = {
     "notify-keyspace-events", "always-show-logo", "set-proc-title", "supervised",
     "zset-max-listpack-entries", "zset-max-listpack-value",
     "hll-sparse-max-bytes",
+    "dbfilename", "rdbcompression", "rdbchecksum", "stop-writes-on-bgsave-error", "shutdown-on-sigterm",
+    "shutdown-on-sigint",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).
@@ -85,7 +87,7 @@ IMMUTABLE = {
     "aclfile", "appendfilename", "appenddirname", "set-proc-title", "always-show-logo",
     "tcp-backlog", "disable-thp", "enable-debug-command", "enable-module-command",
     "enable-protected-configs", "aof_rewrite_cpulist", "bgsave_cpulist", "bio_cpulist",
-    "server_cpulist", "ignore-warnings",
+    "server_cpulist", "ignore-warnings", "rdbchecksum",
 }  # fmt: skip
 
 _MEM_RE = re.compile(r"^(-?\d+)([kmg]b?|b)?$", re.I)
