@@ -435,3 +435,11 @@ def test_dirty_counter_per_command(p):
         p.run(*cmd)
         after = _dirty(p.redis), _dirty(p.respdb)
         assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)
+
+
+def test_dump_of_listpacks(p):
+    for cmd in (
+        ("HSET", "h", "a", "1", "b", "-70000", "c", "x" * 60, "d", "9223372036854775807", "e", ""), ("DUMP", "h"),
+        ("HDEL", "h", "b"), ("HSET", "h", "a", "2"), ("DUMP", "h"), ("HINCRBYFLOAT", "h", "f", "1.5"), ("DUMP", "h"),
+    ):  # fmt: skip
+        p.run(*cmd)

@@ -477,3 +477,14 @@ def test_dirty_counter_per_command(p):
         if not after:
             measure()
         assert after[0] - before[0] == after[1] - before[1], (cmd, before, after)
+
+
+def test_dump_of_intsets(p):
+    """DUMP shows the intset's width, which only ever grows."""
+    for cmd in (
+        ("SADD", "a", "1", "2", "3"), ("DUMP", "a"), ("SADD", "a", "70000"), ("DUMP", "a"), ("SADD", "a", "-10000000000"),
+        ("DUMP", "a"), ("SREM", "a", "-10000000000", "70000"), ("DUMP", "a"), ("SADD", "b", "1", "5000000000"),
+        ("SUNIONSTORE", "c", "a"), ("DUMP", "c"), ("SINTERSTORE", "d", "a", "b"), ("DUMP", "d"), ("SMOVE", "b", "e", "5000000000"),
+        ("DUMP", "e"), ("DUMP", "b"),
+    ):  # fmt: skip
+        p.run(*cmd)
