@@ -264,3 +264,20 @@ def test_evalsha_benchmark_shape(r):
     for i in range(200):
         assert r.evalsha(sha, 1, "bk", i) == str(i).encode()
     assert time.perf_counter() - t0 < 10
+
+
+def test_persistence_helpers_and_info_fields(eng, c):
+    assert scripting.function_codes(eng) == []
+    fields = dict(scripting.info_memory(eng))
+    assert fields["number_of_cached_scripts"] == "0" and fields["used_memory_lua"] == "32768"
+    code = b"#!lua name=p\nredis.register_function('pf', function() return 'p' end)"
+    assert scripting.load_function(eng, code) == b"p"
+    assert scripting.function_codes(eng) == [code]
+    assert run(eng, c, "FCALL", "pf", "0") == b"$1\r\np\r\n"
+    run(eng, c, "SCRIPT", "LOAD", "return 1")
+    fields = dict(scripting.info_memory(eng))
+    assert (fields["number_of_cached_scripts"], fields["number_of_functions"], fields["number_of_libraries"]) == (
+        "1",
+        "1",
+        "1",
+    )
