@@ -265,16 +265,20 @@ class Scripting:
         c = run.client
         c.proto = resp
         e = self.engine
-        if repl == 0 and e.propagators:
-            # redis.set_repl(redis.REPL_NONE): what follows is not propagated
-            saved = e.propagators
-            e.propagators = []
-            try:
+        try:
+            if repl == 0 and e.propagators:
+                # redis.set_repl(redis.REPL_NONE): what follows is not propagated
+                saved = e.propagators
+                e.propagators = []
+                try:
+                    reply = e.call(c, cmd, list(args))
+                finally:
+                    e.propagators = saved
+            else:
                 reply = e.call(c, cmd, list(args))
-            finally:
-                e.propagators = saved
-        else:
-            reply = e.call(c, cmd, list(args))
+        except Exception as err:  # a failing handler must not take the script's Lua state with it
+            e.log("warning", "Command %s called from a script failed: %r" % (cmd.fullname, err))
+            return b"-ERR %s\r\n" % repr(err).encode("utf-8", "replace").replace(b"\r", b" ").replace(b"\n", b" ")
         return reply or b"$-1\r\n"
 
     def _refused(self, cmd: Any, reply: bytes) -> bytes:
