@@ -75,19 +75,19 @@ def cmd_pfcount(c, argv):
     db = c.db
     if len(argv) > 2:
         # The union's cardinality, computed on a scratch register set: no key changes.
-        raw = None
+        acc = None
         for key in argv[1:]:
             v = _lookup(db, key)
             if v is None:
                 continue
             try:
-                regs = H.registers(v)
+                regs = int.from_bytes(H.registers(v), "little")
             except H.Corrupt:
                 raise CommandError(H.CORRUPT) from None
-            raw = regs if raw is None else H.raw_max(raw, regs)
-        if raw is None:
+            acc = regs if acc is None else H.lanes_max(acc, regs)
+        if acc is None:
             return ZERO
-        return integer(H.estimate(H.raw_histogram(raw)))
+        return integer(H.estimate(H.lanes_histogram(acc)))
     key = argv[1]
     v = _lookup(db, key)
     if v is None:

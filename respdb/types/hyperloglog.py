@@ -195,30 +195,42 @@ def pack_dense(raw: bytes) -> bytes:
     return bytes(out)
 
 
-_LANE_HI = int.from_bytes(b"\x80" * REGISTERS, "little")
+# Register arrays as big ints, one register per 8-bit lane (values < 64, so lane arithmetic
+# below never carries into the next lane).
+_LANES = int.from_bytes(b"\x01" * REGISTERS, "little")
+_LANE_HI = _LANES << 7
+
+
+def lanes_max(x: int, y: int) -> int:
+    """Lane-wise max: each lane of (x|0x80) - y keeps its top bit iff x >= y there."""
+    ge = (((x | _LANE_HI) - y) & _LANE_HI) >> 7
+    keep_x = ge * 0xFF
+    return (x & keep_x) | (y & ~keep_x)
+
+
+def lanes_histogram(x: int) -> list[int]:
+    """How many lanes hold each value 0..63: lanes >= k are those where adding 128-k sets
+    the top bit; counting them is one add, one and, one popcount per k."""
+    h = [0] * 64
+    prev = REGISTERS
+    for k in range(1, 64):
+        ge = ((x + (128 - k) * _LANES) & _LANE_HI).bit_count()
+        h[k - 1] = prev - ge
+        prev = ge
+        if not ge:
+            return h
+    h[63] = prev
+    return h
 
 
 def raw_max(a: bytes, b: bytes) -> bytes:
-    """Register-wise max of two 16384-byte register arrays (values < 128), with lane
-    arithmetic on big ints: each byte lane of (a|0x80) - b keeps its top bit iff a >= b."""
-    x = int.from_bytes(a, "little")
-    y = int.from_bytes(b, "little")
-    ge = (((x | _LANE_HI) - y) & _LANE_HI) >> 7
-    keep_a = ge * 0xFF
-    return ((x & keep_a) | (y & ~keep_a)).to_bytes(REGISTERS, "little")
+    """Register-wise max of two 16384-byte register arrays."""
+    return lanes_max(int.from_bytes(a, "little"), int.from_bytes(b, "little")).to_bytes(REGISTERS, "little")
 
 
 def raw_histogram(raw: bytes) -> list[int]:
     """How many registers hold each value 0..63."""
-    h = [0] * 64
-    left = len(raw)
-    for val in range(64):
-        n = raw.count(val)
-        h[val] = n
-        left -= n
-        if not left:
-            break
-    return h
+    return lanes_histogram(int.from_bytes(raw, "little"))
 
 
 # ---------------------------------------------------------------------------
