@@ -235,6 +235,10 @@ class Engine:
         except CommandError as e:
             reply = self._error(e.msg)
             cmd.failed_calls += 1
+        except Exception as e:  # a bug in a handler must not take the connection down
+            self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
+            reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+            cmd.failed_calls += 1
         cmd.ns += perf_counter_ns() - t0
         if c.bstate is None or c.unblocking and not c.bstate.rearmed:
             cmd.calls += 1  # a command that blocked counts once, when it is served
