@@ -182,3 +182,20 @@ def test_reply_helpers():
     assert geo_cmds._coord(-0.0) == b"0"
     assert geo_cmds._coord(180.0) == b"180"
     assert geo_cmds._to_long_long(1e30) == -(2**63)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    scores=st.lists(st.integers(0, 60), min_size=1, max_size=1500),
+    lo=st.integers(-1, 62),
+    width=st.integers(0, 30),
+)
+def test_chunk_scan_matches_the_public_range(scores, lo, width):
+    """The search's direct scan of SortedPairs chunks gives what the positional API gives."""
+    from respdb.types import zsets as Z
+
+    pairs = sorted({(float(s), b"m%d" % i) for i, s in enumerate(scores)})
+    z = ZsetSkiplist.from_pairs(pairs)
+    hi = lo + width
+    expected = Z.pairs_between(z, z.sl.bisect_score(lo), z.sl.bisect_score(hi))
+    assert geo_cmds._skiplist_range(z.sl, float(lo), float(hi)) == expected

@@ -322,10 +322,10 @@ def _collect(z, shape: G.Shape, limit: int) -> list[list]:
     cells = G.search_cells(shape)
     points: list[list] = []
     if type(z) is ZsetSkiplist:
-        bisect = z.sl.bisect_score
+        sl = z.sl
 
         def span(lo: float, hi: float):
-            return Z.pairs_between(z, bisect(lo), bisect(hi))
+            return _skiplist_range(sl, lo, hi)
 
     else:
         ms, ss = z.lists()
@@ -354,6 +354,26 @@ def _collect(z, shape: G.Shape, limit: int) -> list[list]:
                 break
         last = idx
     return points
+
+
+def _skiplist_range(sl, lo: float, hi: float) -> list[tuple[float, bytes]]:
+    """Pairs with lo <= score < hi, read straight from SortedPairs' chunks (a search asks
+    for nine ranges and needs no ranks, so it skips the positional index)."""
+    maxes = sl._maxes
+    i = bisect_left(maxes, (lo,))
+    out: list[tuple[float, bytes]] = []
+    first = True
+    while i < len(maxes):
+        sc = sl._sc[i]
+        j = bisect_left(sc, lo) if first else 0
+        first = False
+        k = bisect_left(sc, hi, j)
+        if k > j:
+            out.extend(zip(sc[j:k], sl._mc[i][j:k], strict=True))
+        if k < len(sc):
+            break
+        i += 1
+    return out
 
 
 def _cmp_asc(a, b) -> int:
