@@ -3,6 +3,7 @@ redis-py: its Lock (SET NX PX plus Lua release/extend/reacquire) and a token-buc
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -281,3 +282,19 @@ def test_persistence_helpers_and_info_fields(eng, c):
         "1",
         "1",
     )
+
+
+def test_scripts_and_disk_errors(eng, c):
+    """After a failed background save, writes from scripts get MISCONF; reads still work."""
+    eng.disk_error = True
+    try:
+        script = b"return redis.call('set', 'k', 'v')"
+        reply = run(eng, c, "EVAL", script, "0")
+        assert reply.startswith(b"-MISCONF Redis is configured to save RDB snapshots")
+        sha = hashlib.sha1(script).hexdigest().encode()
+        assert reply.endswith(b" script: %b, on @user_script:1.\r\n" % sha)
+        assert run(eng, c, "EVAL", "return redis.call('get', 'k')", "0") == b"$-1\r\n"
+        assert run(eng, c, "EVAL", "#!lua\nreturn 1", "0").startswith(b"-MISCONF")
+        assert run(eng, c, "EVAL", "#!lua flags=no-writes\nreturn 1", "0") == b":1\r\n"
+    finally:
+        eng.disk_error = False

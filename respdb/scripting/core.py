@@ -28,6 +28,7 @@ from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
 from respdb.commands.table import ALLOW_BUSY, NOSCRIPT, WRITE
 from respdb.errors import CommandError
+from respdb.persistence.snapshot import MISCONF
 from respdb.scripting.vm import LuaVM
 
 try:
@@ -66,6 +67,7 @@ ERR_UNKNOWN = b"-ERR Unknown Redis command called from script\r\n"
 ERR_ARITY = b"-ERR Wrong number of args calling Redis command from script\r\n"
 ERR_NOSCRIPT = b"-ERR This Redis command is not allowed from script\r\n"
 ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
+ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
 
@@ -256,8 +258,11 @@ class Scripting:
         flags = cmd.flags
         if flags & NOSCRIPT:
             return self._refused(cmd, ERR_NOSCRIPT)
-        if flags & WRITE and run.read_only:
-            return self._refused(cmd, ERR_RO)
+        if flags & WRITE:
+            if run.read_only:
+                return self._refused(cmd, ERR_RO)
+            if self.engine.disk_error:
+                return self._refused(cmd, ERR_MISCONF)
         if cmd.handler is None:  # a Redis command respdb does not implement
             return self._refused(None, ERR_UNKNOWN)
         if flags & WRITE:
@@ -400,10 +405,13 @@ class Scripting:
     # -- running -----------------------------------------------------------
 
     def check_flags(self, c: Client, flags: int, ro: bool) -> None:
-        """scriptPrepareForRun's checks of scripts with flags (shebang scripts, functions)."""
-        if flags & EVAL_COMPAT:
+        """The checks of scripts with flags (shebang scripts, functions): a script that may
+        write counts as a write command (MISCONF), and may not run as EVAL_RO/FCALL_RO."""
+        if flags & EVAL_COMPAT or flags & NO_WRITES:
             return
-        if not flags & NO_WRITES and ro:
+        if self.engine.disk_error:
+            raise CommandError(MISCONF)
+        if ro:
             raise CommandError(RO_SCRIPT)
 
     def invoke(
