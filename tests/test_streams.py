@@ -21,7 +21,7 @@ from conftest import RawConn, start_redis
 
 from respdb.config import Config
 from respdb.engine import Engine
-from respdb.types.streams import MAX_ID, Stream, lp_str_size, rax_nodes_of
+from respdb.types.streams import MAX_ID, Stream, entry_reply, lp_str_size, rax_nodes_of
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -618,6 +618,25 @@ def test_packed_nodes_read_back_in_both_directions():
     left = [a for j, a in enumerate(added) if j % 3]
     assert s.range(0, MAX_ID) == left and s.length == len(left)
     assert s.get(added[1][0]) == added[1][1] and s.get(added[0][0]) is None
+    # The cached replies follow every change (reads, appends, deletes, trims, packing).
+    for _ in range(300):
+        lo, hi = sorted(rnd.choice(left)[0] + rnd.randrange(-1, 2) for _ in range(2))
+        count = rnd.choice([0, 1, 7, 150])
+        rev = rnd.random() < 0.5
+        want = [entry_reply(k, fv) for k, fv in s.range(lo, hi, count, rev)]
+        assert s.range_replies(lo, hi, count, rev) == want
+        op = rnd.randrange(4)
+        if op == 0 and left:
+            victim = left.pop(rnd.randrange(len(left)))
+            assert s.delete(victim[0])
+        elif op == 1:
+            k += rnd.randrange(1, 1 << 70)
+            s.append(k, (b"f", b"%d" % k), 4096, 100)
+            left.append((k, (b"f", b"%d" % k)))
+        elif op == 2 and rnd.random() < 0.1:
+            removed = s.trim(len(left) - rnd.randrange(0, 40), None, False, 0)
+            del left[:removed]
+    assert [entry_reply(k, fv) for k, fv in left] == s.range_replies(0, MAX_ID)
 
 
 # ---------------------------------------------------------------------------

@@ -496,10 +496,11 @@ def cmd_xlen(c, argv):
 
 
 def _entries(items) -> bytes:
-    out = [b"*%d\r\n" % len(items)]
-    for k, fv in items:
-        out.append(entry_reply(k, fv))
-    return b"".join(out)
+    return b"*%d\r\n" % len(items) + b"".join([entry_reply(k, fv) for k, fv in items])
+
+
+def _replies(items: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(items) + b"".join(items)
 
 
 def _xrange(c, argv, rev: bool) -> bytes:
@@ -522,7 +523,7 @@ def _xrange(c, argv, rev: bool) -> bytes:
         return b"*0\r\n"
     if count == 0:
         return _NULL_ARRAY[c.proto]
-    return _entries(s.range(start, end, max(count, 0), rev))
+    return _replies(s.range_replies(start, end, max(count, 0), rev))
 
 
 @command("xrange")
@@ -754,7 +755,7 @@ def _xread(c, argv, xreadgroup: bool) -> bytes:
             cons.seen = now_ms()
         start = gt + 1
         if group is None:
-            body = _entries(s.range(start, MAX_ID, count))
+            body = _replies(s.range_replies(start, MAX_ID, count))
         elif history:
             body = _history(c, s, cons, start, count)
         else:
@@ -789,7 +790,7 @@ def _serve_waiter(c, argv, keys, sa, ns, count, noack, group, cname, timeout) ->
         gt = parse_id(argv[sa + ns + i], 0, True)
         if not s.last_id > gt:
             return e.blocking.block(c, list(keys), timeout, argv, b"")
-        body = _entries(s.range(gt + 1, MAX_ID, count or BLOCK_DEFAULT_COUNT))
+        body = _replies(s.range_replies(gt + 1, MAX_ID, count or BLOCK_DEFAULT_COUNT))
     else:
         if type(s) is not Stream:
             raise CommandError("UNBLOCKED the stream key no longer exists")

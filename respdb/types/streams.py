@@ -42,10 +42,11 @@ def id_bytes(k: int) -> bytes:
 def entry_reply(k: int, fv: tuple) -> bytes:
     """One entry as Redis replies it: [id, [field, value, ...]]."""
     idb = b"%d-%d" % (k >> 64, k & MAX64)
-    parts = [b"*2\r\n$%d\r\n%b\r\n*%d\r\n" % (len(idb), idb, len(fv))]
-    for x in fv:
-        parts.append(b"$%d\r\n%b\r\n" % (len(x), x))
-    return b"".join(parts)
+    if len(fv) == 2:  # the usual single field: one format operation
+        f, v = fv
+        return b"*2\r\n$%d\r\n%b\r\n*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (len(idb), idb, len(f), f, len(v), v)
+    head = b"*2\r\n$%d\r\n%b\r\n*%d\r\n" % (len(idb), idb, len(fv))
+    return head + b"".join([b"$%d\r\n%b\r\n" % (len(x), x) for x in fv])
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def _signed64(v: int) -> int:
 class Node:
     """One listpack's worth of entries. `keys`/`vals` are None while packed into `blob`."""
 
-    __slots__ = ("master", "fields", "keys", "vals", "blob", "deleted", "live", "body", "last")
+    __slots__ = ("master", "fields", "keys", "vals", "blob", "deleted", "live", "body", "last", "enc")
 
     def __init__(self, master: int, fields: tuple) -> None:
         self.master = master  # ID of the node's first entry (the radix tree key)
@@ -123,6 +124,8 @@ class Node:
         self.live = 0
         self.deleted = 0  # tombstones Redis still keeps in this listpack
         self.last = master  # ID of the last entry appended (deleted or not)
+        # Replies for `keys`/`vals` (entry_reply), built when the node is first read while unpacked.
+        self.enc: list[bytes] | None = None
         # Listpack bytes except the live/deleted counters at its head.
         body = _LP_EMPTY + lp_int_size(len(fields)) + 2  # num-fields and the 0 terminator
         for f in fields:
@@ -147,11 +150,20 @@ class Node:
         if self.keys is not None:
             self.blob = marshal.dumps((self.keys, self.vals))
             self.keys = self.vals = None
+        self.enc = None
+
+    def encoded(self) -> list[bytes]:
+        """The replies of the node's entries (the node must be unpacked)."""
+        enc = self.enc
+        if enc is None:
+            enc = self.enc = [entry_reply(k, fv) for k, fv in zip(self.keys, self.vals, strict=True)]  # type: ignore[arg-type]
+        return enc
 
     def copy(self) -> Node:
         n = Node.__new__(Node)
         n.master, n.fields, n.live, n.deleted, n.body, n.last = (
             self.master, self.fields, self.live, self.deleted, self.body, self.last)  # fmt: skip
+        n.enc = None
         if self.keys is not None:
             n.keys, n.vals, n.blob = list(self.keys), list(self.vals), None  # type: ignore[arg-type]
         else:
@@ -249,16 +261,22 @@ class Stream:
     # -- node bookkeeping ------------------------------------------------------
 
     def _edit(self, node: Node) -> None:
-        """Unpack `node` for a change; a few such nodes stay unpacked (trims hit the head again)."""
+        """Unpack `node` to read or change it. The last few nodes unpacked stay so (reads and
+        trims tend to come back to the same head nodes); older ones are packed again."""
         if node.keys is not None:
             return
         node.unpack()
         opened = self._open
         opened.append(node)
-        if len(opened) > 4:
+        if len(opened) > 8:
             old = opened.pop(0)
             if self.nodes and old is not self.nodes[-1] and old.keys is not None:
                 old.pack()
+
+    def _lists(self, node: Node) -> tuple[list[int], list[tuple]]:
+        if node.keys is None:
+            self._edit(node)
+        return node.keys, node.vals  # type: ignore[return-value]
 
     def _drop_node(self, i: int) -> None:
         node = self.nodes.pop(i)
@@ -312,6 +330,8 @@ class Stream:
             self._edit(node)
         node.keys.append(k)  # type: ignore[union-attr]
         node.vals.append(fv)  # type: ignore[union-attr]
+        if node.enc is not None:
+            node.enc.append(entry_reply(k, fv))
         node.live += 1
         node.last = k
         self.length += 1
@@ -337,7 +357,7 @@ class Stream:
             i += 1
             if not node.live:
                 continue
-            keys, vals = node.view()
+            keys, vals = self._lists(node)
             j = bisect_left(keys, start) if keys and keys[0] < start else 0
             m = len(keys)
             while j < m:
@@ -356,7 +376,7 @@ class Stream:
             i -= 1
             if not node.live:
                 continue
-            keys, vals = node.view()
+            keys, vals = self._lists(node)
             j = bisect_right(keys, end) - 1
             while j >= 0:
                 k = keys[j]
@@ -368,13 +388,89 @@ class Stream:
                 return
 
     def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, tuple]]:
-        out = []
+        """Live entries with start <= id <= end, at most `count` (0: all), ascending or descending.
+        Whole runs of a node are sliced at once."""
+        out: list[tuple[int, tuple]] = []
         if start > end:
             return out
-        it = self.iter_range_rev(start, end) if rev else self.iter_range(start, end)
-        for item in it:
-            out.append(item)
-            if len(out) == count:
+        nodes = self.nodes
+        starts = self.starts
+        if not rev:
+            i = self._first_node(start)
+            n = len(nodes)
+            while i < n and starts[i] <= end:
+                node = nodes[i]
+                i += 1
+                if not node.live:
+                    continue
+                keys, vals = self._lists(node)
+                m = len(keys)
+                lo = bisect_left(keys, start) if keys[0] < start else 0
+                hi = bisect_right(keys, end) if keys[-1] > end else m
+                if count and hi - lo > count - len(out):
+                    hi = lo + count - len(out)
+                if lo < hi:
+                    out.extend(zip(keys[lo:hi], vals[lo:hi], strict=True))
+                if hi < m or (count and len(out) >= count):
+                    break
+            return out
+        i = bisect_right(starts, end) - 1
+        while i >= 0:
+            node = nodes[i]
+            i -= 1
+            if not node.live:
+                continue
+            keys, vals = self._lists(node)
+            lo = bisect_left(keys, start) if keys[0] < start else 0
+            hi = bisect_right(keys, end) if keys[-1] > end else len(keys)
+            if count and hi - lo > count - len(out):
+                lo = hi - (count - len(out))
+            if lo < hi:
+                out.extend(zip(reversed(keys[lo:hi]), reversed(vals[lo:hi]), strict=True))
+            if lo > 0 or (count and len(out) >= count) or node.master < start:
+                break
+        return out
+
+    def range_replies(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[bytes]:
+        """Like range(), but the entries' replies (from each node's cache of them)."""
+        out: list[bytes] = []
+        if start > end:
+            return out
+        nodes = self.nodes
+        starts = self.starts
+        if not rev:
+            i = self._first_node(start)
+            n = len(nodes)
+            while i < n and starts[i] <= end:
+                node = nodes[i]
+                i += 1
+                if not node.live:
+                    continue
+                keys, _ = self._lists(node)
+                m = len(keys)
+                lo = bisect_left(keys, start) if keys[0] < start else 0
+                hi = bisect_right(keys, end) if keys[-1] > end else m
+                if count and hi - lo > count - len(out):
+                    hi = lo + count - len(out)
+                if lo < hi:
+                    out += node.encoded()[lo:hi]
+                if hi < m or (count and len(out) >= count):
+                    break
+            return out
+        i = bisect_right(starts, end) - 1
+        while i >= 0:
+            node = nodes[i]
+            i -= 1
+            if not node.live:
+                continue
+            keys, _ = self._lists(node)
+            lo = bisect_left(keys, start) if keys[0] < start else 0
+            hi = bisect_right(keys, end) if keys[-1] > end else len(keys)
+            if count and hi - lo > count - len(out):
+                lo = hi - (count - len(out))
+            if lo < hi:
+                out += reversed(node.encoded()[lo:hi])
+            if lo > 0 or (count and len(out) >= count) or node.master < start:
                 break
         return out
 
@@ -385,7 +481,7 @@ class Stream:
         node = self.nodes[i]
         if not node.live or k > node.last:
             return None
-        keys, vals = node.view()
+        keys, vals = self._lists(node)
         j = bisect_left(keys, k)
         if j < len(keys) and keys[j] == k:
             return vals[j]
@@ -397,13 +493,13 @@ class Stream:
     def first_valid_id(self) -> int | None:
         for node in self.nodes:
             if node.live:
-                return node.view()[0][0]
+                return self._lists(node)[0][0]
         return None
 
     def last_valid_id(self) -> int | None:
         for node in reversed(self.nodes):
             if node.live:
-                return node.view()[0][-1]
+                return self._lists(node)[0][-1]
         return None
 
     def first_id(self) -> int:
@@ -425,7 +521,7 @@ class Stream:
         node = self.nodes[i]
         if not node.live or k > node.last:
             return False
-        keys, _ = node.view()
+        keys, _ = self._lists(node)
         j = bisect_left(keys, k)
         if j >= len(keys) or keys[j] != k:
             return False
@@ -435,6 +531,8 @@ class Stream:
             self._edit(node)
             del node.keys[j]  # type: ignore[union-attr]
             del node.vals[j]  # type: ignore[union-attr]
+            if node.enc is not None:
+                del node.enc[j]
             node.live -= 1
             node.deleted += 1
         self.length -= 1
@@ -487,6 +585,8 @@ class Stream:
         if n:
             del keys[:n]  # type: ignore[index]
             del vals[:n]  # type: ignore[index]
+            if node.enc is not None:
+                del node.enc[:n]
             node.live -= n
             node.deleted += n
             self.length -= n
