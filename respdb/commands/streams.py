@@ -387,9 +387,16 @@ def _node_limits(c) -> tuple[int, int]:
     return got
 
 
+_PLAIN = TrimArgs()  # XADD key <id> field value ...: no options to parse
+
+
 @command("xadd")
 def cmd_xadd(c, argv):
-    a, idpos = _parse_add_trim(c, argv, True)
+    first = argv[2] if len(argv) > 2 else b""
+    if first == b"*":
+        a, idpos = _PLAIN, 2
+    else:
+        a, idpos = _parse_add_trim(c, argv, True)
     field_pos = idpos + 1
     nfv = len(argv) - field_pos
     if nfv < 2 or nfv % 2:

@@ -312,14 +312,19 @@ class Stream:
         else:
             same = fields == node.fields
         master = node.master
-        size = 2  # flags
-        size += lp_int_size(_signed64((k >> 64) - (master >> 64)))
-        size += lp_int_size(_signed64((k & MAX64) - (master & MAX64)))
+        # flags, ms and seq deltas from the master entry, [num-fields, fields], values, lp-count
+        d_ms = (k >> 64) - (master >> 64)
+        d_seq = (k & MAX64) - (master & MAX64)
+        size = 2 + (2 if 0 <= d_ms <= 127 else lp_int_size(_signed64(d_ms)))
+        size += 2 if 0 <= d_seq <= 127 else lp_int_size(_signed64(d_seq))
         nf = len(fields)
         if same:
-            for x in fv[1::2]:
-                size += lp_str_size(x)
-            size += lp_int_size(nf + 3)
+            if nf == 1:
+                size += lp_str_size(fv[1])
+            else:
+                for x in fv[1::2]:
+                    size += lp_str_size(x)
+            size += 2 if nf <= 124 else lp_int_size(nf + 3)
         else:
             size += lp_int_size(nf)
             for x in fv:
