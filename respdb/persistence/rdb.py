@@ -853,10 +853,7 @@ def load_payload(p: bytes, limits: Limits) -> Any:
     t = r.byte("the value type")
     if t not in TYPE_NAMES or t in (T_MODULE_PRE_GA,):
         raise RDBError("unknown RDB object type %d" % t, 0)
-    v = read_object(r, t, limits)
-    if r.pos != r.end:
-        raise RDBError("trailing bytes after the value", r.pos)
-    return v
+    return read_object(r, t, limits)  # like Redis, bytes after the value are ignored
 
 
 # ---------------------------------------------------------------------------
