@@ -76,17 +76,22 @@ def cmd_pfcount(c, argv):
     if len(argv) > 2:
         # The union's cardinality, computed on a scratch register set: no key changes.
         acc = None
+        sources = []
         for key in argv[1:]:
             v = _lookup(db, key)
             if v is None:
                 continue
             try:
-                regs = int.from_bytes(H.registers(v), "little")
+                regs = H.register_lanes(v)
             except H.Corrupt:
                 raise CommandError(H.CORRUPT) from None
+            sources.append(v)
             acc = regs if acc is None else H.lanes_max(acc, regs)
         if acc is None:
             return ZERO
+        if len(sources) == 1:
+            # The union of one HLL is itself: its (possibly kept) histogram will do.
+            return integer(H.estimate(H.histogram(sources[0])))
         return integer(H.estimate(H.lanes_histogram(acc)))
     key = argv[1]
     v = _lookup(db, key)

@@ -560,6 +560,25 @@ def _remember_hist(v: bytearray, h: list[int]) -> None:
     _HISTS[id(v)] = (v, bytes(v[HDR:]), h)
 
 
+_LANE_CACHE: dict[int, tuple[bytearray, bytes, int]] = {}
+
+
+def register_lanes(v) -> int:
+    """The registers of a valid value as a lanes int (see lanes_max); dense values keep it
+    cached while unchanged, for repeated unions. Corrupt for a broken sparse body."""
+    if v[4] != DENSE or type(v) is not bytearray:
+        return int.from_bytes(registers(v), "little")
+    ent = _LANE_CACHE.get(id(v))
+    body = v[HDR:]
+    if ent is not None and ent[0] is v and ent[1] == body:
+        return ent[2]
+    x = int.from_bytes(unpack_dense(bytes(body)), "little")
+    if len(_LANE_CACHE) >= _HISTS_MAX and id(v) not in _LANE_CACHE:
+        del _LANE_CACHE[next(iter(_LANE_CACHE))]
+    _LANE_CACHE[id(v)] = (v, bytes(body), x)
+    return x
+
+
 def histogram(v) -> list[int] | None:
     """The register histogram of a valid value (None for a sparse body that does not cover
     exactly 16384 registers)."""
