@@ -422,6 +422,9 @@ PROPAGATION_SCRIPT = [
     ["MULTI"], ["XADD", "m", "1-0", "a", "1"], ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "m", ">"],
     ["XADD", "m", "2-0", "a", "1"], ["XADD", "m", "3-0", "a", "1"], ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "m", ">"],
     ["EXEC"],
+    ["XGROUP", "CREATE", "s", "g3", "0"], ["XGROUP", "CREATE", "m", "g3", "0"],
+    ["XREADGROUP", "GROUP", "g3", "z", "COUNT", "2", "STREAMS", "s", "m", ">", ">"],
+    ["XREADGROUP", "GROUP", "g3", "y", "NOACK", "COUNT", "1", "STREAMS", "m", "s", ">", ">"],
 ]  # fmt: skip
 
 
@@ -684,3 +687,42 @@ def test_one_million_entries():
     packed = sum(len(n.blob) for n in s.nodes if n.blob is not None)
     assert packed / s.length < 40, packed / s.length
     assert build < 120, build
+
+
+def test_propagation_of_served_waiters_matches_redis_aof():
+    """A blocked XREADGROUP served by another client's XADD replicates as Redis does it."""
+    srv = start_redis("--appendonly", "yes", "--appendfsync", "always")
+    try:
+        ctl, w1, w2 = RawConn(srv.port), RawConn(srv.port), RawConn(srv.port)
+        ctl.cmd("PING")
+        aof = glob.glob(os.path.join(srv.workdir, "appendonlydir", "*.incr.aof"))[0]
+        start = os.path.getsize(aof)
+        eng = Engine(Config())
+        log: list[list[bytes]] = []
+        eng.propagators.append(lambda dbid, argv: log.append([bytes(x) for x in argv]))
+        mc, m1, m2 = eng.new_client(), eng.new_client(), eng.new_client()
+
+        def both(mine, theirs, *args: str) -> bytes:
+            argv = [a.encode() for a in args]
+            got = eng.execute(mine, argv)
+            theirs.send(b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv))
+            return got
+
+        assert both(mc, ctl, "XGROUP", "CREATE", "s", "g", "$", "MKSTREAM") == ctl.read_reply()
+        assert both(m1, w1, "XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "s", ">") == b""
+        wait_blocked(Conn(srv.port), 1)
+        assert both(m2, w2, "XREADGROUP", "GROUP", "g", "b", "NOACK", "BLOCK", "0", "STREAMS", "s", ">") == b""
+        wait_blocked(Conn(srv.port), 2)
+        assert both(mc, ctl, "XADD", "s", "1-0", "f", "v") == ctl.read_reply()
+        assert m1.pushed.pop() == w1.read_reply()
+        assert both(mc, ctl, "XADD", "s", "2-0", "f", "v") == ctl.read_reply()
+        assert m2.pushed.pop() == w2.read_reply()
+        ctl.cmd("PING")
+        time.sleep(0.1)
+        redis_log = [a for a in _read_aof(aof, start) if a[0].upper() != b"SELECT"]
+        assert [a[0] for a in log] == [b"XGROUP", b"XADD", b"XCLAIM", b"XADD", b"MULTI", b"XGROUP", b"XGROUP", b"EXEC"]
+        assert _normalize_times(log) == _normalize_times(redis_log)
+        for conn in (ctl, w1, w2):
+            conn.close()
+    finally:
+        srv.stop()

@@ -807,6 +807,7 @@ def _serve_waiter(c, argv, keys, sa, ns, count, noack, group, cname, timeout) ->
         if not s.last_id > g.last_id:
             return e.blocking.block(c, list(keys), timeout, argv, b"")
         props: list[list[bytes]] = []
+        dirty = e.dirty
         cons = g.consumers.get(cname)
         if cons is None:
             cons = _create_consumer(c, db, key, g, cname)
@@ -814,8 +815,8 @@ def _serve_waiter(c, argv, keys, sa, ns, count, noack, group, cname, timeout) ->
                 props.append([b"XGROUP", b"CREATECONSUMER", key, group, cname])
         cons.seen = now_ms()
         body = _deliver(c, s, key, group, g, cons, g.last_id + 1, count or BLOCK_DEFAULT_COUNT, noack, props)
-        if props:
-            e.dirty += 1  # so that the engine propagates what was delivered
+        if props and e.dirty == dirty:
+            e.dirty += 1  # Redis counts nothing here, but the engine propagates only after a change
         _propagate(c, props)
     if c.proto == 3:
         return b"%1\r\n" + _bulk(key) + body

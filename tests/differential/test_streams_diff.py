@@ -428,6 +428,33 @@ READ_CASES = """
     XREAD COUNT 1 STREAMS s 1-1
 """
 
+MULTI_STREAM_CASES = """
+    XADD a 1-0 f 1
+    XADD a 2-0 f 2
+    XADD b 1-5 g 1
+    XGROUP CREATE a g 0
+    XGROUP CREATE b g $
+    XREADGROUP GROUP g c STREAMS a b > >
+    XREADGROUP GROUP g c STREAMS a b 0 >
+    XREADGROUP GROUP g c STREAMS a b > 0
+    XADD b 2-0 g 2
+    XADD a 3-0 f 3
+    XREADGROUP GROUP g c COUNT 1 STREAMS b a > >
+    XREADGROUP GROUP g d NOACK STREAMS a b > >
+    XREADGROUP GROUP g c STREAMS a b 0 0
+    XREADGROUP GROUP g c STREAMS a a 0 >
+    XREADGROUP GROUP g c STREAMS a a > >
+    XREADGROUP GROUP g c STREAMS a b a > > 0
+    XREADGROUP GROUP g c STREAMS a b a > > 0 x
+    XREAD STREAMS a b a 0 0 0
+    XREAD COUNT 1 STREAMS a b 1-0 0
+    XREAD STREAMS b a $ 2-0
+    XINFO GROUPS a
+    XINFO GROUPS b
+    XPENDING a g
+    XPENDING b g
+"""
+
 PENDING_CASES = """
     XADD s 1-1 a 1
     XGROUP CREATE s g 0
@@ -647,9 +674,9 @@ HELP_AND_ARITY = """
 
 @pytest.mark.parametrize(
     "text",
-    [XADD_CASES, XTRIM_CASES, RANGE_CASES, GROUP_CASES, READ_CASES, PENDING_CASES, CLAIM_CASES, XSETID_CASES,
+    [XADD_CASES, XTRIM_CASES, RANGE_CASES, GROUP_CASES, READ_CASES, MULTI_STREAM_CASES, PENDING_CASES, CLAIM_CASES, XSETID_CASES,
      GENERIC_ON_STREAMS, HELP_AND_ARITY],
-    ids=["xadd", "xtrim", "xrange-xdel-xlen", "xgroup-xinfo", "xread-xreadgroup", "xpending-xack", "xclaim-xautoclaim",
+    ids=["xadd", "xtrim", "xrange-xdel-xlen", "xgroup-xinfo", "xread-xreadgroup", "multi-stream", "xpending-xack", "xclaim-xautoclaim",
          "xsetid", "generic-and-scripts", "arity"],
 )  # fmt: skip
 def test_scripted(p, text):
