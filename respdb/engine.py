@@ -384,8 +384,11 @@ class Engine:
         if tr.table or tr.prefixes:
             tr.invalidate(key, self.current)
         if db.blocking and key in db.blocking:
-            # A deleted or replaced stream must answer its XREADGROUP waiters (see blocking.py).
-            self.blocking.signal_ready(db, key)
+            # A deleted stream (or one replaced by another type) must answer its XREADGROUP
+            # waiters (see blocking.py); changes to a stream itself wake nobody but by XADD.
+            v = db.data.get(key)
+            if v is None or getattr(v, "redis_type", None) != "stream":
+                self.blocking.signal_ready(db, key)
         if self.notify_flags & cls:
             self.notify(cls, event, key, db.id)
 

@@ -235,6 +235,26 @@ def test_served_with_an_empty_batch(conns):
     assert w.read_reply() == one_stream("s", b"*0\r\n")
 
 
+def test_only_xadd_wakes_stream_readers(conns):
+    """XSETID moves the last ID without waking anyone, and XDEL/XTRIM/XGROUP do not wake either:
+    the waiters stay blocked until the next XADD."""
+    ctl, r, g = conns(), conns(), conns()
+    ctl.cmd("XADD", "s", "1-1", "a", "1")
+    ctl.cmd("XADD", "s", "5-0", "a", "1")
+    ctl.cmd("XGROUP", "CREATE", "s", "g", "$")
+    r.send_cmd("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+    g.send_cmd("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+    wait_blocked(ctl, 2)
+    for cmd in (("XSETID", "s", "9-0"), ("XDEL", "s", "1-1"), ("XTRIM", "s", "MAXLEN", "0"),
+                ("XGROUP", "CREATE", "s", "g2", "0"), ("XGROUP", "SETID", "s", "g", "0"),
+                ("XGROUP", "SETID", "s", "g", "$")):  # fmt: skip
+        ctl.cmd(*cmd)
+    assert r.silent(0.2) and g.silent(0.01)
+    ctl.cmd("XADD", "s", "10-0", "b", "2")
+    assert r.read_reply() == one_stream("s", entries(("10-0", ["b", "2"])))
+    assert g.read_reply() == one_stream("s", entries(("10-0", ["b", "2"])))
+
+
 def test_blocked_read_is_served_at_most_1000_entries(conns):
     ctl, w, w2 = conns(), conns(), conns()
     w.send_cmd("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
