@@ -992,6 +992,38 @@ def test_radix_tree_shapes(p, seed):
         xrun(p, "CONFIG", "SET", "stream-node-max-entries", "100")
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_node_bytes_with_wild_ids(p, seed):
+    """Byte-limited nodes with large and negative ID deltas and integer-looking values: the computed
+    listpack size must split nodes exactly where Redis does."""
+    import random
+
+    rnd = random.Random(seed)
+    xrun(p, "CONFIG", "SET", "stream-node-max-entries", "0")
+    xrun(p, "CONFIG", "SET", "stream-node-max-bytes", str(rnd.choice([90, 150, 300, 700])))
+    try:
+        ms, seq = 0, 0
+        for _ in range(250):
+            step = rnd.choice(["seq", "seq", "ms", "big-ms", "big-seq"])
+            if step == "seq":
+                seq += rnd.randrange(1, 300)
+            elif step == "big-seq":
+                seq += rnd.randrange(1, 1 << 62)
+            elif step == "ms":
+                ms, seq = ms + rnd.randrange(1, 5000), rnd.randrange(0, 1 << rnd.choice([1, 8, 16, 40, 63]))
+            else:
+                ms, seq = ms + rnd.randrange(1, 1 << 62), rnd.randrange(0, 100)
+            value = rnd.choice(["x" * rnd.randrange(0, 80), str(rnd.randrange(-(1 << 40), 1 << 40)), "0", "-1"])
+            fields = ["f", value] if rnd.random() < 0.7 else ["g", value, "h", str(rnd.randrange(1 << 20))]
+            xrun(p, "XADD", "s", "%d-%d" % (ms, seq), *fields)
+            if rnd.random() < 0.1:
+                xrun(p, "XINFO", "STREAM", "s")
+        xrun(p, "XINFO", "STREAM", "s")
+    finally:
+        xrun(p, "CONFIG", "SET", "stream-node-max-entries", "100")
+        xrun(p, "CONFIG", "SET", "stream-node-max-bytes", "4096")
+
+
 def test_generated_ids(p):
     """`*` and `ms-*`: generated from the clock (shape compared) or from the last ID (exact)."""
     for args in (("XADD", "s", "*", "a", "1"), ("XADD", "s", "*", "b", "2")):
