@@ -164,6 +164,7 @@ class Blocking:
             if ident not in self._ready_set:
                 self._ready_set.add(ident)
                 self.ready.append((db, key))
+                self.engine.post_work = True
 
     def serve_ready(self) -> None:
         """Serve waiters of the keys signalled ready, key by key in signal order, each key's
@@ -197,6 +198,8 @@ class Blocking:
                         st.ready_key = None
                     if st.rearmed:
                         continue  # not servable from this key (e.g. another type): keeps waiting
+                    if e.tracking_pending:  # invalidations this waiter's own command caused
+                        reply = e._send_pending_invalidations(c, reply)
                     self._detach(c)
                     self._deliver(c, reply)
 

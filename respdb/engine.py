@@ -75,7 +75,9 @@ class Engine:
         self.tracking = Tracking(self)
         self.tracking_pending: list[bytes | None] = []  # invalidations due to the running client
         self.current: Client | None = None  # the client whose command is running
-        self.executing = False
+        # Work to do after the running command (see execute); `current` is the client whose
+        # command runs (None between commands, e.g. in the cron).
+        self.post_work = False
         self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
         self.shutdown_requested: Callable[[list[bytes]], None] | None = None
         self.logfile = sys.stderr
@@ -193,13 +195,14 @@ class Engine:
             early = self._check_gates(c, cmd, argv)
             if early is not None:
                 return early
-        self.executing = True
         reply = self.call(c, cmd, argv)
-        self.executing = False
-        if self.tracking_pending:
-            reply = self._send_pending_invalidations(c, reply)
-        if self.blocking.ready:
-            self.blocking.serve_ready()
+        if self.post_work:
+            # Set by tracking (invalidations due to this client) and blocking (ready keys).
+            self.post_work = False
+            if self.tracking_pending:
+                reply = self._send_pending_invalidations(c, reply)
+            if self.blocking.ready:
+                self.blocking.serve_ready()
         return reply
 
     def before_sleep(self) -> None:
@@ -380,9 +383,10 @@ class Engine:
         self.dirty += 1
         if self.watched_keys:
             self.touch_watched(db, key)
-        tr = self.tracking
-        if tr.table or tr.prefixes:
-            tr.invalidate(key, self.current)
+        if self.tracking.clients:
+            tr = self.tracking
+            if tr.table or tr.prefixes:
+                tr.invalidate(key, self.current)
         if db.blocking and key in db.blocking:
             # A deleted stream (or one replaced by another type) must answer its XREADGROUP
             # waiters (see blocking.py); changes to a stream itself wake nobody but by XADD.
@@ -513,6 +517,7 @@ class Engine:
 
     def cron(self) -> None:
         """Periodic work, called `hz` times a second by the server loop."""
+        self.current = None  # changes made here are nobody's own (tracking NOLOOP, pending)
         if self.blocking.heap:
             self.blocking.handle_timeouts()
         if self.pause_mode:

@@ -132,16 +132,17 @@ def _ishex(c: int) -> bool:
 
 
 def _parse_ll(b: bytes) -> int | None:
-    """Strict integer parse like Redis's string2ll (no spaces, no '+', no leading zeros)."""
-    if not b or len(b) > 20:
+    """Strict integer parse like Redis's string2ll (no spaces, no '+', no leading zeros).
+
+    int() is lenient (spaces, '+', '_', leading zeros); printing the value back and
+    comparing keeps only the canonical spelling, which is what string2ll accepts."""
+    if len(b) > 20:
         return None
-    if b == b"0":
-        return 0
-    s = b[1:] if b[:1] == b"-" else b
-    if not s or s[:1] == b"0" or not s.isdigit():
+    try:
+        v = int(b)
+    except ValueError:
         return None
-    v = int(b)
-    if v < -(2**63) or v >= 2**63:
+    if b"%d" % v != b or not -(2**63) <= v < 2**63:
         return None
     return v
 

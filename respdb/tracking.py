@@ -130,8 +130,9 @@ class Tracking:
                 continue
             if target is current and target.tracking.noloop:
                 continue
-            if target is current and self.engine.executing:
+            if target is current and current is not None:
                 self.engine.tracking_pending.append(key)
+                self.engine.post_work = True
             else:
                 self.send(target, b"*1\r\n" + _bulk(key))
 
@@ -141,6 +142,7 @@ class Tracking:
             if c.tracking is not None:
                 if c is current:
                     self.engine.tracking_pending.append(None)
+                    self.engine.post_work = True
                 else:
                     self.send(c, b"_\r\n" if c.proto == 3 else b"$-1\r\n")
         self.table.clear()
