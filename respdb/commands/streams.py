@@ -105,8 +105,8 @@ def _subcommand_syntax(argv) -> CommandError:
     )
 
 
-def get_stream(db, key: bytes, lookup=None) -> Stream | None:
-    v = db.get(key) if lookup is None else lookup(key)
+def get_stream(db, key: bytes) -> Stream | None:
+    v = db.get(key)
     if v is None or type(v) is Stream:
         return v
     raise CommandError(errors.WRONGTYPE)
@@ -1308,10 +1308,6 @@ def cmd_xsetid(c, argv):
 
 # ---------------------------------------------------------------------------
 # XINFO
-
-
-def _nack_time(t: int) -> bytes:
-    return integer(t)
 
 
 @command("xinfo|help")

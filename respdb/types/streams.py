@@ -372,26 +372,6 @@ class Stream:
                 yield k, vals[j]
                 j += 1
 
-    def iter_range_rev(self, start: int, end: int) -> Iterator[tuple[int, tuple]]:
-        """Live entries with start <= id <= end, descending."""
-        nodes = self.nodes
-        i = bisect_right(self.starts, end) - 1
-        while i >= 0:
-            node = nodes[i]
-            i -= 1
-            if not node.live:
-                continue
-            keys, vals = self._lists(node)
-            j = bisect_right(keys, end) - 1
-            while j >= 0:
-                k = keys[j]
-                if k < start:
-                    return
-                yield k, vals[j]
-                j -= 1
-            if node.master < start:
-                return
-
     def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, tuple]]:
         """Live entries with start <= id <= end, at most `count` (0: all), ascending or descending.
         Whole runs of a node are sliced at once."""
@@ -491,9 +471,6 @@ class Stream:
         if j < len(keys) and keys[j] == k:
             return vals[j]
         return None
-
-    def exists(self, k: int) -> bool:
-        return self.get(k) is not None
 
     def first_valid_id(self) -> int | None:
         for node in self.nodes:
