@@ -367,3 +367,69 @@ def test_info_persistence_fields_match_redis(redis_server, respdb_server):
     ours = list(info(Raw(respdb_server.port)))
     theirs = list(info(Raw(redis_server.port)))
     assert ours == theirs
+
+
+def test_flushall_rewrites_the_file_with_save_points(tmp_path):
+    s = start_respdb("--dir", str(tmp_path), "--save", "3600 1")
+    try:
+        c = Raw(s.port)
+        c.cmd("SET", "k", "v")
+        assert c.cmd("SAVE") == b"OK"
+        assert rdb.parse_rdb((tmp_path / "dump.rdb").read_bytes(), 16, rdb.Limits()).keys_loaded == 1
+        c.cmd("FLUSHALL")
+        assert rdb.parse_rdb((tmp_path / "dump.rdb").read_bytes(), 16, rdb.Limits()).keys_loaded == 0
+        # Redis shows 0 here (its save resets the counter; it forces the FLUSHALL's propagation by
+        # other means); respdb keeps the FLUSHALL's own change so that it is still propagated.
+        assert info(c)["rdb_changes_since_last_save"] == "1"
+    finally:
+        s.stop()
+
+
+def test_debug_reload(tmp_path):
+    e = Engine()
+    e.logfile = open(os.devnull, "w")  # noqa: SIM115
+    e.config.values["dir"] = str(tmp_path)
+    e.config.values["enable-debug-command"] = "yes"
+    db = Embedded(e)
+    run_on(db.execute_raw, dataset_commands()[:40])
+    db.execute("APPEND", "s:emb", "!")
+    assert db.execute("OBJECT", "ENCODING", "s:emb") == b"raw"
+    before = db.execute("DBSIZE")
+    assert db.execute("DEBUG", "RELOAD") == b"OK"
+    assert db.execute("DBSIZE") == before
+    assert db.execute("OBJECT", "ENCODING", "s:emb") == b"embstr"  # re-encoded by the load, as in Redis
+    db.execute("SET", "extra", "1")
+    assert db.execute("DEBUG", "RELOAD", "NOSAVE") == b"OK"
+    assert db.execute("EXISTS", "extra") == 0
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu"])
+def test_lru_and_lfu_data_are_saved(policy, tmp_path):
+    e = Engine()
+    e.logfile = open(os.devnull, "w")  # noqa: SIM115
+    db = Embedded(e)
+    db.execute("CONFIG", "SET", "maxmemory-policy", policy)
+    db.execute("SET", "k", "v")
+    p = db.execute("DUMP", "k")
+    db.execute("RESTORE", "idle", 0, p, "IDLETIME", 500)
+    db.execute("RESTORE", "hot", 0, p, "FREQ", 99)
+    out: list[bytes] = []
+    rdb.write_rdb(e, out.append)
+    data = b"".join(out)
+    path = tmp_path / "x.rdb"
+    path.write_bytes(data)
+    exe = shutil.which("redis-check-rdb")
+    if exe is not None:
+        res = subprocess.run([exe, str(path)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stdout
+    fresh = Engine()
+    fresh.logfile = open(os.devnull, "w")  # noqa: SIM115
+    Embedded(fresh).execute("CONFIG", "SET", "maxmemory-policy", policy)
+    fresh.persistence.load_file(str(path))
+    f = Embedded(fresh)
+    if policy == "allkeys-lru":
+        assert data.count(b"\xf8") >= 3
+        assert f.execute("OBJECT", "IDLETIME", "idle") >= 500
+    else:
+        assert b"\xf9\x63" in data  # FREQ 99
+        assert f.execute("OBJECT", "FREQ", "hot") == 99

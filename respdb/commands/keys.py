@@ -237,6 +237,7 @@ def cmd_flushall(c, argv):
     _flush_flags(argv)
     e = c.engine
     e.dirty += e.flushall(c)
+    e.persistence.after_flushall()  # with save points Redis rewrites the RDB file at once
     c.propagate_as(list(argv))
     return OK
 

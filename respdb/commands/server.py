@@ -388,6 +388,9 @@ DEBUG_HELP = [
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
+    "RELOAD [NOSAVE]",
+    "    Write the dataset to the RDB file and load it back (NOSAVE: load the file",
+    "    on disk as it is).",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
 ]
@@ -401,6 +404,11 @@ def cmd_debug(c, argv):
     if sub == b"sleep" and len(argv) == 3:
         secs = get_float(argv[2])
         time.sleep(max(0.0, secs))
+        return OK
+    if sub == b"reload" and all(a.lower() == b"nosave" for a in argv[2:]):
+        err = c.engine.persistence.debug_reload(save=len(argv) == 2)
+        if err is not None:
+            raise CommandError(err)
         return OK
     if sub == b"set-active-expire" and len(argv) == 3:
         c.engine.active_expire_enabled = bool(get_int(argv[2]))

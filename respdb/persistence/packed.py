@@ -92,8 +92,25 @@ def lp_int(v: int) -> bytes:
     return b"\xf4" + (v & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little") + b"\x09"
 
 
+_lp_cache: dict[bytes, bytes] = {}
+
+
 def lp_str(s: bytes) -> bytes:
     """One listpack element for a string, stored as an integer when it is one (as lpAppend)."""
+    if type(s) is not bytes:
+        return _lp_str(bytes(s))
+    e = _lp_cache.get(s)
+    if e is not None:
+        return e
+    e = _lp_str(s)
+    if len(s) <= 16:  # short elements repeat (field names, small numbers): remember some
+        if len(_lp_cache) >= 65536:
+            _lp_cache.clear()
+        _lp_cache[s] = e
+    return e
+
+
+def _lp_str(s: bytes) -> bytes:
     n = len(s)
     if n <= 20 and n and s[0] in _DIGIT_START:
         v = as_int64(s)
@@ -140,19 +157,25 @@ def lp_decode(blob: bytes) -> list[bytes | int]:
     while p < end:
         start = p
         b = blob[p]
+        # Fast paths: 7-bit integers and short strings, whose back length is one byte.
         if b < 0x80:
-            v: bytes | int = b
-            p += 1
-        elif b < 0xC0:
-            ln = b & 0x3F
-            p += 1
-            v = blob[p : p + ln]
-            p += ln
-        elif b < 0xE0:
+            if blob[p + 1] != 1:
+                raise PackedError("bad listpack back length at %d" % (p + 1))
+            append(b)
+            p += 2
+            continue
+        if b < 0xC0:
+            q = p + 1 + (b & 0x3F)
+            if q >= end or blob[q] != q - p:
+                raise PackedError("bad listpack element or back length at %d" % start)
+            append(blob[p + 1 : q])
+            p = q + 1
+            continue
+        if b < 0xE0:
             if p + 2 > end:
                 raise PackedError("listpack element past the end at %d" % start)
             u = ((b & 0x1F) << 8) | blob[p + 1]
-            v = u - 8192 if u >= 4096 else u
+            v: bytes | int = u - 8192 if u >= 4096 else u
             p += 2
         elif b < 0xF0:
             if p + 2 > end:

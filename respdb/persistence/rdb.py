@@ -24,6 +24,7 @@ small hook, see `respdb.persistence.functions`.
 
 from __future__ import annotations
 
+import gc
 import math
 import struct
 import time
@@ -39,7 +40,6 @@ from respdb.persistence.packed import (
     as_int64,
     intset_decode,
     intset_encode,
-    lp_build,
     lp_decode,
     lp_int,
     lp_pack,
@@ -420,6 +420,37 @@ def read_object(r: Reader, rdbtype: int, limits: Limits) -> Any:
 
 
 def _decode_blob(rdbtype: int, blob: bytes, limits: Limits, at: int) -> Any:
+    if rdbtype in (T_HASH_LISTPACK, T_HASH_ZIPLIST):  # noqa: PLR1714 - hot path
+        items = lp_decode(blob) if rdbtype == T_HASH_LISTPACK else zl_decode(blob)
+        n = len(items)
+        if n % 2:
+            raise RDBError("%s has an odd number of elements" % TYPE_NAMES[rdbtype], at)
+        if not n:
+            raise EmptyKey
+        strs = [v if type(v) is bytes else b"%d" % v for v in items]
+        fields = strs[0::2]
+        if len(set(fields)) != len(fields):
+            raise RDBError("duplicate hash fields detected", at)
+        if n // 2 <= limits.hash_entries:
+            return hashes.pack(strs)
+        return hashes.HashHT(zip(fields, strs[1::2], strict=True))
+    if rdbtype in (T_ZSET_LISTPACK, T_ZSET_ZIPLIST):  # noqa: PLR1714
+        items = lp_decode(blob) if rdbtype == T_ZSET_LISTPACK else zl_decode(blob)
+        if len(items) % 2:
+            raise RDBError("%s has an odd number of elements" % TYPE_NAMES[rdbtype], at)
+        pairs = []
+        for i in range(0, len(items), 2):
+            m = items[i]
+            sc = items[i + 1]
+            if type(sc) is int:
+                score = float(sc)
+            else:
+                try:
+                    score = float(sc)
+                except ValueError:
+                    score = _score(sc, at)
+            pairs.append((score, m if type(m) is bytes else b"%d" % m))
+        return _zset_from_listpack(pairs, limits, at)
     if rdbtype == T_SET_INTSET:
         ints = intset_decode(blob)
         if not len(ints):
@@ -428,24 +459,11 @@ def _decode_blob(rdbtype: int, blob: bytes, limits: Limits, at: int) -> Any:
             return sets.SetHT(b"%d" % x for x in ints)
         return sets.make_intset(ints)
     if rdbtype == T_HASH_ZIPMAP:
-        pairs = zipmap_decode(blob)
-        return _hash_value(pairs, limits, False, at)
-    if rdbtype == T_LIST_ZIPLIST:
-        values = [v if type(v) is bytes else b"%d" % v for v in zl_decode(blob)]
-        if not values:
-            raise EmptyKey
-        return lists.from_values(values)
-    items = zl_decode(blob) if rdbtype in (T_ZSET_ZIPLIST, T_HASH_ZIPLIST) else lp_decode(blob)
-    if len(items) % 2:
-        raise RDBError("%s has an odd number of elements" % TYPE_NAMES[rdbtype], at)
-    if rdbtype in (T_HASH_ZIPLIST, T_HASH_LISTPACK):
-        strs = [v if type(v) is bytes else b"%d" % v for v in items]
-        return _hash_value(list(zip(strs[0::2], strs[1::2], strict=True)), limits, True, at)
-    pairs = []
-    for i in range(0, len(items), 2):
-        m = items[i]
-        pairs.append((_score(items[i + 1], at), m if type(m) is bytes else b"%d" % m))
-    return _zset_from_listpack(pairs, limits, at)
+        return _hash_value(zipmap_decode(blob), limits, False, at)
+    values = [v if type(v) is bytes else b"%d" % v for v in zl_decode(blob)]  # T_LIST_ZIPLIST
+    if not values:
+        raise EmptyKey
+    return lists.from_values(values)
 
 
 def _read_quicklist(r: Reader, rdbtype: int, at: int) -> Any:
@@ -713,53 +731,92 @@ def _quicklist_nodes(values: list[bytes], fill: int) -> list[bytes]:
     return nodes
 
 
+def _enc_string(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    return T_STRING, enc_str(bytes(v) if type(v) is bytearray else v, compress)
+
+
+def _enc_list(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    nodes = _quicklist_nodes(lists.values_of(v), fill)
+    parts = [enc_len(len(nodes))]
+    for blob in nodes:
+        parts.append(b"\x02")  # QUICKLIST_NODE_CONTAINER_PACKED
+        parts.append(enc_str(blob, compress))
+    return T_LIST_QUICKLIST_2, b"".join(parts)
+
+
+def _enc_hash_lp(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    return T_HASH_LISTPACK, enc_str(lp_pack([lp_str(x) for x in v.flat()]), compress)
+
+
+def _enc_hash_ht(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    parts = [enc_len(len(v))]
+    for f, val in v.items():
+        parts.append(enc_str(f, compress))
+        parts.append(enc_str(val, compress))
+    return T_HASH, b"".join(parts)
+
+
+def _enc_intset(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    return T_SET_INTSET, enc_str(intset_encode(v.width, bytes(v), len(v)), compress)
+
+
+def _enc_set_ht(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    parts = [enc_len(len(v))]
+    for m in v:
+        parts.append(enc_str(m, compress))
+    return T_SET, b"".join(parts)
+
+
+def _enc_zset_lp(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    elements = []
+    fmt = zsets.format_listpack_score
+    for s, m in zsets.all_pairs(v):
+        elements.append(lp_str(m))
+        elements.append(lp_str(fmt(s)))
+    return T_ZSET_LISTPACK, enc_str(lp_pack(elements), compress)
+
+
+def _enc_zset_sl(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    pairs = zsets.all_pairs(v)
+    parts = [enc_len(len(pairs))]
+    pack_double = _double.pack
+    for s, m in reversed(pairs):  # highest first, as Redis walks its skiplist backwards
+        parts.append(enc_str(m, compress))
+        parts.append(pack_double(s))
+    return T_ZSET_2, b"".join(parts)
+
+
+def _enc_stream(v: Any, compress: bool, fill: int) -> tuple[int, bytes]:
+    return T_STREAM_LISTPACKS_2, _encode_stream(v, compress)
+
+
+def _encoders() -> dict[type, Callable[[Any, bool, int], tuple[int, bytes]]]:
+    from respdb.types.streams import Stream
+
+    table: dict[type, Callable[[Any, bool, int], tuple[int, bytes]]] = {
+        bytes: _enc_string, bytearray: _enc_string, PlainBytes: _enc_string,
+        lists.ListPack: _enc_list, lists.QuickList: _enc_list,
+        hashes.HashLP: _enc_hash_lp, hashes.HashHT: _enc_hash_ht,
+        sets.SetHT: _enc_set_ht, zsets.ZsetListpack: _enc_zset_lp, zsets.ZsetSkiplist: _enc_zset_sl,
+        Stream: _enc_stream,
+    }  # fmt: skip
+    for t in sets.INTSET_TYPES:
+        table[t] = _enc_intset
+    return table
+
+
+_ENCODERS: dict[type, Callable[[Any, bool, int], tuple[int, bytes]]] = {}
+
+
 def encode_value(v: Any, compress: bool, fill: int = -2) -> tuple[int, bytes]:
     """(RDB type, serialized value) for a respdb value, as Redis 7.0 would write it."""
-    t = type(v)
-    if t is bytes or t is bytearray or t is PlainBytes:
-        return T_STRING, enc_str(bytes(v) if t is bytearray else v, compress)
-    name = v.redis_type
-    if name == "list":
-        nodes = _quicklist_nodes(lists.values_of(v), fill)
-        parts = [enc_len(len(nodes))]
-        for blob in nodes:
-            parts.append(b"\x02")  # QUICKLIST_NODE_CONTAINER_PACKED
-            parts.append(enc_str(blob, compress))
-        return T_LIST_QUICKLIST_2, b"".join(parts)
-    if name == "hash":
-        if t is hashes.HashLP:
-            return T_HASH_LISTPACK, enc_str(lp_build(v.flat()), compress)
-        parts = [enc_len(len(v))]
-        for f, val in v.items():
-            parts.append(enc_str(f, compress))
-            parts.append(enc_str(val, compress))
-        return T_HASH, b"".join(parts)
-    if name == "set":
-        if t in sets.INTSET_TYPES:
-            blob = intset_encode(v.width, bytes(v), len(v))
-            return T_SET_INTSET, enc_str(blob, compress)
-        parts = [enc_len(len(v))]
-        for m in v:
-            parts.append(enc_str(m, compress))
-        return T_SET, b"".join(parts)
-    if name == "zset":
-        if t is zsets.ZsetListpack:
-            elements = []
-            fmt = zsets.format_listpack_score
-            for s, m in zsets.all_pairs(v):
-                elements.append(lp_str(m))
-                elements.append(lp_str(fmt(s)))
-            return T_ZSET_LISTPACK, enc_str(lp_pack(elements), compress)
-        pairs = zsets.all_pairs(v)
-        parts = [enc_len(len(pairs))]
-        pack_double = _double.pack
-        for s, m in reversed(pairs):  # highest first, as Redis walks its skiplist backwards
-            parts.append(enc_str(m, compress))
-            parts.append(pack_double(s))
-        return T_ZSET_2, b"".join(parts)
-    if name == "stream":
-        return T_STREAM_LISTPACKS_2, _encode_stream(v, compress)
-    raise TypeError("cannot serialize a value of type %s" % t.__name__)
+    enc = _ENCODERS.get(type(v))
+    if enc is None:
+        if not _ENCODERS:
+            _ENCODERS.update(_encoders())
+            return encode_value(v, compress, fill)
+        raise TypeError("cannot serialize a value of type %s" % type(v).__name__)
+    return enc(v, compress, fill)
 
 
 def _signed64(v: int) -> int:
@@ -888,6 +945,27 @@ def parse_rdb(
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """Parse a whole RDB file (or an AOF's RDB preamble) into plain dicts; raises RDBError."""
+    # Millions of new container objects would set off the cyclic collector over and over, each
+    # pass walking the whole growing heap; none of them can form a cycle, so it is paused.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_rdb(data, ndb, limits, now_ms, skip_expired, verify_checksum, log, progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_rdb(
+    data: bytes,
+    ndb: int,
+    limits: Limits,
+    now_ms: int | None,
+    skip_expired: bool,
+    verify_checksum: bool,
+    log: Callable[[str, str], None] | None,
+    progress: Callable[[int, int], None] | None,
+) -> LoadResult:
     log = log or (lambda level, msg: None)
     now = int(time.time() * 1000) if now_ms is None else now_ms
     if len(data) < 9:

@@ -254,6 +254,30 @@ class Persistence:
                 self.bgsave()
                 return
 
+    def after_flushall(self) -> None:
+        """FLUSHALL: stop a running BGSAVE and, with save points, write the empty dataset at once
+        (the dirty counter is kept, so the FLUSHALL is still propagated)."""
+        if self.child_pid != -1:
+            self.kill_child()
+        if self.save_params():
+            dirty = self.engine.dirty
+            self.save()
+            self.engine.dirty = dirty
+
+    def debug_reload(self, save: bool = True) -> str | None:
+        """DEBUG RELOAD: save, then replace the dataset with the file; an error message or None."""
+        e = self.engine
+        if save and not self.save():
+            return "ERR"
+        try:
+            e.signal_flushed(None, None)
+            self.load_file(self.rdb_path())
+        except (rdb.RDBError, OSError, ValueError) as err:
+            e.log("warning", "DEBUG RELOAD failed: %s" % err)
+            return "ERR Error trying to load the RDB dump, check server logs."
+        e.log("warning", "DB reloaded by DEBUG RELOAD")
+        return None
+
     # -- shutdown ----------------------------------------------------------------
 
     def prepare_shutdown(self, save: bool = False, nosave: bool = False, force: bool = False) -> bool:
