@@ -298,3 +298,11 @@ def test_scripts_and_disk_errors(eng, c):
         assert run(eng, c, "EVAL", "#!lua flags=no-writes\nreturn 1", "0") == b":1\r\n"
     finally:
         eng.disk_error = False
+
+
+def test_lua_memory_does_not_grow_with_evals(eng, c):
+    run(eng, c, "SET", "x", "0")
+    for _ in range(10000):
+        run(eng, c, "EVAL", "return redis.call('incr', KEYS[1])", "1", "x")
+    assert run(eng, c, "GET", "x") == b"$5\r\n10000\r\n"
+    assert int(dict(scripting.info_memory(eng))["used_memory_lua"]) < 1024 * 100

@@ -195,6 +195,7 @@ class Scripting:
     def _new_vm(self, mode: str) -> LuaVM:
         host = {
             b"call": self._call,
+            b"call_table": self._call_table,
             b"log": self._log,
             b"hook": self._hook,
             b"sha1hex": _sha1hex,
@@ -285,6 +286,10 @@ class Scripting:
             e.log("warning", "Command %s called from a script failed: %r" % (cmd.fullname, err))
             return b"-ERR %s\r\n" % repr(err).encode("utf-8", "replace").replace(b"\r", b" ").replace(b"\n", b" ")
         return reply or b"$-1\r\n"
+
+    def _call_table(self, resp: int, repl: int, argv: Any, n: int) -> bytes:
+        """redis.call with more arguments than fit Lua's C stack: they come as a table."""
+        return self._call(resp, repl, *[argv[i] for i in range(1, int(n) + 1)])
 
     def _refused(self, cmd: Any, reply: bytes) -> bytes:
         """A command the script may not run: counted as a rejected call and an error reply."""

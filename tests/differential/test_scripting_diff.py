@@ -1497,3 +1497,46 @@ def test_keys_do_not_expire_during_a_script(pair2: Pair) -> None:
     p.run("SET", "k", "v", "PX", "150")
     p.run(*ev(spin))
     p.run("GET", "k")
+
+
+def _raw_eval(conn, body: bytes) -> bytes:
+    """EVAL a script whose reply is too deep for a recursive reader; read up to its last error."""
+    conn.send(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%b\r\n$1\r\n0\r\n" % (len(body), body))
+    buf = conn.buf
+    while not buf.endswith(b"reached lua stack limit\r\n"):
+        buf += conn.sock.recv(65536)
+    conn.buf = b""
+    return buf
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"local a = {}; local b = {a}; a[1] = b; return a",
+        b"local a = {}; a[1] = a; return {map = {x = a}}",
+        b"local a = {}; a.map = {x = a} return a",
+        b"local a = {}; a.set = {} a.set[a] = true return a",
+    ],
+    ids=["array", "array-in-map", "map", "set"],
+)
+def test_self_referencing_result(pair2: Pair, body: bytes) -> None:
+    """A table that contains itself: nested replies until Redis's Lua stack limit, then an error
+    in place of the next value; the connection stays usable."""
+    pair2.reset()
+    assert _raw_eval(pair2.redis, body) == _raw_eval(pair2.respdb, body)
+    pair2.run("PING")
+
+
+def test_many_arguments_to_redis_call(p: Pair) -> None:
+    run_all(
+        p,
+        [
+            "local a = {} for i = 1, 7999 do a[i] = i end return redis.call('lpush', 'l1', unpack(a))",
+            "local a = {} for i = 1, 7999 do a[i] = 'x' end return redis.call('lpush', 'l2', unpack(a))",
+            "local a = {} for i = 1, 300 do a[i] = i * 1.5 end return redis.call('rpush', 'l3', unpack(a))",
+            ("LRANGE", "l3", 0, 5),
+            ("LLEN", "l1"),
+            "local a = {} for i = 1, 300 do a[i] = 'k' .. i end return #redis.call('mget', unpack(a))",
+            "local a = {} for i = 1, 300 do a[i] = {} end return redis.pcall('mget', unpack(a))",
+        ],
+    )

@@ -30,6 +30,7 @@ local getinfo, sethook, debug_getmt = debug.getinfo, debug.sethook, debug.getmet
 local cocreate, coresume, costatus = coroutine.create, coroutine.resume, coroutine.status
 
 local host_call, host_log, host_hook = host.call, host.log, host.hook
+local host_call_table = host.call_table
 local host_sha1, host_rand, host_srand, host_acl = host.sha1hex, host.rand, host.srand, host.acl
 local host_patch = host.patch
 local sdump = string.dump
@@ -296,10 +297,23 @@ local nested_counted, nested_ignored = nil, 0
 
 -- Appends the reply for `v` to out[n+1..]; returns the new n. `proto` is the caller's
 -- protocol, `sresp` the one the script chose with redis.setresp (booleans depend on it).
+--
+-- `u` mirrors the Lua stack slots Redis's recursive C converter has in use when it reaches
+-- this value (2 at the top; an array element 1 more than its array, a map value 3 more, a
+-- map key or set member 4 and 3 more): past 7996 lua_checkstack fails and Redis answers
+-- "reached lua stack limit" in place of the value, which is how a self-referencing table
+-- ends up being returned.
+local STACK_LIMIT = 7996
 local encode
-encode = function(v, out, n, proto, sresp)
+encode = function(v, out, n, proto, sresp, u)
   local t = type(v)
   n = n + 1
+  if u > STACK_LIMIT then
+    out[n] = "-ERR reached lua stack limit\r\n"
+    nested_counted = nested_counted or {}
+    nested_counted[#nested_counted + 1] = "ERR reached lua stack limit"
+    return n
+  end
   if t == "string" then
     out[n] = bulk(v)
   elseif t == "number" then
@@ -357,8 +371,8 @@ encode = function(v, out, n, proto, sresp)
     if type(f) == "table" then
       local head, count = n, 0
       for k, val in raw_next, f do
-        n = encode(k, out, n, proto, sresp)
-        n = encode(val, out, n, proto, sresp)
+        n = encode(k, out, n, proto, sresp, u + 4)
+        n = encode(val, out, n, proto, sresp, u + 3)
         count = count + 1
       end
       out[head] = proto == 2 and "*" .. (2 * count) .. "\r\n" or "%" .. count .. "\r\n"
@@ -368,7 +382,7 @@ encode = function(v, out, n, proto, sresp)
     if type(f) == "table" then
       local head, count = n, 0
       for k in raw_next, f do
-        n = encode(k, out, n, proto, sresp)
+        n = encode(k, out, n, proto, sresp, u + 3)
         count = count + 1
       end
       out[head] = (proto == 2 and "*" or "~") .. count .. "\r\n"
@@ -380,7 +394,7 @@ encode = function(v, out, n, proto, sresp)
       if item == nil then
         break
       end
-      n = encode(item, out, n, proto, sresp)
+      n = encode(item, out, n, proto, sresp, u + 1)
       j = j + 1
     end
     out[head] = "*" .. (j - 1) .. "\r\n"
@@ -443,7 +457,11 @@ local function command(raise_error, ...)
       end
       return n
     end
-    reply = host_call(resp, repl, unpack(argv, 1, n))
+    if n > 250 then -- more values than Lua's C stack takes: Python reads the table
+      reply = host_call_table(resp, repl, argv, n)
+    else
+      reply = host_call(resp, repl, unpack(argv, 1, n))
+    end
   end
   local t = sbyte(reply, 1)
   if t == 36 then
@@ -582,7 +600,7 @@ R.acl_check_cmd = function(...)
   if not argv then
     raise(n)
   end
-  local ok = host_acl(unpack(argv, 1, n))
+  local ok = host_acl(unpack(argv, 1, n > 2 and 2 or n)) -- the command (and subcommand) is what counts
   if ok == nil then
     raise(error_table("Invalid command passed to redis.acl_check_cmd()"))
   end
@@ -1104,7 +1122,7 @@ local function finish(ok, res, proto, funcname)
   end
   local out = {}
   nested_counted, nested_ignored = nil, 0
-  local n = encode(res, out, 0, proto, resp)
+  local n = encode(res, out, 0, proto, resp, 2)
   local counted, ignored = nested_counted, nested_ignored
   nested_counted = nil
   return 0, tconcat(out, "", 1, n), counted, ignored
@@ -1126,6 +1144,8 @@ local function args_tables(nkeys, keys, argv, ...)
 end
 
 local current_fn, current_keys, current_argv
+local gc_runs = 0
+local collectgarbage = collectgarbage
 
 local function call_function()
   return current_fn(current_keys, current_argv)
@@ -1148,6 +1168,12 @@ local function run(fn, proto, funcname, is_eval, nkeys, keys, argv, ...)
   -- stylua: ignore
   local ok, res = xpcall(target, err_handler) running = false if stopped then stopped = false sethook(hook, "", HOOK_COUNT) end
   current_fn, current_keys, current_argv = nil, nil, nil
+  -- Like Redis, some garbage collection every 50 runs rather than a full cycle now and then.
+  gc_runs = gc_runs + 1
+  if gc_runs == 50 then
+    gc_runs = 0
+    collectgarbage("step", 50)
+  end
   return finish(ok, res, proto, funcname)
 end
 
