@@ -464,6 +464,174 @@ process_value = function(cfg, p, tt, tv, ti)
 end
 
 -- ---------------------------------------------------------------------------
+-- fast decoding of ordinary JSON
+--
+-- The tokenizer above is exact but slow. Most input is plain JSON: this parser takes it in
+-- larger steps and gives up (BAIL) on anything else (errors, unusual numbers, NUL bytes,
+-- depth limits), in which case the exact parser runs from the start and has the last word.
+
+local BAIL = {}
+local fast_value
+
+local function fast_ws(s, pos)
+  return sfind(s, "[^ \t\n\r]", pos) or #s + 1
+end
+
+local function fast_string(s, pos) -- pos at the opening quote; returns value, next pos
+  local i = pos + 1
+  local e = sfind(s, '["\\%z]', i)
+  if not e then
+    return BAIL
+  end
+  if sbyte(s, e) == 34 then
+    return ssub(s, i, e - 1), e + 1
+  end
+  local buf, k = {}, 0
+  while true do
+    local ch = sbyte(s, e)
+    if ch == 34 then
+      k = k + 1
+      buf[k] = ssub(s, i, e - 1)
+      return tconcat(buf, "", 1, k), e + 1
+    elseif ch ~= 92 then
+      return BAIL
+    end
+    k = k + 1
+    buf[k] = ssub(s, i, e - 1)
+    local esc = sbyte(s, e + 1)
+    if esc == 117 then
+      local cp = hex4(s, e + 2)
+      if not cp or (cp >= 0xd800 and cp <= 0xdfff) then
+        return BAIL
+      end
+      k = k + 1
+      buf[k] = utf8(cp)
+      i = e + 6
+    else
+      local r = esc and ESCAPE_CHARS[esc]
+      if not r then
+        return BAIL
+      end
+      k = k + 1
+      buf[k] = r
+      i = e + 2
+    end
+    e = sfind(s, '["\\%z]', i)
+    if not e then
+      return BAIL
+    end
+  end
+end
+
+local NUMBER_END = { [44] = true, [93] = true, [125] = true, [32] = true, [9] = true, [10] = true, [13] = true }
+
+local function fast_number(s, pos)
+  local _, e = sfind(s, "^-?%d+%.?%d*", pos)
+  if not e then
+    return BAIL
+  end
+  local _, x = sfind(s, "^[eE][-+]?%d+", e + 1)
+  if x then
+    e = x
+  end
+  local nxt = sbyte(s, e + 1)
+  if nxt and not NUMBER_END[nxt] then
+    return BAIL
+  end
+  return tonumber(ssub(s, pos, e)), e + 1
+end
+
+fast_value = function(cfg, s, pos, depth)
+  local c = sbyte(s, pos)
+  if c == 34 then
+    return fast_string(s, pos)
+  elseif c == 123 then
+    if depth >= cfg.decode_max_depth then
+      return BAIL
+    end
+    local t = {}
+    pos = fast_ws(s, pos + 1)
+    if sbyte(s, pos) == 125 then
+      return t, pos + 1
+    end
+    while true do
+      if sbyte(s, pos) ~= 34 then
+        return BAIL
+      end
+      local key, v
+      key, pos = fast_string(s, pos)
+      if key == BAIL then
+        return BAIL
+      end
+      pos = fast_ws(s, pos)
+      if sbyte(s, pos) ~= 58 then
+        return BAIL
+      end
+      v, pos = fast_value(cfg, s, fast_ws(s, pos + 1), depth + 1)
+      if v == BAIL then
+        return BAIL
+      end
+      t[key] = v
+      pos = fast_ws(s, pos)
+      c = sbyte(s, pos)
+      if c == 125 then
+        return t, pos + 1
+      elseif c ~= 44 then
+        return BAIL
+      end
+      pos = fast_ws(s, pos + 1)
+    end
+  elseif c == 91 then
+    if depth >= cfg.decode_max_depth then
+      return BAIL
+    end
+    local t = {}
+    pos = fast_ws(s, pos + 1)
+    if sbyte(s, pos) == 93 then
+      return t, pos + 1
+    end
+    local i = 1
+    while true do
+      local v
+      v, pos = fast_value(cfg, s, pos, depth + 1)
+      if v == BAIL then
+        return BAIL
+      end
+      t[i] = v
+      i = i + 1
+      pos = fast_ws(s, pos)
+      c = sbyte(s, pos)
+      if c == 93 then
+        return t, pos + 1
+      elseif c ~= 44 then
+        return BAIL
+      end
+      pos = fast_ws(s, pos + 1)
+    end
+  elseif c == 45 or (c and c >= 48 and c <= 57) then
+    return fast_number(s, pos)
+  elseif c == 116 and ssub(s, pos, pos + 3) == "true" then
+    return true, pos + 4
+  elseif c == 102 and ssub(s, pos, pos + 4) == "false" then
+    return false, pos + 5
+  elseif c == 110 and ssub(s, pos, pos + 3) == "null" then
+    return null, pos + 4
+  end
+  return BAIL
+end
+
+local function fast_decode(cfg, s)
+  if cfg.decode_invalid_numbers == 0 then
+    return BAIL -- leading zeros and the like are refused then: leave it to the tokenizer
+  end
+  local v, pos = fast_value(cfg, s, fast_ws(s, 1), 0)
+  if v == BAIL or fast_ws(s, pos) <= #s then
+    return BAIL
+  end
+  return v
+end
+
+-- ---------------------------------------------------------------------------
 -- the module
 
 local function argname(n, i, v)
@@ -595,6 +763,10 @@ new = function()
     end
     if #s >= 2 and (sbyte(s, 1) == 0 or sbyte(s, 2) == 0) then
       fail("JSON parser does not support UTF-16 or UTF-32")
+    end
+    local fast = fast_decode(cfg, s)
+    if fast ~= BAIL then
+      return fast
     end
     local p = { s = s, pos = 1, depth = 0 }
     local tt, tv, ti = next_token(cfg, p)

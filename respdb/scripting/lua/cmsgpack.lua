@@ -162,12 +162,11 @@ encode = function(v, out, k, level)
   return k
 end
 
--- decoding: a cursor {s, pos, left}
+-- decoding: decode(s, pos, last) returns the value at pos and the position after it;
+-- `last` is the index of the last byte of the input.
 
-local function need(c, n)
-  if c.left < n then
-    fail("Missing bytes in input.")
-  end
+local function missing()
+  fail("Missing bytes in input.")
 end
 
 local function be(s, i, n)
@@ -180,132 +179,151 @@ end
 
 local decode
 
-local function decode_array(c, len)
+local function decode_array(s, pos, last, len)
   local t = {}
+  local v
   for i = 1, len do
-    t[i] = decode(c)
+    v, pos = decode(s, pos, last)
+    t[i] = v
   end
-  return t
+  return t, pos
 end
 
-local function decode_map(c, len)
+local function decode_map(s, pos, last, len)
   local t = {}
+  local key, v
   for _ = 1, len do
-    local key = decode(c)
-    local v = decode(c)
+    key, pos = decode(s, pos, last)
+    v, pos = decode(s, pos, last)
+    if key == nil or key ~= key then
+      -- lua_settable's own error, raised in C (so without a position)
+      error({ FAIL, key == nil and "table index is nil" or "table index is NaN", nil, nil, true }, 0)
+    end
     t[key] = v
   end
-  return t
+  return t, pos
 end
 
-decode = function(c)
-  need(c, 1)
-  local s, p = c.s, c.pos
-  local b = sbyte(s, p)
-  local function consume(n)
-    c.pos = c.pos + n
-    c.left = c.left - n
+decode = function(s, p, last)
+  if p > last then
+    missing()
   end
-  if b == 0xcc then
-    need(c, 2)
-    consume(2)
-    return sbyte(s, p + 1)
-  elseif b == 0xd0 then
-    need(c, 2)
-    consume(2)
-    local v = sbyte(s, p + 1)
-    return v >= 128 and v - 256 or v
-  elseif b == 0xcd then
-    need(c, 3)
-    consume(3)
-    return be(s, p + 1, 2)
-  elseif b == 0xd1 then
-    need(c, 3)
-    consume(3)
-    local v = be(s, p + 1, 2)
-    return v >= 32768 and v - 65536 or v
-  elseif b == 0xce then
-    need(c, 5)
-    consume(5)
-    return be(s, p + 1, 4)
-  elseif b == 0xd2 then
-    need(c, 5)
-    consume(5)
-    local v = be(s, p + 1, 4)
-    return v >= 2147483648 and v - TWO32 or v
-  elseif b == 0xcf or b == 0xd3 then
-    need(c, 9)
-    consume(9)
-    return ieee.from_halves(be(s, p + 1, 4), be(s, p + 5, 4), true)
-  elseif b == 0xc0 then
-    consume(1)
-    return nil
-  elseif b == 0xc3 then
-    consume(1)
-    return true
-  elseif b == 0xc2 then
-    consume(1)
-    return false
-  elseif b == 0xca then
-    need(c, 5)
-    consume(5)
-    return ieee.read_float_be(s, p + 1)
-  elseif b == 0xcb then
-    need(c, 9)
-    consume(9)
-    return ieee.read_double_be(s, p + 1)
-  elseif b == 0xd9 then
-    need(c, 2)
-    local l = sbyte(s, p + 1)
-    need(c, 2 + l)
-    consume(2 + l)
-    return ssub(s, p + 2, p + 1 + l)
-  elseif b == 0xda then
-    need(c, 3)
-    local l = be(s, p + 1, 2)
-    need(c, 3 + l)
-    consume(3 + l)
-    return ssub(s, p + 3, p + 2 + l)
-  elseif b == 0xdb then
-    need(c, 5)
-    local l = be(s, p + 1, 4)
-    consume(5)
-    need(c, l)
-    consume(l)
-    return ssub(s, p + 5, p + 4 + l)
-  elseif b == 0xdc then
-    need(c, 3)
-    consume(3)
-    return decode_array(c, be(s, p + 1, 2))
-  elseif b == 0xdd then
-    need(c, 5)
-    consume(5)
-    return decode_array(c, be(s, p + 1, 4))
-  elseif b == 0xde then
-    need(c, 3)
-    consume(3)
-    return decode_map(c, be(s, p + 1, 2))
-  elseif b == 0xdf then
-    need(c, 5)
-    consume(5)
-    return decode_map(c, be(s, p + 1, 4))
-  elseif b < 0x80 then -- positive fixnum
-    consume(1)
-    return b
+  local b = sbyte(s, p)
+  if b < 0x80 then -- positive fixnum
+    return b, p + 1
   elseif b >= 0xe0 then -- negative fixnum
-    consume(1)
-    return b - 256
+    return b - 256, p + 1
   elseif b >= 0xa0 and b < 0xc0 then -- fix raw
-    local l = b - 0xa0
-    need(c, 1 + l)
-    consume(1 + l)
-    return ssub(s, p + 1, p + l)
+    local e = p + b - 0xa0
+    if e > last then
+      missing()
+    end
+    return ssub(s, p + 1, e), e + 1
   elseif b >= 0x90 and b < 0xa0 then -- fix array
-    consume(1)
-    return decode_array(c, b - 0x90)
-  elseif b >= 0x80 and b < 0x90 then -- fix map
-    consume(1)
-    return decode_map(c, b - 0x80)
+    return decode_array(s, p + 1, last, b - 0x90)
+  elseif b < 0x90 then -- fix map
+    return decode_map(s, p + 1, last, b - 0x80)
+  elseif b == 0xc0 then
+    return nil, p + 1
+  elseif b == 0xc3 then
+    return true, p + 1
+  elseif b == 0xc2 then
+    return false, p + 1
+  elseif b == 0xcc then
+    if p + 1 > last then
+      missing()
+    end
+    return sbyte(s, p + 1), p + 2
+  elseif b == 0xd0 then
+    if p + 1 > last then
+      missing()
+    end
+    local v = sbyte(s, p + 1)
+    return v >= 128 and v - 256 or v, p + 2
+  elseif b == 0xcd then
+    if p + 2 > last then
+      missing()
+    end
+    return be(s, p + 1, 2), p + 3
+  elseif b == 0xd1 then
+    if p + 2 > last then
+      missing()
+    end
+    local v = be(s, p + 1, 2)
+    return v >= 32768 and v - 65536 or v, p + 3
+  elseif b == 0xce then
+    if p + 4 > last then
+      missing()
+    end
+    return be(s, p + 1, 4), p + 5
+  elseif b == 0xd2 then
+    if p + 4 > last then
+      missing()
+    end
+    local v = be(s, p + 1, 4)
+    return v >= 2147483648 and v - TWO32 or v, p + 5
+  elseif b == 0xcf or b == 0xd3 then
+    if p + 8 > last then
+      missing()
+    end
+    return ieee.from_halves(be(s, p + 1, 4), be(s, p + 5, 4), true), p + 9
+  elseif b == 0xca then
+    if p + 4 > last then
+      missing()
+    end
+    return ieee.read_float_be(s, p + 1), p + 5
+  elseif b == 0xcb then
+    if p + 8 > last then
+      missing()
+    end
+    return ieee.read_double_be(s, p + 1), p + 9
+  elseif b == 0xd9 then
+    if p + 1 > last then
+      missing()
+    end
+    local e = p + 1 + sbyte(s, p + 1)
+    if e > last then
+      missing()
+    end
+    return ssub(s, p + 2, e), e + 1
+  elseif b == 0xda then
+    if p + 2 > last then
+      missing()
+    end
+    local e = p + 2 + be(s, p + 1, 2)
+    if e > last then
+      missing()
+    end
+    return ssub(s, p + 3, e), e + 1
+  elseif b == 0xdb then
+    if p + 4 > last then
+      missing()
+    end
+    local e = p + 4 + be(s, p + 1, 4)
+    if e > last then
+      missing()
+    end
+    return ssub(s, p + 5, e), e + 1
+  elseif b == 0xdc then
+    if p + 2 > last then
+      missing()
+    end
+    return decode_array(s, p + 3, last, be(s, p + 1, 2))
+  elseif b == 0xdd then
+    if p + 4 > last then
+      missing()
+    end
+    return decode_array(s, p + 5, last, be(s, p + 1, 4))
+  elseif b == 0xde then
+    if p + 2 > last then
+      missing()
+    end
+    return decode_map(s, p + 3, last, be(s, p + 1, 2))
+  elseif b == 0xdf then
+    if p + 4 > last then
+      missing()
+    end
+    return decode_map(s, p + 5, last, be(s, p + 1, 4))
   end
   fail("Bad data format in input.")
 end
@@ -351,14 +369,16 @@ local function unpack_full(s, limit, offset)
   if decode_all then
     limit = INT_MAX
   end
-  local c = { s = s, pos = offset + 1, left = len - offset }
+  local pos = offset + 1
   local res, n = {}, 0
-  while c.left > 0 and n < limit do
+  local v
+  while pos <= len and n < limit do
     n = n + 1
-    res[n] = decode(c)
+    v, pos = decode(s, pos, len)
+    res[n] = v
   end
   if not decode_all then
-    local out = { c.left == 0 and -1 or (len - c.left) }
+    local out = { pos > len and -1 or pos - 1 }
     for i = 1, n do
       out[i + 1] = res[i]
     end
@@ -414,7 +434,7 @@ local function rethrow(ok, a, b)
     if a[3] then
       error(argmsg(2, a[3], a[4]), 3)
     end
-    error(a[2], 3)
+    error(a[2], a[5] and 0 or 3)
   end
   error(a, 0)
 end
