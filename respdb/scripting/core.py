@@ -78,12 +78,18 @@ def _version_num(version: str) -> int:
 
 
 class ScriptClient(Client):
-    """The client scripts run commands as; blocking commands answer at once for it."""
+    """The client scripts run commands as; blocking commands answer at once for it.
+
+    Redis creates its two script clients at start-up, as clients 1 and 2 (the first
+    connection is client 3); these take those ids without using up connection ids."""
 
     __slots__ = ("deny_blocking",)
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, client_id: int) -> None:
+        next_id = engine._next_id
         super().__init__(engine)
+        engine._next_id = next_id
+        self.id = client_id
         self.deny_blocking = True
         self.authenticated = True
         self.gated = False
@@ -184,8 +190,8 @@ class Scripting:
         self._saved_active_expire = True
         self._real_now_ms = keyspace.now_ms
         self.eval_vm = self._new_vm("eval")
-        self.eval_client = ScriptClient(engine)
-        self.function_client = ScriptClient(engine)
+        self.eval_client = ScriptClient(engine, 1)
+        self.function_client = ScriptClient(engine, 2)
         from respdb.scripting.functions import Functions
 
         self.functions = Functions(self)
