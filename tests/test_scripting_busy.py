@@ -209,3 +209,18 @@ def test_threshold_zero_never_busy(server: ServerProc) -> None:
     assert b.cmd("PING") == b"+PONG\r\n"
     assert time.monotonic() - t0 > 0.1  # answered only once the script was over
     assert a.read_reply() == b"$4\r\ndone\r\n"
+
+
+def test_kill_inside_coroutines(server: ServerProc) -> None:
+    """Coroutines get the busy hook too; a kill inside coroutine.resume is an ordinary error
+    there, inside coroutine.wrap it ends the script."""
+    a, b = conn(server), conn(server)
+    send(a, "EVAL", "local co = coroutine.wrap(function() while true do end end) co()", "0")
+    wait_busy(b)
+    assert b.cmd("SCRIPT", "KILL") == b"+OK\r\n"
+    assert a.read_reply().startswith(b"-ERR Script killed by user with SCRIPT KILL... script: ")
+    send(a, "EVAL", "local co = coroutine.create(function() while true do end end) coroutine.resume(co)", "0")
+    wait_busy(b)
+    assert b.cmd("SCRIPT", "KILL") == b"+OK\r\n"
+    assert a.read_reply() == b"$-1\r\n"
+    assert b.cmd("PING") == b"+PONG\r\n"
