@@ -272,8 +272,13 @@ class RespProtocol(asyncio.Protocol):
             self.transport.close()
 
     def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        """Close now, dropping unsent output (a plain close when nothing is pending, as Redis)."""
+        t = self.transport
+        if t is not None:
+            if t.get_write_buffer_size():
+                t.abort()
+            else:
+                t.close()
 
     def output_size(self) -> int:
         """Bytes written but not yet sent to this client."""
