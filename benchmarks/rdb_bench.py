@@ -7,11 +7,14 @@ Both servers get the same keyspace: `strings` is what DEBUG POPULATE makes (key:
 
 - Redis: a redis-server on a Unix socket in a temp directory is filled with pipelined commands;
   its save time is the wall time of SAVE, its load time the "DB loaded from disk" figure it
-  logs when restarted on that file.
+  logs when restarted on that file (and when started on respdb's file).
 - respdb: the same commands run through an in-process engine (the server's own code path); the
   save time is the wall time of SAVE (temp file, fsync, rename), the load time that of parsing
   the file and installing the keyspace, as at start-up. respdb also loads Redis's file and Redis
-  loads respdb's (their figures are printed too, and the keyspaces checked to be the same size).
+  loads respdb's (their figures are printed too, and the key counts checked).
+
+Each figure is the median of `--rounds` measurements taken in turns, since a shared machine's
+load makes single runs unreliable.
 
 `--pure` turns off the optional C helpers (the `lzf` and `anycrc` packages) to show the cost of
 the pure-Python LZF and CRC-64. The redis-server is stopped by pid when the run ends.
@@ -170,10 +173,16 @@ def respdb_engine(workdir: str) -> Engine:
     return e
 
 
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=1_000_000)
     ap.add_argument("--dataset", choices=["strings", "mixed"], default="strings")
+    ap.add_argument("--rounds", type=int, default=3, help="measurements per figure (the median is shown)")
     ap.add_argument("--pure", action="store_true", help="pure-Python LZF and CRC-64")
     args = ap.parse_args()
     if shutil.which("redis-server") is None:
@@ -182,58 +191,60 @@ def main() -> int:
     if args.pure:
         lzf._clzf = None
         crc64._fast = None
-    print(f"{args.keys} keys, dataset {args.dataset}, C helpers {'off' if args.pure else 'on'}")
-    rows = []
+    print(f"{args.keys} keys, dataset {args.dataset}, C helpers {'off' if args.pure else 'on'}, "
+          f"median of {args.rounds}")  # fmt: skip
+    t = {k: [] for k in ("rs", "ps", "rl", "pl", "rx", "px")}
     with tempfile.TemporaryDirectory(prefix="rdbbench-") as tmp:
         rdir = os.path.join(tmp, "redis")
         pdir = os.path.join(tmp, "respdb")
-        os.makedirs(rdir)
-        os.makedirs(pdir)
+        xdir = os.path.join(tmp, "cross")
+        for d in (rdir, pdir, xdir):
+            os.makedirs(d)
         redis = Redis(rdir)
+        cross = Redis(xdir)
+        e = respdb_engine(pdir)
+        db = Embedded(e)
         try:
             redis.start()
             redis.fill(dataset(args.keys, args.dataset))
-            t = time.perf_counter()
-            assert redis.cmd(b"SAVE") == b"OK"
-            redis_save = time.perf_counter() - t
-            rsize = os.path.getsize(os.path.join(rdir, "dump.rdb"))
-            redis.stop()
-            redis_load = redis.start()
-
-            e = respdb_engine(pdir)
-            db = Embedded(e)
             for c in dataset(args.keys, args.dataset):
-                db.engine.execute(db.client, c)
-            t = time.perf_counter()
-            assert db.execute("SAVE") == b"OK"
-            respdb_save = time.perf_counter() - t
+                e.execute(db.client, c)
+            for _ in range(args.rounds):
+                # saves, taking turns
+                t0 = time.perf_counter()
+                assert redis.cmd(b"SAVE") == b"OK"
+                t["rs"].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                assert db.execute("SAVE") == b"OK"
+                t["ps"].append(time.perf_counter() - t0)
+                # loads of each one's own file, then of the other's
+                rfile = os.path.join(rdir, "dump.rdb")
+                pfile = os.path.join(pdir, "dump.rdb")
+                redis.stop()
+                t["rl"].append(redis.start())
+                fresh = respdb_engine(pdir)
+                t0 = time.perf_counter()
+                assert fresh.persistence.load_file(pfile).keys_loaded == args.keys
+                t["pl"].append(time.perf_counter() - t0)
+                del fresh
+                other = respdb_engine(pdir)
+                t0 = time.perf_counter()
+                assert other.persistence.load_file(rfile).keys_loaded == args.keys
+                t["px"].append(time.perf_counter() - t0)
+                del other
+                shutil.copyfile(pfile, os.path.join(xdir, "dump.rdb"))
+                t["rx"].append(cross.start())
+                assert cross.cmd(b"DBSIZE") == args.keys
+                cross.stop()
+            rsize = os.path.getsize(os.path.join(rdir, "dump.rdb"))
             psize = os.path.getsize(os.path.join(pdir, "dump.rdb"))
-            del db, e
-
-            fresh = respdb_engine(pdir)
-            t = time.perf_counter()
-            res = fresh.persistence.load_file(os.path.join(pdir, "dump.rdb"))
-            respdb_load = time.perf_counter() - t
-            assert res.keys_loaded == args.keys
-            del fresh, res
-
-            cross = respdb_engine(pdir)
-            t = time.perf_counter()
-            res = cross.persistence.load_file(os.path.join(rdir, "dump.rdb"))
-            respdb_load_redis_file = time.perf_counter() - t
-            assert res.keys_loaded == args.keys
-            del cross, res
-
-            redis.stop()
-            shutil.copyfile(os.path.join(pdir, "dump.rdb"), os.path.join(rdir, "dump.rdb"))
-            redis_load_respdb_file = redis.start()
-            assert redis.cmd(b"DBSIZE") == args.keys
         finally:
             redis.stop()
+            cross.stop()
     rows = [
-        ("save (SAVE)", redis_save, respdb_save),
-        ("load at start-up", redis_load, respdb_load),
-        ("load the other's file", redis_load_respdb_file, respdb_load_redis_file),
+        ("save (SAVE)", median(t["rs"]), median(t["ps"])),
+        ("load own file", median(t["rl"]), median(t["pl"])),
+        ("load the other's file", median(t["rx"]), median(t["px"])),
     ]
     print(f"{'':24}{'redis':>10}{'respdb':>10}{'ratio':>8}")
     for name, r, p in rows:

@@ -314,6 +314,14 @@ class Persistence:
         e = self.engine
         with open(path, "rb") as f:
             data = f.read()
+        last = [time.monotonic()]
+
+        def progress(keys: int, pos: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 2.0:  # a line every couple of seconds on big files
+                last[0] = now
+                e.log("notice", "Loading RDB: %d keys so far, %.0f%% of the file" % (keys, 100.0 * pos / len(data)))
+
         res = rdb.parse_rdb(
             data,
             len(e.dbs),
@@ -321,9 +329,7 @@ class Persistence:
             now_ms=now_ms,
             verify_checksum=e.config["rdbchecksum"] == "yes",
             log=e.log,
-            progress=lambda keys, pos: e.log(
-                "verbose", "Loading RDB: %d keys, %d of %d bytes" % (keys, pos, len(data))
-            ),
+            progress=progress,
         )
         restore_functions(e, res.functions)
         rdb.install(e, res)
