@@ -249,8 +249,10 @@ class Reader:
             clen = self.length(what)
             olen = self.length(what)
             data = self.raw(clen, what)
-            if olen == 0:
-                raise RDBError("invalid LZF compressed string (zero length) in %s" % what, start)
+            # A back-reference of 3 bytes yields at most 264: a bigger claim is corrupt (and
+            # must not make us allocate whatever a damaged length says).
+            if olen == 0 or olen > 90 * clen + 64:
+                raise RDBError("invalid LZF compressed string (%d bytes from %d) in %s" % (olen, clen, what), start)
             try:
                 return lzf.decompress(data, olen)
             except lzf.LZFError as err:
