@@ -59,9 +59,6 @@ async def run(config: Config) -> int:
         engine.log("notice", f"Configuration loaded from {config.file}")
     for name in config.not_acted_on():
         engine.log("warning", f"Parameter '{name}' is stored but respdb does not act on it yet")
-    # The dataset is loaded before listening: clients cannot connect (rather than get -LOADING) meanwhile.
-    if not engine.persistence.load_at_startup():
-        return 1
     server = Server(engine)
     try:
         await server.start()
@@ -74,6 +71,13 @@ async def run(config: Config) -> int:
             f.write(f"{os.getpid()}\n")
     engine.tcp_port = server.bound_port() or engine.tcp_port
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")
+    # The dataset is loaded while listening: clients get -LOADING until it is in place.
+    if not await engine.persistence.load_at_startup_async():
+        server.abandon()
+        await server.wait_closed()
+        if pidfile:
+            os.unlink(pidfile)
+        return 1
     engine.log("notice", "Ready to accept connections")
     await server.wait_closed()
     if pidfile:

@@ -15,7 +15,18 @@ from typing import Any
 from respdb import REDIS_VERSION, errors, lfu, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
-from respdb.commands.table import ADMIN, MAY_REPLICATE, NO_AUTH, NO_MULTI, PROTECTED, READONLY, TABLE, WRITE, Command
+from respdb.commands.table import (
+    ADMIN,
+    LOADING,
+    MAY_REPLICATE,
+    NO_AUTH,
+    NO_MULTI,
+    PROTECTED,
+    READONLY,
+    TABLE,
+    WRITE,
+    Command,
+)
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
@@ -63,6 +74,9 @@ class Engine:
         # Raised after a failed background save (stop-writes-on-bgsave-error): writes get MISCONF.
         # Clients are gated while it is up, like CLIENT PAUSE (see persistence/snapshot.py).
         self.disk_error = False
+        # True while the dataset is loaded at start-up: commands without the LOADING flag get
+        # -LOADING (clients are gated meanwhile, as for disk_error).
+        self.loading = False
         self.active_expire_enabled = True
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
@@ -154,7 +168,7 @@ class Engine:
 
     def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, conn, addr, laddr, fd)
-        if self.pause_mode or self.disk_error:
+        if self.pause_mode or self.disk_error or self.loading:
             c.gated = True
         self.clients[c.id] = c
         self.stats["total_connections_received"] += 1
@@ -310,6 +324,11 @@ class Engine:
                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
                 "are allowed in this context" % cmd.fullname,
             )
+        if self.loading and (
+            not cmd.flags & LOADING
+            or (cmd.fullname == "exec" and c.multi and any(not q.flags & LOADING for q, _ in c.multi))
+        ):
+            return self._reject(c, cmd, "LOADING Redis is loading the dataset in memory")
         if self.busy_script is not None:
             refused = self.busy_script.refuse(c, cmd, argv)
             if refused is not None:

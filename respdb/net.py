@@ -389,6 +389,12 @@ class Server:
             return  # the final save failed: keep running, as Redis does
         self.request_shutdown([])
 
+    def abandon(self) -> None:
+        """Stop without the shutdown sequence (start-up failed after listening)."""
+        self.exit_code = 1
+        if self.stopping is not None:
+            self.stopping.set()
+
     def request_shutdown(self, argv: list[bytes]) -> None:
         self.engine.log("warning", "User requested shutdown...")
         if self.stopping is not None:

@@ -433,3 +433,56 @@ def test_lru_and_lfu_data_are_saved(policy, tmp_path):
     else:
         assert b"\xf9\x63" in data  # FREQ 99
         assert f.execute("OBJECT", "FREQ", "hot") == 99
+
+
+def test_loading_while_listening(tmp_path):
+    """A big file: clients connected during the load get -LOADING (INFO still answers, with the
+    loading figures), SHUTDOWN meanwhile does not overwrite the file, and the data is there after."""
+    e = Engine()
+    e.logfile = open(os.devnull, "w")  # noqa: SIM115
+    data = e.dbs[0].data
+    for i in range(400000):
+        data[b"key:%d" % i] = [b"v%d" % i, b"w"][i & 1]
+    Embedded(e).execute("HSET", "h", "f", "v")
+    e.config.values["dir"] = str(tmp_path)
+    assert e.persistence.write_file()
+    del data, e
+    original = (tmp_path / "dump.rdb").read_bytes()
+    proc, port, log = spawn_respdb(str(tmp_path))
+    try:
+        wait_port(port, proc)
+        c = Raw(port)
+        seen_loading = False
+        while True:
+            reply = c.cmd("GET", "key:7")
+            if isinstance(reply, Exception):
+                assert str(reply) == "LOADING Redis is loading the dataset in memory"
+                if not seen_loading:
+                    seen_loading = True
+                    i = info(c)
+                    assert i["loading"] == "1" and int(i["loading_total_bytes"]) == len(original)
+                    assert str(c.cmd("HGET", "h", "f")).startswith("LOADING")
+                    c.cmd("MULTI")
+                    assert str(c.cmd("SET", "x", "1")).startswith("LOADING")
+                    assert str(c.cmd("EXEC")).startswith("EXECABORT")
+                time.sleep(0.01)
+                continue
+            assert reply == b"w"
+            break
+        assert seen_loading
+        assert c.cmd("DBSIZE") == 400001 and info(c)["loading"] == "0"
+        assert "Ready to accept connections" in Path(log).read_text()
+    finally:
+        stop(proc)
+    # SHUTDOWN while loading: nothing is saved
+    proc, port, log = spawn_respdb(str(tmp_path))
+    try:
+        wait_port(port, proc)
+        c = Raw(port)
+        if isinstance(c.cmd("GET", "key:7"), Exception):
+            with pytest.raises(ConnectionError):
+                c.cmd("SHUTDOWN")
+            proc.wait(60)
+            assert (tmp_path / "dump.rdb").read_bytes() == original
+    finally:
+        stop(proc)

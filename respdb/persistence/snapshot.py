@@ -56,6 +56,9 @@ class Persistence:
         self.keys_loaded = 0
         self.keys_expired = 0
         self.loading = False
+        self.load_start = 0
+        self.load_total = 0
+        self.load_done = 0
         self._frozen = False
         self._save_spec = None
         self._save_params: list[tuple[int, int]] = []
@@ -230,6 +233,8 @@ class Persistence:
 
     def cron(self) -> None:
         """Reap a finished child; start a BGSAVE when a save point or a scheduled one is due."""
+        if self.loading:
+            return
         if self.child_pid != -1:
             try:
                 pid, status = os.waitpid(self.child_pid, os.WNOHANG)
@@ -283,6 +288,8 @@ class Persistence:
     def prepare_shutdown(self, save: bool = False, nosave: bool = False, force: bool = False) -> bool:
         """What SHUTDOWN does before exiting; False when it must not exit (save failed)."""
         e = self.engine
+        if self.loading:
+            save, nosave = False, True  # a half-loaded dataset must never replace the file
         if self.child_pid != -1:
             e.log("warning", "There is a child saving an .rdb. Killing it!")
             self.kill_child()
@@ -309,20 +316,23 @@ class Persistence:
 
     # -- loading -----------------------------------------------------------------
 
-    def load_file(self, path: str, now_ms: int | None = None) -> rdb.LoadResult:
-        """Parse `path` completely, then install it; raises RDBError / OSError / ValueError."""
+    def parse_file(self, path: str, now_ms: int | None = None) -> rdb.LoadResult:
+        """Read and parse `path` without touching the engine (may run in a worker thread)."""
         e = self.engine
         with open(path, "rb") as f:
             data = f.read()
+        self.load_total = len(data)
+        self.load_done = 0
         last = [time.monotonic()]
 
         def progress(keys: int, pos: int) -> None:
+            self.load_done = pos
             now = time.monotonic()
             if now - last[0] >= 2.0:  # a line every couple of seconds on big files
                 last[0] = now
                 e.log("notice", "Loading RDB: %d keys so far, %.0f%% of the file" % (keys, 100.0 * pos / len(data)))
 
-        res = rdb.parse_rdb(
+        return rdb.parse_rdb(
             data,
             len(e.dbs),
             rdb.Limits(e.config),
@@ -331,48 +341,113 @@ class Persistence:
             log=e.log,
             progress=progress,
         )
-        restore_functions(e, res.functions)
-        rdb.install(e, res)
+
+    def install(self, res: rdb.LoadResult) -> None:
+        restore_functions(self.engine, res.functions)
+        rdb.install(self.engine, res)
         self.keys_loaded = res.keys_loaded
         self.keys_expired = res.keys_expired
+
+    def load_file(self, path: str, now_ms: int | None = None) -> rdb.LoadResult:
+        """Parse `path` completely, then install it; raises RDBError / OSError / ValueError."""
+        res = self.parse_file(path, now_ms)
+        self.install(res)
         return res
 
     def load_at_startup(self) -> bool:
         """Load the RDB file if there is one; False (logged) when it cannot be loaded."""
-        e = self.engine
-        if e.config["appendonly"] == "yes":
-            return True  # the AOF, not the RDB file, holds the dataset then
-        path = self.rdb_path()
-        if not os.path.exists(path):
+        path = self._startup_file()
+        if path is None:
             return True
         t0 = time.perf_counter()
-        self.loading = True
+        self._set_loading(True)
         try:
             res = self.load_file(path)
-        except rdb.RDBError as err:
-            e.log("warning", "Short read or corrupt RDB file %s: %s" % (path, err))
-            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
-            return False
-        except (OSError, ValueError) as err:
-            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+        except (rdb.RDBError, OSError, ValueError) as err:
+            self._load_failed(path, err)
             return False
         finally:
-            self.loading = False
+            self._set_loading(False)
+        self._loaded(res, t0)
+        return True
+
+    async def load_at_startup_async(self) -> bool:
+        """The same, with the server already listening: the file is parsed in a worker thread
+        while the event loop answers -LOADING, then installed from the loop."""
+        import asyncio
+
+        path = self._startup_file()
+        if path is None:
+            return True
+        t0 = time.perf_counter()
+        self._set_loading(True)
+        try:
+            res = await asyncio.get_running_loop().run_in_executor(None, self.parse_file, path)
+            self.install(res)
+        except (rdb.RDBError, OSError, ValueError) as err:
+            self._load_failed(path, err)
+            return False
+        finally:
+            self._set_loading(False)
+        self._loaded(res, t0)
+        return True
+
+    def _startup_file(self) -> str | None:
+        if self.engine.config["appendonly"] == "yes":
+            return None  # the AOF, not the RDB file, holds the dataset then
+        path = self.rdb_path()
+        return path if os.path.exists(path) else None
+
+    def _set_loading(self, on: bool) -> None:
+        e = self.engine
+        self.loading = on
+        e.loading = on
+        if on:
+            self.load_start = int(time.time())
+            self.load_total = self.load_done = 0
+        for c in e.clients.values():
+            if on:
+                c.gated = True
+            else:
+                c.update_gate()
+
+    def _load_failed(self, path: str, err: Exception) -> None:
+        e = self.engine
+        if isinstance(err, rdb.RDBError):
+            e.log("warning", "Short read or corrupt RDB file %s: %s" % (path, err))
+        e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+
+    def _loaded(self, res: rdb.LoadResult, t0: float) -> None:
+        e = self.engine
         msg = "Done loading RDB, keys loaded: %d, keys expired: %d" % (res.keys_loaded, res.keys_expired)
         if res.empty_skipped:
             msg += ", empty keys skipped: %d" % res.empty_skipped
         e.log("notice", msg + ".")
         e.log("notice", "DB loaded from disk: %.3f seconds" % (time.perf_counter() - t0))
-        return True
 
     # -- INFO --------------------------------------------------------------------
 
     def info_fields(self) -> list[str]:
         now = time.time()
         running = self.child_pid != -1
+        loading = []
+        if self.loading:
+            elapsed = max(0, int(now) - self.load_start)
+            total = self.load_total or 1
+            perc = 100.0 * self.load_done / total
+            eta = int(elapsed * (total - self.load_done) / self.load_done) if self.load_done else 1
+            loading = [
+                "loading_start_time:%d" % self.load_start,
+                "loading_total_bytes:%d" % self.load_total,
+                "loading_rdb_used_mem:0",
+                "loading_loaded_bytes:%d" % self.load_done,
+                "loading_loaded_perc:%.2f" % perc,
+                "loading_eta_seconds:%d" % eta,
+            ]
         return [
             "loading:%d" % self.loading,
             "async_loading:0",
+            *loading,
             "current_cow_peak:0",
             "current_cow_size:0",
             "current_cow_size_age:0",
