@@ -72,7 +72,7 @@ async def run(config: Config) -> int:
     engine.tcp_port = server.bound_port() or engine.tcp_port
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")
     # The dataset is loaded while listening: clients get -LOADING until it is in place.
-    if not await engine.persistence.load_at_startup_async():
+    if not await engine.persistence.load_at_startup_async() or not engine.aof.load_at_startup():
         server.abandon()
         await server.wait_closed()
         if pidfile:
@@ -80,6 +80,7 @@ async def run(config: Config) -> int:
         return 1
     engine.log("notice", "Ready to accept connections")
     await server.wait_closed()
+    engine.aof.shutdown()
     if pidfile:
         try:
             os.unlink(pidfile)

@@ -28,7 +28,8 @@ ACTIVE = {
     "zset-max-listpack-entries", "zset-max-listpack-value",
     "hll-sparse-max-bytes",
     "dbfilename", "rdbcompression", "rdbchecksum", "stop-writes-on-bgsave-error", "shutdown-on-sigterm",
-    "shutdown-on-sigint",
+    "shutdown-on-sigint", "appendfsync", "appenddirname", "appendfilename", "aof-use-rdb-preamble",
+    "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

@@ -30,6 +30,7 @@ from respdb.commands.table import (
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.keyspace import Database
+from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
 from respdb.resp import QUEUED
@@ -100,6 +101,7 @@ class Engine:
         self._ops_samples: list[tuple[float, int]] = []
         self.tcp_port = 0
         self.persistence = Persistence(self)  # RDB snapshots: SAVE/BGSAVE state, save points
+        self.aof = AOF(self)  # multi-part AOF: appending, fsync policy, BGREWRITEAOF
 
     # -- configuration -----------------------------------------------------
 
@@ -563,6 +565,7 @@ class Engine:
         if len(self._ops_samples) > 16:
             del self._ops_samples[0]
         self.persistence.cron()  # reap a BGSAVE child, start one when a save point is due
+        self.aof.cron()  # reap a rewrite child, everysec fsync, auto rewrite
 
     def total_commands(self) -> int:
         return sum(c.calls for c in self.table.all_commands())

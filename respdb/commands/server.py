@@ -117,20 +117,7 @@ def _section_memory(e) -> list[str]:
 
 
 def _section_persistence(e) -> list[str]:
-    return e.persistence.info_fields() + [
-        "aof_enabled:0",
-        "aof_rewrite_in_progress:0",
-        "aof_rewrite_scheduled:0",
-        "aof_last_rewrite_time_sec:-1",
-        "aof_current_rewrite_time_sec:-1",
-        "aof_last_bgrewrite_status:ok",
-        "aof_rewrites:0",
-        "aof_rewrites_consecutive_failures:0",
-        "aof_last_write_status:ok",
-        "aof_last_cow_size:0",
-        "module_fork_in_progress:0",
-        "module_fork_last_cow_size:0",
-    ]
+    return e.persistence.info_fields() + e.aof.info_fields()
 
 
 def _section_stats(e) -> list[str]:

@@ -1,0 +1,706 @@
+"""Redis 7.0 multi-part AOF: manifest, base file, incremental files, fsync policies, rewrite.
+
+Layout (inside `dir`/`appenddirname`), as Redis 7.0 writes it:
+
+- `<appendfilename>.manifest`: one line per file, `file <name> seq <n> type <b|i|h>`;
+- one base file (`<appendfilename>.<seq>.base.rdb`, an RDB image, or `.base.aof` with commands
+  when `aof-use-rdb-preamble no`), then incremental files (`<appendfilename>.<seq>.incr.aof`)
+  holding every propagated command as a RESP multibulk, with SELECT whenever the db changes.
+
+Writes are gathered in a buffer by the propagator and written with one write(2) per event-loop
+turn (scheduled with call_soon, the counterpart of Redis's beforeSleep). `appendfsync always`
+writes and fsyncs inside the propagator, at the end of the command (or of EXEC / a script), so
+the reply leaves only after the data is on disk. `everysec` fsyncs from the cron once a second,
+in a helper thread (fsync releases the GIL), like Redis's bio thread.
+
+BGREWRITEAOF forks like BGSAVE: first a new incremental file is opened and recorded in the
+manifest (new writes go there), the child writes the new base from its copy-on-write image,
+and once it succeeds the parent renames it into place, marks the old base and incrementals as
+history in the manifest and deletes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from respdb.persistence import rdb
+from respdb.persistence.snapshot import _fsync_dir, _unlink
+
+BASE, INCR, HIST = "b", "i", "h"
+
+
+class AOFError(Exception):
+    pass
+
+
+class Truncated(Exception):
+    def __init__(self, valid: int) -> None:
+        super().__init__(valid)
+        self.valid = valid
+
+
+def encode(argv: list[bytes]) -> bytes:
+    parts = [b"*%d\r\n" % len(argv)]
+    for a in argv:
+        parts.append(b"$%d\r\n%b\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+# -- manifest -----------------------------------------------------------------------------
+
+
+class Manifest:
+    def __init__(self) -> None:
+        self.base: tuple[str, int] | None = None
+        self.incrs: list[tuple[str, int]] = []
+        self.history: list[str] = []
+        self.base_seq = 0
+        self.incr_seq = 0
+
+    def text(self) -> str:
+        lines = []
+        if self.base:
+            lines.append("file %s seq %d type b\n" % self.base)
+        for name in self.history:
+            lines.append("file %s seq 0 type h\n" % name)  # not reached: history is deleted at once
+        for name, seq in self.incrs:
+            lines.append("file %s seq %d type i\n" % (name, seq))
+        return "".join(lines)
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest:
+        m = cls()
+        for lineno, line in enumerate(text.split("\n"), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            if len(parts) % 2:
+                raise AOFError("Invalid AOF manifest file format (line %d)" % lineno)
+            kv = dict(zip(parts[::2], parts[1::2], strict=True))
+            if "file" not in kv or "seq" not in kv or "type" not in kv:
+                raise AOFError("Invalid AOF manifest file format (line %d)" % lineno)
+            name, seq, kind = kv["file"], int(kv["seq"]), kv["type"]
+            if kind == BASE:
+                if m.base is not None:
+                    raise AOFError("Found duplicate base file information")
+                m.base = (name, seq)
+                m.base_seq = seq
+            elif kind == INCR:
+                if seq <= m.incr_seq:
+                    raise AOFError("Found a non-monotonic sequence number")
+                m.incrs.append((name, seq))
+                m.incr_seq = seq
+            elif kind == HIST:
+                m.history.append(name)
+            else:
+                raise AOFError("Unknown AOF file type: %s" % kind)
+        return m
+
+
+# -- reading commands ---------------------------------------------------------------------
+
+
+def parse_commands(data: bytes, pos: int = 0):
+    """Yield (argv, end offset) for each command; Truncated at a cut-off end, AOFError if bad."""
+    n = len(data)
+    while pos < n:
+        start = pos
+        if data[pos] == 0x23:  # '#': an annotation line (aof-timestamp-enabled)
+            eol = data.find(b"\n", pos)
+            if eol < 0:
+                raise Truncated(start)
+            pos = eol + 1
+            continue
+        if data[pos] != 0x2A:  # '*'
+            raise AOFError("Bad file format reading the append only file at offset %d" % pos)
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            raise Truncated(start)
+        try:
+            argc = int(data[pos + 1 : eol])
+        except ValueError:
+            raise AOFError("Bad file format reading the append only file at offset %d" % pos) from None
+        if argc < 1:
+            raise AOFError("Bad file format reading the append only file at offset %d" % pos)
+        pos = eol + 2
+        argv = []
+        for _ in range(argc):
+            if pos >= n:
+                raise Truncated(start)
+            if data[pos] != 0x24:  # '$'
+                raise AOFError("Bad file format reading the append only file at offset %d" % pos)
+            eol = data.find(b"\r\n", pos)
+            if eol < 0:
+                raise Truncated(start)
+            try:
+                ln = int(data[pos + 1 : eol])
+            except ValueError:
+                raise AOFError("Bad file format reading the append only file at offset %d" % pos) from None
+            pos = eol + 2
+            if pos + ln + 2 > n:
+                raise Truncated(start)
+            if data[pos + ln : pos + ln + 2] != b"\r\n":
+                raise AOFError("Bad file format reading the append only file at offset %d" % (pos + ln))
+            argv.append(data[pos : pos + ln])
+            pos += ln + 2
+        yield argv, pos
+
+
+# -- the AOF state of one server ----------------------------------------------------------
+
+
+class AOF:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.on = False  # commands are being appended (also while waiting for the first rewrite)
+        self.waiting = False  # turned on at run time: appending to a temp incr until the base exists
+        self.manifest = Manifest()
+        self.fd = -1
+        self.buf: list[bytes] = []
+        self.seldb = -1
+        self.scheduled = False
+        self.current_size = 0
+        self.base_size = 0
+        self.rewrite_base_size = 0
+        self.unsynced = False
+        self.last_fsync = time.monotonic()
+        self.fsync_thread: threading.Thread | None = None
+        self.child_pid = -1
+        self.child_start = 0.0
+        self.rewrite_scheduled = False
+        self.last_rewrite_secs = -1
+        self.last_rewrite_ok = True
+        self.rewrites = 0
+        self.consecutive_failures = 0
+        self.last_write_ok = True
+        self.delayed_fsync = 0
+        self.loading = False
+        self._frozen = False
+        engine.config.listeners.append(self._config_changed)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def dirpath(self) -> str:
+        cfg = self.engine.config
+        return os.path.join(cfg["dir"] or os.getcwd(), cfg["appenddirname"])
+
+    def fname(self) -> str:
+        return self.engine.config["appendfilename"]
+
+    def manifest_path(self) -> str:
+        return os.path.join(self.dirpath(), self.fname() + ".manifest")
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dirpath(), name)
+
+    # -- appending -------------------------------------------------------------------------
+
+    def feed(self, dbid: int, argv: list[bytes]) -> None:
+        """The propagator: every propagated command, in RESP form, SELECT when the db changes."""
+        if dbid != self.seldb:
+            self.seldb = dbid
+            d = b"%d" % dbid
+            self.buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d))
+        self.buf.append(encode(argv))
+        if self.engine.config["appendfsync"] == "always":
+            if not self.engine._exec_depth:  # EXEC / a script's end comes with depth 0
+                self.flush(fsync=True)
+            return
+        if not self.scheduled:
+            loop = asyncio._get_running_loop()
+            if loop is None:
+                self.flush()
+            else:
+                self.scheduled = True
+                loop.call_soon(self.flush)
+
+    def flush(self, fsync: bool = False) -> None:
+        self.scheduled = False
+        if not self.buf or self.fd < 0:
+            self.buf = []
+            return
+        data = b"".join(self.buf)
+        self.buf = []
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+            self.last_write_ok = True
+        except OSError as err:
+            if self.last_write_ok:
+                self.engine.log("warning", "Error writing to the AOF file: %s" % err.strerror)
+            self.last_write_ok = False
+            return
+        self.current_size += len(data)
+        if fsync:
+            os.fsync(self.fd)
+            self.last_fsync = time.monotonic()
+        else:
+            self.unsynced = True
+
+    def _bg_fsync(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+
+    # -- files -----------------------------------------------------------------------------
+
+    def write_manifest(self) -> None:
+        path = self.manifest_path()
+        tmp = os.path.join(self.dirpath(), "temp-" + self.fname() + ".manifest")
+        with open(tmp, "w") as f:
+            f.write(self.manifest.text())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(self.dirpath())
+
+    def open_new_incr(self) -> None:
+        """Start a new incremental file and record it in the manifest (rewrite start, enable)."""
+        self.flush()
+        m = self.manifest
+        m.incr_seq += 1
+        name = "%s.%d.incr.aof" % (self.fname(), m.incr_seq)
+        fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        m.incrs.append((name, m.incr_seq))
+        self.write_manifest()
+        if self.fd >= 0:
+            os.fsync(self.fd)
+            os.close(self.fd)
+        self.fd = fd
+        self.seldb = -1  # the new file starts with a SELECT
+
+    def write_base(self, path: str) -> None:
+        """rewriteAppendOnlyFile: the whole dataset as an RDB preamble or as commands."""
+        e = self.engine
+        with open(path, "wb") as f:
+            if e.config["aof-use-rdb-preamble"] == "yes":
+                rdb.write_rdb(e, f.write, aof_base=True)
+            else:
+                _write_commands(e, f.write)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def base_name(self, seq: int) -> str:
+        ext = "rdb" if self.engine.config["aof-use-rdb-preamble"] == "yes" else "aof"
+        return "%s.%d.base.%s" % (self.fname(), seq, ext)
+
+    # -- enabling / disabling ----------------------------------------------------------------
+
+    def _config_changed(self, name: str, value: str) -> None:
+        if name != "appendonly":
+            return
+        if value == "yes" and not self.on:
+            self.start()
+        elif value == "no" and self.on:
+            self.stop()
+
+    def start(self) -> bool:
+        """CONFIG SET appendonly yes: a rewrite writes the base; writes meanwhile go to a new incr."""
+        os.makedirs(self.dirpath(), exist_ok=True)
+        if os.path.exists(self.manifest_path()):
+            try:
+                with open(self.manifest_path()) as f:
+                    self.manifest = Manifest.parse(f.read())
+            except (OSError, AOFError):
+                self.manifest = Manifest()
+        self.on = True
+        self.waiting = True
+        self.engine.propagators.append(self.feed)
+        if not self.rewrite_background():
+            self.rewrite_scheduled = True
+        return True
+
+    def stop(self) -> None:
+        e = self.engine
+        self.flush(fsync=True)
+        if self.feed in e.propagators:
+            e.propagators.remove(self.feed)
+        if self.child_pid != -1:
+            self.kill_child()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.waiting:
+            _unlink(self.temp_incr_path())
+        self.on = self.waiting = False
+        self.seldb = -1
+
+    def temp_incr_path(self) -> str:
+        return self.path("temp-%s.incr" % self.fname())
+
+    def start_at_startup(self) -> None:
+        """appendonly yes at start-up, after loading: open the incr file, write a base if none."""
+        os.makedirs(self.dirpath(), exist_ok=True)
+        m = self.manifest
+        if m.base is None and not m.incrs:
+            m.base_seq = 1
+            name = self.base_name(1)
+            self.write_base(self.path(name))
+            m.base = (name, 1)
+            self.base_size = self.rewrite_base_size = os.path.getsize(self.path(name))
+        if m.incrs:
+            name = m.incrs[-1][0]
+            self.fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self.write_manifest()
+        else:
+            self.open_new_incr()
+        self.current_size = self.base_size + sum(_size(self.path(n)) for n, _ in m.incrs)
+        self.rewrite_base_size = self.current_size
+        self.on = True
+        self.engine.propagators.append(self.feed)
+
+    # -- rewrite -----------------------------------------------------------------------------
+
+    def rewrite_background(self) -> bool:
+        e = self.engine
+        if self.child_pid != -1:
+            return False
+        if e.persistence.child_pid != -1:
+            self.rewrite_scheduled = True
+            return True
+        try:
+            if self.waiting:
+                # no incr of the old manifest may follow the new base: a temp file until it exists
+                self.flush()
+                fd = os.open(self.temp_incr_path(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+                if self.fd >= 0:
+                    os.close(self.fd)
+                self.fd = fd
+                self.seldb = -1
+                e.log("notice", "Creating AOF incr file temp-%s.incr on background rewrite" % self.fname())
+            elif self.on:
+                self.open_new_incr()
+                e.log("notice", "Creating AOF incr file %s on background rewrite" % self.manifest.incrs[-1][0])
+        except OSError as err:
+            e.log("warning", "Can't open new incr AOF for rewrite: %s" % err.strerror)
+            return False
+        self.rewrite_scheduled = False
+        gc.freeze()
+        t0 = time.perf_counter()
+        try:
+            pid = os.fork()
+        except OSError as err:
+            gc.unfreeze()
+            e.log("warning", "Can't rewrite append only file in background: fork: %s" % err.strerror)
+            self.last_rewrite_ok = False
+            return False
+        if pid == 0:
+            code = 1
+            try:
+                gc.disable()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, signal.SIG_DFL)
+                try:
+                    signal.set_wakeup_fd(-1)
+                except ValueError:
+                    pass
+                self.write_base(self.path("temp-rewriteaof-bg-%d.aof" % os.getpid()))
+                code = 0
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        e.persistence.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
+        e.persistence.total_forks += 1
+        self._frozen = True
+        self.child_pid = pid
+        self.child_start = time.time()
+        e.log("notice", "Background append only file rewriting started by pid %d" % pid)
+        return True
+
+    def _child_done(self, status: int) -> None:
+        e = self.engine
+        pid = self.child_pid
+        self.child_pid = -1
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+        self.last_rewrite_secs = int(time.time() - self.child_start)
+        tmp = self.path("temp-rewriteaof-bg-%d.aof" % pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            _unlink(tmp)
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            if code < 0:
+                e.log("warning", "Background AOF rewrite terminated by signal %d" % -code)
+            else:
+                e.log("warning", "Background AOF rewrite terminated with error")
+            if self.waiting:
+                self.rewrite_scheduled = True  # appendonly stays on: try again from the cron
+            return
+        e.log("notice", "Background AOF rewrite terminated with success")
+        m = self.manifest
+        old = [m.base[0]] if m.base else []
+        m.base_seq += 1
+        name = self.base_name(m.base_seq)
+        os.replace(tmp, self.path(name))
+        e.log("notice", "Successfully renamed the temporary AOF base file %s into %s" % (os.path.basename(tmp), name))
+        m.base = (name, m.base_seq)
+        if self.waiting:
+            old += [n for n, _ in m.incrs]
+            m.incr_seq += 1
+            incr = "%s.%d.incr.aof" % (self.fname(), m.incr_seq)
+            os.replace(self.temp_incr_path(), self.path(incr))
+            e.log(
+                "notice", "Successfully renamed the temporary AOF incr file temp-%s.incr into %s" % (self.fname(), incr)
+            )
+            m.incrs = [(incr, m.incr_seq)]
+            self.waiting = False
+        elif not self.on:
+            old += [n for n, _ in m.incrs]  # BGREWRITEAOF with appendonly no: a base alone
+            m.incrs = []
+        else:
+            # every incr but the one opened when this rewrite started is now in the base
+            old += [n for n, _ in m.incrs[:-1]]
+            m.incrs = m.incrs[-1:]
+        m.history = old
+        self.write_manifest()
+        for n in old:
+            e.log("notice", "Removing the history file %s in the background" % n)
+            _unlink(self.path(n))
+        m.history = []
+        self.write_manifest()
+        self.base_size = _size(self.path(name))
+        self.current_size = self.base_size + sum(_size(self.path(n)) for n, _ in m.incrs)
+        self.rewrite_base_size = self.current_size
+        self.last_rewrite_ok = True
+        self.consecutive_failures = 0
+        self.rewrites += 1
+        e.log("notice", "Background AOF rewrite finished successfully")
+
+    def kill_child(self) -> None:
+        if self.child_pid == -1:
+            return
+        pid = self.child_pid
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        _unlink(self.path("temp-rewriteaof-bg-%d.aof" % pid))
+        self.child_pid = -1
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
+
+    def cron(self) -> None:
+        if self.child_pid != -1:
+            try:
+                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.child_pid, 1 << 8
+            if pid:
+                self._child_done(status)
+        if not self.on:
+            return
+        e = self.engine
+        if self.rewrite_scheduled and self.child_pid == -1 and e.persistence.child_pid == -1:
+            self.rewrite_background()
+        if e.config["appendfsync"] == "everysec" and self.unsynced and time.monotonic() - self.last_fsync >= 1:
+            self.flush()
+            t = self.fsync_thread
+            if t is not None and t.is_alive():
+                self.delayed_fsync += 1
+            elif self.fd >= 0:
+                self.unsynced = False
+                self.last_fsync = time.monotonic()
+                self.fsync_thread = threading.Thread(target=self._bg_fsync, args=(self.fd,), daemon=True)
+                self.fsync_thread.start()
+        perc = e.config.get_int("auto-aof-rewrite-percentage")
+        if perc and self.child_pid == -1 and e.persistence.child_pid == -1:
+            minsize = e.config.get_int("auto-aof-rewrite-min-size")
+            base = self.rewrite_base_size or 1
+            if self.current_size > minsize and (self.current_size - base) * 100 // base >= perc:
+                e.log("notice", "Starting automatic rewriting of AOF on %d%% growth" % perc)
+                self.rewrite_background()
+
+    def shutdown(self) -> None:
+        if self.child_pid != -1:
+            self.kill_child()
+        if self.on:
+            self.flush(fsync=True)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load_at_startup(self) -> bool:
+        """Load the manifest's files when appendonly is yes; False (logged) when start-up must stop."""
+        e = self.engine
+        if e.config["appendonly"] != "yes":
+            return True
+        t0 = time.perf_counter()
+        self.loading = e.persistence.loading = True
+        try:
+            self._load_all()
+        except (AOFError, rdb.RDBError, OSError, ValueError) as err:
+            e.log("warning", "Fatal error loading the AOF: %s. Exiting." % err)
+            return False
+        finally:
+            self.loading = e.persistence.loading = False
+        e.log("notice", "DB loaded from append only file: %.3f seconds" % (time.perf_counter() - t0))
+        try:
+            self.start_at_startup()
+        except OSError as err:
+            e.log("warning", "Can't open the append-only file: %s" % err.strerror)
+            return False
+        return True
+
+    def _load_all(self) -> None:
+        mpath = self.manifest_path()
+        if not os.path.exists(mpath):
+            self.manifest = Manifest()
+            return
+        with open(mpath) as f:
+            m = self.manifest = Manifest.parse(f.read())
+        files = ([m.base[0]] if m.base else []) + [n for n, _ in m.incrs]
+        for i, name in enumerate(files):
+            path = self.path(name)
+            if not os.path.exists(path):
+                raise AOFError("The AOF file %s doesn't exist" % name)
+            size = self.load_file(path, last=i == len(files) - 1, is_base=m.base is not None and i == 0)
+            if m.base is not None and i == 0:
+                self.base_size = size
+
+    def load_file(self, path: str, last: bool, is_base: bool = False) -> int:
+        e = self.engine
+        name = os.path.basename(path)
+        with open(path, "rb") as f:
+            data = f.read()
+        if not data:
+            return 0
+        pos = 0
+        if data.startswith(b"REDIS"):
+            e.log("notice", "Reading RDB base file on AOF loading...")
+            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config), log=e.log)
+            from respdb.persistence.functions import restore as restore_functions
+
+            restore_functions(e, res.functions)
+            rdb.install(e, res)
+            pos = res.end
+            e.log("notice", "Reading the remaining AOF tail...")
+        was_loading = getattr(e, "loading", False)
+        e.loading = False  # the loader's own commands are not refused with -LOADING
+        client = e.new_client()
+        e.clients.pop(client.id, None)
+        client.kind = "aof"
+        saved = e.propagators
+        e.propagators = []
+        valid = pos
+        multi_at = -1
+        try:
+            try:
+                for argv, end in parse_commands(data, pos):
+                    cmd = argv[0].lower()
+                    if e.table.lookup(argv[0]) is None:
+                        raise AOFError(
+                            "Unknown command '%s' reading the append only file %s"
+                            % (argv[0].decode("utf-8", "replace"), name)
+                        )
+                    if cmd == b"multi":
+                        multi_at = valid
+                    reply = e.execute(client, argv)
+                    if reply[:1] == b"-" and cmd not in (b"exec",):
+                        e.log("warning", "Error executing command from AOF %s: %s" % (name, reply[:200]))
+                    if cmd == b"exec":
+                        multi_at = -1
+                    valid = end
+            except Truncated as t:
+                valid = t.valid
+                cut = multi_at if multi_at >= 0 else valid
+                if not last or e.config["aof-load-truncated"] != "yes":
+                    raise AOFError(
+                        "Unexpected end of file reading the append only file %s. You can: 1) Make a backup of "
+                        "your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively "
+                        "you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+                        % name
+                    ) from None
+                e.log("warning", "!!! Warning: short read while loading the AOF file %s!!!" % name)
+                e.log("warning", "!!! Truncating the AOF %s at offset %d !!!" % (name, cut))
+                os.truncate(path, cut)
+                if multi_at >= 0 and client.in_multi:
+                    e.execute(client, [b"DISCARD"])
+                e.log("warning", "AOF %s loaded anyway because aof-load-truncated is enabled" % name)
+                return cut
+            if multi_at >= 0 and client.in_multi:
+                # an unfinished MULTI at the very end is cut away like a truncated command
+                if not last or e.config["aof-load-truncated"] != "yes":
+                    raise AOFError("Revert incomplete MULTI/EXEC transaction in AOF file %s" % name)
+                e.execute(client, [b"DISCARD"])
+                os.truncate(path, multi_at)
+                e.log("warning", "!!! Truncating the AOF %s at offset %d !!!" % (name, multi_at))
+                return multi_at
+        finally:
+            e.propagators = saved
+            e.loading = was_loading
+        return len(data)
+
+    # -- INFO ------------------------------------------------------------------------------
+
+    def info_fields(self) -> list[str]:
+        running = self.child_pid != -1
+        out = [
+            "aof_enabled:%d" % self.on,
+            "aof_rewrite_in_progress:%d" % running,
+            "aof_rewrite_scheduled:%d" % self.rewrite_scheduled,
+            "aof_last_rewrite_time_sec:%d" % self.last_rewrite_secs,
+            "aof_current_rewrite_time_sec:%d" % (int(time.time() - self.child_start) if running else -1),
+            "aof_last_bgrewrite_status:%s" % ("ok" if self.last_rewrite_ok else "err"),
+            "aof_rewrites:%d" % self.rewrites,
+            "aof_rewrites_consecutive_failures:%d" % self.consecutive_failures,
+            "aof_last_write_status:%s" % ("ok" if self.last_write_ok else "err"),
+            "aof_last_cow_size:0",
+            "module_fork_in_progress:0",
+            "module_fork_last_cow_size:0",
+        ]
+        if self.on:
+            t = self.fsync_thread
+            out += [
+                "aof_current_size:%d" % self.current_size,
+                "aof_base_size:%d" % self.base_size,
+                "aof_pending_rewrite:%d" % self.rewrite_scheduled,
+                "aof_buffer_length:%d" % sum(len(b) for b in self.buf),
+                "aof_pending_bio_fsync:%d" % (t is not None and t.is_alive()),
+                "aof_delayed_fsync:%d" % self.delayed_fsync,
+            ]
+        return out
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _write_commands(e: Any, write: Any) -> None:
+    """An AOF-format base: SELECT per db, SET for strings, RESTORE (absolute TTL) for other types."""
+    string_types = (bytes, rdb.PlainBytes)
+    compress = e.config["rdbcompression"] == "yes"
+    for db in e.dbs:
+        if not db.data:
+            continue
+        d = b"%d" % db.id
+        buf = [encode([b"SELECT", d])]
+        for key, value in db.data.items():
+            when = db.expires.get(key)
+            if type(value) in string_types:
+                buf.append(encode([b"SET", key, bytes(value)]))
+                if when is not None:
+                    buf.append(encode([b"PEXPIREAT", key, b"%d" % when]))
+            else:
+                payload = rdb.dump_payload(value, compress)
+                buf.append(encode([b"RESTORE", key, b"%d" % (when or 0), payload, b"ABSTTL"]))
+            if len(buf) >= 1024:
+                write(b"".join(buf))
+                buf = []
+        write(b"".join(buf))
