@@ -601,3 +601,43 @@ def test_big_dataset_timing_is_linear():
     load_bytes(quiet_engine(), data)
     t2 = time.perf_counter()
     assert t1 - t0 < 2 and t2 - t1 < 2
+
+
+def test_old_opcodes_and_stream_v1():
+    """Seconds expiries, IDLE/FREQ, RESIZEDB, a "lua" aux, and a stream in the pre-7.0 layout
+    (no first ID, tombstone ID, entries-added or per-group entries-read: derived as Redis does)."""
+    e = quiet_engine()
+    db = Embedded(e)
+    for i in range(5):
+        db.execute("XADD", "s", "1-%d" % (i + 1), "f", "v%d" % i)
+    db.execute("XGROUP", "CREATE", "s", "g", "1-1")
+    s = e.dbs[0].data[b"s"]
+    nodes = [n for n in s.nodes if n.live]
+    full = rdb.encode_value(s, False)[1]
+    # the node part is identical in both layouts: copy it from the 7.0 encoding
+    r = rdb.Reader(full)
+    r.length()
+    for _ in nodes:
+        r.string()
+        r.string()
+    body = full[: r.pos]
+    body += rdb.enc_len(5) + rdb.enc_len(1) + rdb.enc_len(5)  # length, last ID
+    body += rdb.enc_len(1) + rdb.enc_str(b"g", False) + rdb.enc_len(1) + rdb.enc_len(1)  # group g at 1-1
+    body += rdb.enc_len(0) + rdb.enc_len(0)  # no PEL, no consumers
+    when = 2000000000  # old expiries are 32-bit seconds
+    data = (
+        b"REDIS0009"
+        + b"\xfa\x03lua\x05x=1;y"
+        + b"\xfe\x00\xfb\x02\x01"
+        + b"\xfd" + when.to_bytes(4, "little") + b"\xf8\x05" + b"\x00\x01k\x01v"
+        + b"\xf9\x07" + b"\x0f\x01s" + body
+        + b"\xff"
+    )  # fmt: skip
+    data += crc64.crc64(data).to_bytes(8, "little")
+    res = rdb.parse_rdb(data, 16, rdb.Limits(), now_ms=0)
+    assert res.expires[0] == {b"k": when * 1000}
+    assert res.access == {(0, b"k"): ("idle", 5), (0, b"s"): ("freq", 7)}
+    st = res.dbs[0][b"s"]
+    assert st.length == 5 and st.entries_added == 5 and st.max_deleted == 0
+    assert [k & 0xFF for k, _ in st.iter_range(0, 1 << 128)] == [1, 2, 3, 4, 5]
+    assert st.groups[b"g"].entries_read == 1  # estimated from the ID, as Redis does for old files
