@@ -30,6 +30,7 @@ ACTIVE = {
     "dbfilename", "rdbcompression", "rdbchecksum", "stop-writes-on-bgsave-error", "shutdown-on-sigterm",
     "shutdown-on-sigint", "appendfsync", "appenddirname", "appendfilename", "aof-use-rdb-preamble",
     "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
+    "aof-timestamp-enabled",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

@@ -372,3 +372,27 @@ def test_crash_everysec_loses_at_most_about_a_second():
         if missing:
             assert missing == acked[-len(missing) :]
             del acked[-len(missing) :]
+
+
+def test_timestamp_annotations_like_redis():
+    ours = _start(tempfile.mkdtemp(prefix="aof-ts-"), "--aof-timestamp-enabled", "yes")
+    ref = start_redis("--appendonly", "yes", "--save", "", "--aof-timestamp-enabled", "yes")
+    try:
+        for c in (Raw(ours.port), Raw(ref.port)):
+            c.cmd("SET", "a", "1")
+            c.cmd("SET", "b", "2")
+        time.sleep(0.2)
+        fa, fb = _files(ours.workdir), _files(ref.workdir)
+        incr = "appendonly.aof.1.incr.aof"
+        assert fa[incr].startswith(b"#TS:") and fb[incr].startswith(b"#TS:")
+        assert fa[incr].count(b"#TS:") == fb[incr].count(b"#TS:")
+        strip = lambda b: b"".join(x for x in b.split(b"\r\n") if not x.startswith(b"#TS:"))  # noqa: E731
+        assert strip(fa[incr]) == strip(fb[incr])
+    finally:
+        ours.stop()
+        ref.stop()
+    again = _start(ours.workdir)
+    try:
+        assert Raw(again.port).cmd("MGET", "a", "b") == [b"1", b"2"]
+    finally:
+        again.stop()

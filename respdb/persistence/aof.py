@@ -7,11 +7,11 @@ Layout (inside `dir`/`appenddirname`), as Redis 7.0 writes it:
   when `aof-use-rdb-preamble no`), then incremental files (`<appendfilename>.<seq>.incr.aof`)
   holding every propagated command as a RESP multibulk, with SELECT whenever the db changes.
 
-Writes are gathered in a buffer by the propagator and written with one write(2) per event-loop
-turn (scheduled with call_soon, the counterpart of Redis's beforeSleep). `appendfsync always`
-writes and fsyncs inside the propagator, at the end of the command (or of EXEC / a script), so
-the reply leaves only after the data is on disk. `everysec` fsyncs from the cron once a second,
-in a helper thread (fsync releases the GIL), like Redis's bio thread.
+Each propagated command is written (one write(2)) before its reply is sent, like Redis writes
+its buffer in beforeSleep before the replies: a write acknowledged to a client survives a crash
+of the process. Inside EXEC or a script the commands are gathered and written at the end.
+`appendfsync always` also fsyncs there, before the reply; `everysec` fsyncs from the cron once
+a second in a helper thread (fsync releases the GIL), like Redis's bio thread.
 
 BGREWRITEAOF forks like BGSAVE: first a new incremental file is opened and recorded in the
 manifest (new writes go there), the child writes the new base from its copy-on-write image,
@@ -21,7 +21,6 @@ history in the manifest and deletes them.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import signal
@@ -165,7 +164,6 @@ class AOF:
         self.fd = -1
         self.buf: list[bytes] = []
         self.seldb = -1
-        self.scheduled = False
         self.current_size = 0
         self.base_size = 0
         self.rewrite_base_size = 0
@@ -183,6 +181,8 @@ class AOF:
         self.delayed_fsync = 0
         self.loading = False
         self._frozen = False
+        self.timestamps = engine.config["aof-timestamp-enabled"] == "yes"
+        self.cur_ts = 0  # the last #TS annotation written (aof-timestamp-enabled)
         engine.config.listeners.append(self._config_changed)
 
     # -- paths -----------------------------------------------------------------------------
@@ -204,25 +204,22 @@ class AOF:
 
     def feed(self, dbid: int, argv: list[bytes]) -> None:
         """The propagator: every propagated command, in RESP form, SELECT when the db changes."""
+        if self.timestamps:
+            now = int(time.time())
+            if now > self.cur_ts:
+                self.cur_ts = now
+                self.buf.append(b"#TS:%d\r\n" % now)
         if dbid != self.seldb:
             self.seldb = dbid
             d = b"%d" % dbid
             self.buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d))
         self.buf.append(encode(argv))
-        if self.engine.config["appendfsync"] == "always":
-            if not self.engine._exec_depth:  # EXEC / a script's end comes with depth 0
-                self.flush(fsync=True)
-            return
-        if not self.scheduled:
-            loop = asyncio._get_running_loop()
-            if loop is None:
-                self.flush()
-            else:
-                self.scheduled = True
-                loop.call_soon(self.flush)
+        if not self.engine._exec_depth:
+            # Written before the reply leaves (Redis writes in beforeSleep, before replies):
+            # an acknowledged write survives a crash of the process; `always` also fsyncs.
+            self.flush(self.engine.config["appendfsync"] == "always")
 
     def flush(self, fsync: bool = False) -> None:
-        self.scheduled = False
         if not self.buf or self.fd < 0:
             self.buf = []
             return
@@ -297,6 +294,8 @@ class AOF:
     # -- enabling / disabling ----------------------------------------------------------------
 
     def _config_changed(self, name: str, value: str) -> None:
+        if name == "aof-timestamp-enabled":
+            self.timestamps = value == "yes"
         if name != "appendonly":
             return
         if value == "yes" and not self.on:
@@ -581,7 +580,7 @@ class AOF:
         pos = 0
         if data.startswith(b"REDIS"):
             e.log("notice", "Reading RDB base file on AOF loading...")
-            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config), log=e.log)
+            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False)
             from respdb.persistence.functions import restore as restore_functions
 
             restore_functions(e, res.functions)
