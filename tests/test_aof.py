@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+import hiredis
 import pytest
 from conftest import FIXTURES, start_redis, start_respdb
 from persist_util import Raw, server_keyspace, without
@@ -394,5 +395,35 @@ def test_timestamp_annotations_like_redis():
     again = _start(ours.workdir)
     try:
         assert Raw(again.port).cmd("MGET", "a", "b") == [b"1", b"2"]
+    finally:
+        again.stop()
+
+
+def test_bgsave_while_rewriting_and_rewrite_while_saving():
+    d = tempfile.mkdtemp(prefix="aof-child-")
+    s = _start(d)
+    try:
+        c = Raw(s.port)
+        for i in range(0, 60000, 1000):
+            c.cmd("MSET", *[x for j in range(i, i + 1000) for x in ("key:%d" % j, "v" * 50)])
+        assert c.cmd("BGREWRITEAOF") == b"Background append only file rewriting started"
+        if _info(c)["aof_rewrite_in_progress"] == "1":
+            with pytest.raises(hiredis.ReplyError, match="Another child process is active"):
+                raise c.cmd("BGSAVE")
+            assert c.cmd("BGREWRITEAOF").args[0] == "ERR Background append only file rewriting already in progress"
+            assert c.cmd("BGSAVE", "SCHEDULE") == b"Background saving scheduled"
+        _wait(lambda: _info(c)["aof_rewrites"] == "1")
+        _wait(lambda: _info(c)["rdb_bgsave_in_progress"] == "0")
+        # BGREWRITEAOF while a BGSAVE runs is scheduled, then done by the cron
+        c.cmd("BGSAVE")
+        if _info(c)["rdb_bgsave_in_progress"] == "1":
+            assert c.cmd("BGREWRITEAOF") == b"Background append only file rewriting scheduled"
+        _wait(lambda: _info(c)["aof_rewrites"] == "2", timeout=20)
+        assert c.cmd("DBSIZE") == 60000
+    finally:
+        s.stop()
+    again = _start(d)
+    try:
+        assert Raw(again.port).cmd("DBSIZE") == 60000
     finally:
         again.stop()

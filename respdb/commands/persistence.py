@@ -43,7 +43,14 @@ def cmd_bgsave(c, argv):
         # Redis never forks from inside EXEC: the save is left to the cron.
         p.bgsave_scheduled = True
         return simple("Background saving scheduled")
-    del schedule  # only matters while another child (an AOF rewrite) runs
+    if c.engine.aof.child_pid != -1:  # an AOF rewrite is running
+        if schedule:
+            p.bgsave_scheduled = True
+            return simple("Background saving scheduled")
+        raise CommandError(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. "
+            "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+        )
     if p.bgsave():
         return simple("Background saving started")
     raise CommandError("ERR")

@@ -243,6 +243,8 @@ class Persistence:
             if pid:
                 self._child_done(status)
             return
+        if self.engine.aof.child_pid != -1:
+            return  # one child at a time: an AOF rewrite is running
         now = int(time.time())
         retry_ok = self.bgsave_ok or now - self.lastbgsave_try > BGSAVE_RETRY_DELAY
         if self.bgsave_scheduled and retry_ok:
