@@ -427,3 +427,36 @@ def test_bgsave_while_rewriting_and_rewrite_while_saving():
         assert Raw(again.port).cmd("DBSIZE") == 60000
     finally:
         again.stop()
+
+
+def test_command_base_uses_redis_forms():
+    d = tempfile.mkdtemp(prefix="aof-cmdbase-")
+    s = _start(d, "--aof-use-rdb-preamble", "no")
+    try:
+        c = Raw(s.port)
+        c.cmd("RPUSH", "l", *["e%d" % i for i in range(100)])
+        c.cmd("ZADD", "z", "1.5", "a", "-inf", "b", "0.1", "c")
+        c.cmd("HSET", "h", "f", "v")
+        c.cmd("SADD", "s", "m")
+        c.cmd("SET", "k", "v", "PXAT", "99999999999999")
+        c.cmd("XADD", "st", "5-1", "f", "v")
+        c.cmd("XGROUP", "CREATE", "st", "g", "0")
+        c.cmd("BGREWRITEAOF")
+        _wait(lambda: _info(c)["aof_rewrites"] == "1")
+        want = server_keyspace(c)
+    finally:
+        s.stop()
+    base = Path(d, AOFDIR, "appendonly.aof.2.base.aof").read_bytes()
+    cmds = [b" ".join(argv) for argv, _ in __import__("respdb.persistence.aof", fromlist=["x"]).parse_commands(base)]
+    assert cmds[0] == b"SELECT 0"
+    assert b"RPUSH l " + b" ".join(b"e%d" % i for i in range(64)) in cmds
+    assert b"RPUSH l " + b" ".join(b"e%d" % i for i in range(64, 100)) in cmds
+    assert b"ZADD z -inf b 0.10000000000000001 c 1.5 a" in cmds
+    assert b"HMSET h f v" in cmds and b"SADD s m" in cmds
+    assert cmds[cmds.index(b"SET k v") + 1] == b"PEXPIREAT k 99999999999999"
+    for server in (_start(d), start_redis("--appendonly", "yes", "--save", "", "--dir", d)):
+        try:
+            assert without(server_keyspace(Raw(server.port)), "encoding") == without(want, "encoding")
+            assert Raw(server.port).cmd("XINFO", "GROUPS", "st")[0][1] == b"g"
+        finally:
+            server.stop()

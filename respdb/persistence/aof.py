@@ -681,9 +681,42 @@ def _size(path: str) -> int:
         return 0
 
 
+ITEMS_PER_CMD = 64  # elements per command in a rewritten base, as Redis's AOF_REWRITE_ITEMS_PER_CMD
+
+
+def _batched(cmd: bytes, key: bytes, items: list[bytes], per: int, width: int) -> list[bytes]:
+    out = []
+    step = per * width
+    for j in range(0, len(items), step):
+        out.append(encode([cmd, key, *items[j : j + step]]))
+    return out
+
+
+def value_commands(key: bytes, value: Any, compress: bool) -> list[bytes]:
+    """The commands that rebuild one key (rewriteAppendOnlyFileRio's forms); streams use RESTORE."""
+    from respdb.types import lists, type_name, zsets
+
+    t = type_name(value)
+    if t == "string":
+        return [encode([b"SET", key, bytes(value)])]
+    if t == "list":
+        return _batched(b"RPUSH", key, lists.values_of(value), ITEMS_PER_CMD, 1)
+    if t == "set":
+        return _batched(b"SADD", key, list(value.members()), ITEMS_PER_CMD, 1)
+    if t == "zset":
+        flat = []
+        for score, member in zsets.all_pairs(value):
+            flat += [b"%.17g" % score, member]
+        return _batched(b"ZADD", key, flat, ITEMS_PER_CMD, 2)
+    if t == "hash":
+        flat = [x for pair in value.items() for x in pair]
+        return _batched(b"HMSET", key, flat, ITEMS_PER_CMD, 2)
+    # a stream (entries, consumer groups, PEL) is restored from its serialized form
+    return [encode([b"RESTORE", key, b"0", rdb.dump_payload(value, compress)])]
+
+
 def _write_commands(e: Any, write: Any) -> None:
-    """An AOF-format base: SELECT per db, SET for strings, RESTORE (absolute TTL) for other types."""
-    string_types = (bytes, rdb.PlainBytes)
+    """An AOF-format base (aof-use-rdb-preamble no): SELECT per db, then each key's commands."""
     compress = e.config["rdbcompression"] == "yes"
     for db in e.dbs:
         if not db.data:
@@ -691,14 +724,10 @@ def _write_commands(e: Any, write: Any) -> None:
         d = b"%d" % db.id
         buf = [encode([b"SELECT", d])]
         for key, value in db.data.items():
+            buf += value_commands(key, value, compress)
             when = db.expires.get(key)
-            if type(value) in string_types:
-                buf.append(encode([b"SET", key, bytes(value)]))
-                if when is not None:
-                    buf.append(encode([b"PEXPIREAT", key, b"%d" % when]))
-            else:
-                payload = rdb.dump_payload(value, compress)
-                buf.append(encode([b"RESTORE", key, b"%d" % (when or 0), payload, b"ABSTTL"]))
+            if when is not None:
+                buf.append(encode([b"PEXPIREAT", key, b"%d" % when]))
             if len(buf) >= 1024:
                 write(b"".join(buf))
                 buf = []
