@@ -460,3 +460,23 @@ def test_command_base_uses_redis_forms():
             assert Raw(server.port).cmd("XINFO", "GROUPS", "st")[0][1] == b"g"
         finally:
             server.stop()
+
+
+def test_bgrewriteaof_with_appendonly_off_like_redis():
+    ours = start_respdb()
+    ref = start_redis("--save", "")
+    try:
+        for c in (Raw(ours.port), Raw(ref.port)):
+            c.cmd("SET", "a", "1")
+            for n in (1, 2):
+                assert c.cmd("BGREWRITEAOF") == b"Background append only file rewriting started"
+                _wait(
+                    lambda c=c, n=n: _info(c)["aof_rewrites"] == str(n) and _info(c)["aof_rewrite_in_progress"] == "0"
+                )
+            assert _info(c)["aof_enabled"] == "0"
+        fa, fb = _files(ours.workdir), _files(ref.workdir)
+        assert sorted(fa) == sorted(fb) == ["appendonly.aof.2.base.rdb", MANIFEST]
+        assert fa[MANIFEST] == fb[MANIFEST]
+    finally:
+        ours.stop()
+        ref.stop()
