@@ -79,6 +79,7 @@ class Client:
         self.gated = (
             bool(self.engine.pause_mode)
             or self.engine.disk_error
+            or self.engine.evict_on
             or self.engine.loading
             or not self.authenticated
             or self.multi is not None

@@ -19,7 +19,8 @@ from respdb.resp import split_inline
 # Parameters whose values respdb acts on.
 ACTIVE = {
     "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
-    "dir", "maxclients", "proto-max-bulk-len", "client-query-buffer-limit", "hz",
+    "dir", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
+    "proto-max-bulk-len", "client-query-buffer-limit", "hz",
     "timeout", "requirepass", "enable-debug-command", "daemonize", "tcp-backlog",
     "protected-mode", "tcp-keepalive", "pidfile", "active-expire-effort", "dynamic-hz",
     "save", "appendonly", "lazyfree-lazy-user-flush", "lazyfree-lazy-user-del",

@@ -29,6 +29,7 @@ from respdb.commands.table import (
 )
 from respdb.config import Config
 from respdb.errors import CommandError
+from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.keyspace import Database
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
@@ -79,6 +80,9 @@ class Engine:
         # -LOADING (clients are gated meanwhile, as for disk_error).
         self.loading = False
         self.active_expire_enabled = True
+        # maxmemory > 0: every client is gated so the OOM check and eviction run (eviction.py).
+        self.evict_on = False
+        self.evictor = Evictor(self)
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
         self.busy_script: Any = None
@@ -112,6 +116,7 @@ class Engine:
         self.loglevel = LOG_LEVELS.get(cfg["loglevel"], 2)
         Database.lfu = "lfu" in cfg["maxmemory-policy"]
         lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
+        self.evictor.configure()
 
     def output_limits(self, cls: str) -> tuple[int, int, int]:
         """(hard, soft, soft seconds) of `client-output-buffer-limit` for a client class."""
@@ -170,6 +175,8 @@ class Engine:
 
     def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, conn, addr, laddr, fd)
+        if self.evict_on:
+            c.gated = True
         if self.pause_mode or self.disk_error or self.loading:
             c.gated = True
         self.clients[c.id] = c
@@ -313,6 +320,10 @@ class Engine:
                 )
         if not c.authenticated and not cmd.flags & NO_AUTH:
             return self._reject(c, cmd, errors.NOAUTH)
+        if self.evict_on:
+            oom = self._check_oom(c, cmd, argv)
+            if oom is not None:
+                return oom
         if self.disk_error and (
             cmd.flags & WRITE
             or cmd.fullname == "ping"
@@ -344,6 +355,22 @@ class Engine:
                 c.multi.append((cmd, argv))
                 return QUEUED
         return None
+
+    def _check_oom(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
+        """Evict before the command; refuse it if still out of memory (processCommand's rule)."""
+        if not self.evictor.before_command(c, cmd, argv):
+            return None
+        queued_denyoom = cmd.fullname == "exec" and bool(c.multi) and any(q.flags & DENYOOM for q, _ in c.multi)
+        if not is_oom_reject(cmd.flags, DENYOOM, cmd.fullname, c.multi is not None, queued_denyoom):
+            return None
+        if cmd.fullname == "exec":  # execCommandAbort: the transaction ends here
+            cmd.rejected_calls += 1
+            c.multi = None
+            c.multi_error = False
+            c.update_gate()
+            self.unwatch_all(c)
+            return self._error("EXECABORT Transaction discarded because of: " + OOM)
+        return self._reject(c, cmd, OOM)
 
     # -- CLIENT PAUSE ----------------------------------------------------------
 
@@ -402,6 +429,8 @@ class Engine:
     def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
         """Every change to a key ends here: dirty counter, notification, WATCH/tracking."""
         self.dirty += 1
+        if self.evict_on:
+            self.evictor.dirty.add((db.id, key))
         if self.watched_keys:
             self.touch_watched(db, key)
         if self.tracking.clients:
@@ -520,6 +549,8 @@ class Engine:
         if self.pause_mode:
             return
         db.delete(key)
+        if self.evict_on:
+            self.evictor.dirty.add((db.id, key))
         if db.blocking and key in db.blocking:
             self.blocking.signal_ready(db, key)
         self.stats["expired_keys"] += 1
@@ -559,6 +590,8 @@ class Engine:
             self.stats["expire_cycle_cpu_milliseconds"] += int((time.process_time() - t0) * 1000)
             if self.blocking.ready:
                 self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters
+        if self.evict_on:
+            self.evictor.cron()  # an eviction cycle that ran out of time goes on
         now = time.monotonic()
         total = self.total_commands()
         self._ops_samples.append((now, total))

@@ -90,26 +90,36 @@ def _section_clients(e) -> list[str]:
 
 def _section_memory(e) -> list[str]:
     rss = rss_bytes()
-    e.peak_memory = max(getattr(e, "peak_memory", 0), rss)
+    # With maxmemory set, used memory is respdb's own account (see eviction.py), else the RSS.
+    mem = e.evictor.info_fields() if e.evict_on else {"used_memory": rss, "dataset": 0, "startup": 0}
+    used = mem["used_memory"]
+    e.peak_memory = max(getattr(e, "peak_memory", 0), used)
     maxmem = e.config.get_int("maxmemory")
     total = _total_memory()
     return [
-        # respdb reports the process's resident size as used memory: the Python heap has
-        # no cheap exact byte count of its own.
-        "used_memory:%d" % rss,
-        "used_memory_human:" + _human(rss),
+        "used_memory:%d" % used,
+        "used_memory_human:" + _human(used),
         "used_memory_rss:%d" % rss,
         "used_memory_rss_human:" + _human(rss),
         "used_memory_peak:%d" % e.peak_memory,
         "used_memory_peak_human:" + _human(e.peak_memory),
-        "used_memory_peak_perc:%.2f%%" % (100.0 * rss / e.peak_memory if e.peak_memory else 100.0),
-        "used_memory_startup:%d" % getattr(e, "startup_memory", 0),
+        "used_memory_peak_perc:%.2f%%" % (100.0 * used / e.peak_memory if e.peak_memory else 100.0),
+        "used_memory_startup:%d" % mem["startup"],
+        "used_memory_dataset:%d" % mem["dataset"],
         "total_system_memory:%d" % total,
         "total_system_memory_human:" + _human(total),
         "maxmemory:%d" % maxmem,
         "maxmemory_human:" + _human(maxmem),
         "maxmemory_policy:" + e.config["maxmemory-policy"],
-        "mem_fragmentation_ratio:1.00",
+        "mem_fragmentation_ratio:%.2f" % (rss / used if used else 1.0),
+        "mem_fragmentation_bytes:%d" % (rss - used),
+        "mem_not_counted_for_evict:0",  # no AOF buffer or replica output counted in `used`
+        "mem_replication_backlog:0",
+        "mem_total_replication_buffers:0",
+        "mem_clients_slaves:0",
+        "mem_clients_normal:0",
+        "mem_cluster_links:0",
+        "mem_aof_buffer:0",
         "mem_allocator:pymalloc",
         "lazyfree_pending_objects:0",
         "lazyfreed_objects:0",

@@ -1,0 +1,359 @@
+"""maxmemory: used-memory accounting and key eviction (Redis 7.0's evict.c, in our own way).
+
+What counts as used memory. Redis asks its allocator; a Python process has no cheap figure
+that falls when a key is deleted (RSS stays high after frees, and tracemalloc slows every
+allocation). So while `maxmemory` is set respdb keeps its own account:
+
+    used_memory = memory at start-up + estimated size of every key
+
+Each key's size is estimated once when it is written (the engine's mutation path records
+the key; the estimate is taken before the next command runs) and kept in a per-database
+table, so an eviction subtracts exactly what the key was charged. Collections are sized
+from `sys.getsizeof` plus a sample of their elements, so a write to a huge list costs O(1).
+With `maxmemory 0` nothing is tracked and INFO reports the process RSS as before.
+
+Eviction follows Redis: before every command (and from the cron while an eviction cycle
+ran out of time), keys are evicted until the account is under the limit, choosing them
+with `maxmemory-policy`: random picks, or an eviction pool of the best candidates among
+`maxmemory-samples` sampled keys per database (idle time for LRU, 255 - counter for LFU,
+the soonest expiry for volatile-ttl). `maxmemory-eviction-tenacity` bounds the time spent
+per call exactly as Redis computes it; what is left is continued by the cron.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import deque
+from itertools import islice
+from typing import Any
+
+from respdb import lfu, notify
+from respdb.commands.keyspecs import key_names
+from respdb.commands.table import DENYOOM, WRITE
+from respdb.keyspace import Database
+
+__all__ = ["DENYOOM", "OOM", "Evictor", "estimate", "is_oom_reject"]
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+
+EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
+POOL_SIZE = 16
+
+# Per key: the dict entry, the key object, the LRU/LFU entry (roughly what CPython spends).
+KEY_OVERHEAD = 120
+EXPIRE_OVERHEAD = 80
+SAMPLE = 8
+
+
+def _elem_size(x: Any) -> int:
+    t = type(x)
+    if t is bytes or t is bytearray or t is str:
+        return sys.getsizeof(x)
+    if t is tuple or t is list:
+        return sys.getsizeof(x) + sum(_elem_size(y) for y in x)
+    return sys.getsizeof(x)
+
+
+def estimate(key: bytes, value: Any) -> int:
+    """Bytes charged for one key and its value."""
+    size = KEY_OVERHEAD + len(key)
+    if isinstance(value, (bytes, bytearray, int, str)):
+        return size + sys.getsizeof(value)
+    size += sys.getsizeof(value)
+    n = len(value) if hasattr(value, "__len__") else 0
+    if not n:
+        return size
+    if isinstance(value, dict):
+        sample = [_elem_size(k) + _elem_size(v) + 24 for k, v in islice(value.items(), SAMPLE)]
+    elif isinstance(value, (set, frozenset, list, tuple, deque)):
+        sample = [_elem_size(x) + 8 for x in islice(value, SAMPLE)]
+    else:  # sorted sets, streams, ...: no cheap element walk; assume a member, a score and links
+        return size + n * 96
+    return size + n * sum(sample) // len(sample)
+
+
+class _Table:
+    """Sizes charged for the keys of one database's data dict."""
+
+    __slots__ = ("data", "sizes", "total")
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.sizes: dict[bytes, int] = {}
+        self.total = 0
+        for k, v in data.items():
+            s = estimate(k, v)
+            self.sizes[k] = s
+            self.total += s
+
+
+def time_limit_us(tenacity: int) -> float:
+    """evictionTimeLimitUs: how long one call may keep evicting."""
+    if tenacity <= 10:
+        return 50.0 * tenacity
+    if tenacity < 100:
+        return 500.0 * 1.15 ** (tenacity - 10)
+    return float("inf")
+
+
+class Evictor:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.on = False
+        self.maxmemory = 0
+        self.policy = "noeviction"
+        self.samples = 5
+        self.tenacity = 10
+        self.lazy = False
+        from respdb.commands.server import rss_bytes
+
+        self.startup = rss_bytes()  # the baseline: everything but the dataset
+        self.tables: list[_Table] = []
+        self.dirty: set[tuple[int, bytes]] = set()
+        self.after: list[tuple[int, bytes]] = []  # keys of the command running now
+        self.pool: list[tuple[int, int, bytes]] = []  # (score, dbid, key), best last
+        self.next_db = 0
+        self.running = False  # a cycle ran out of time: the cron continues it
+
+    # -- configuration -------------------------------------------------------
+
+    def configure(self) -> None:
+        cfg = self.engine.config
+        self.maxmemory = cfg.get_int("maxmemory")
+        self.policy = cfg["maxmemory-policy"]
+        self.samples = max(1, cfg.get_int("maxmemory-samples"))
+        self.tenacity = cfg.get_int("maxmemory-eviction-tenacity")
+        self.lazy = cfg["lazyfree-lazy-eviction"] == "yes"
+        self.pool = []
+        on = self.maxmemory > 0
+        if on == self.on:
+            if on:
+                self.running = True  # a lower limit takes effect from the next cron tick
+            return
+        self.on = on
+        if on:
+            self.tables = [_Table(db.data) for db in self.engine.dbs]
+            self.running = True
+        else:
+            self.tables = []
+            self.dirty = set()
+            self.running = False
+        self.engine.evict_on = on
+        for c in self.engine.clients.values():
+            c.update_gate()
+
+    # -- accounting ----------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Charge the keys written since the last call; follow flushed or swapped dicts."""
+        dbs = self.engine.dbs
+        tables = self.tables
+        for i, db in enumerate(dbs):
+            if tables[i].data is not db.data:
+                by_data = {id(t.data): t for t in tables}
+                self.tables = tables = [by_data.get(id(d.data)) or _Table(d.data) for d in dbs]
+                self.pool = []
+                break
+        if self.after and not self.engine.current:
+            self.dirty.update(self.after)
+            self.after = []
+        if self.dirty:
+            dirty = self.dirty
+            self.dirty = set()
+            for dbid, key in dirty:
+                t = tables[dbid]
+                old = t.sizes.pop(key, 0)
+                v = t.data.get(key)
+                new = 0
+                if v is not None:
+                    new = estimate(key, v)
+                    if key in dbs[dbid].expires:
+                        new += EXPIRE_OVERHEAD
+                    t.sizes[key] = new
+                t.total += new - old
+
+    def dataset(self) -> int:
+        if not self.on:
+            return 0
+        self._sync()
+        return sum(t.total for t in self.tables)
+
+    def used_memory(self) -> int:
+        return self.startup + self.dataset()
+
+    # -- eviction ------------------------------------------------------------
+
+    def before_command(self, c: Any, cmd: Any, argv: list[bytes]) -> bool:
+        """performEvictions before a command; True when the server is out of memory.
+
+        The keys a write command names are charged again after it ran (at the next call):
+        fast paths in the handlers may skip Engine.written(), which also records keys."""
+        if self.after:
+            self.dirty.update(self.after)
+            self.after = []
+        oom = self.perform() == EVICT_FAIL
+        if cmd.flags & WRITE:
+            self._note_keys(c.db.id, cmd, argv)
+        elif cmd.fullname == "exec" and c.multi:
+            for q, qargv in c.multi:
+                if q.flags & WRITE:
+                    self._note_keys(c.db.id, q, qargv)
+        return oom
+
+    def _note_keys(self, dbid: int, cmd: Any, argv: list[bytes]) -> None:
+        try:
+            names = key_names(cmd, argv)
+        except Exception:  # a malformed call: the handler will refuse it
+            return
+        self.after.extend((dbid, k) for k in names)
+
+    def perform(self) -> int:
+        e = self.engine
+        if e.pause_mode or e._exec_depth or e.busy_script is not None or getattr(e, "loading", False):
+            return EVICT_OK  # not safe to change the dataset now
+        used = self.used_memory()
+        if used <= self.maxmemory:
+            self.running = False
+            return EVICT_OK
+        if self.policy == "noeviction":
+            return EVICT_FAIL
+        tofree = used - self.maxmemory
+        freed = 0
+        limit = time_limit_us(self.tenacity) / 1e6
+        t0 = time.perf_counter()
+        n = 0
+        current = e.current
+        e.current = None  # evictions are nobody's own change (tracking, NOLOOP)
+        try:
+            while freed < tofree:
+                picked = self._pick()
+                if picked is None:
+                    return EVICT_FAIL
+                dbid, key = picked
+                freed += self._evict(e.dbs[dbid], key)
+                n += 1
+                if n % 16 == 0 and time.perf_counter() - t0 > limit:
+                    self.running = True
+                    return EVICT_RUNNING
+        finally:
+            e.current = current
+        self.running = False
+        return EVICT_OK
+
+    def cron(self) -> None:
+        if self.running:
+            self.perform()
+
+    def _evict(self, db: Database, key: bytes) -> int:
+        e = self.engine
+        t = self.tables[db.id]
+        size = t.sizes.pop(key, 0)
+        t.total -= size
+        self.dirty.discard((db.id, key))
+        if e.propagators:
+            e.propagate(db.id, [b"UNLINK" if self.lazy else b"DEL", key])
+        db.delete(key)
+        e.stats["evicted_keys"] += 1
+        if e.watched_keys:
+            e.touch_watched(db, key)
+        tr = e.tracking
+        if tr.table or tr.prefixes:
+            tr.invalidate(key, None)
+        if db.blocking and key in db.blocking:
+            e.blocking.signal_ready(db, key)
+        e.notify(notify.EVICTED, "evicted", key, db.id)
+        return size
+
+    def _pick(self) -> tuple[int, bytes] | None:
+        volatile = self.policy.startswith("volatile")
+        dbs = self.engine.dbs
+        if self.policy.endswith("random"):
+            for _ in range(len(dbs)):
+                self.next_db = (self.next_db + 1) % len(dbs)
+                db = dbs[self.next_db]
+                if volatile:
+                    keys = self._sample_volatile(db, 1)
+                    if keys:
+                        return db.id, keys[0]
+                elif db.data:
+                    key = db.key_index().random()
+                    if key is not None:
+                        return db.id, key
+            return None
+        while True:
+            total = 0
+            for db in dbs:
+                n = len(db.expires) if volatile else len(db.data)
+                if n:
+                    total += n
+                    self._populate(db, volatile)
+            if not total:
+                return None
+            pool = self.pool
+            while pool:
+                _, dbid, key = pool.pop()
+                db = dbs[dbid]
+                if key in (db.expires if volatile else db.data):
+                    return dbid, key
+            # Every pooled key was gone: sample again.
+
+    def _populate(self, db: Database, volatile: bool) -> None:
+        if volatile:
+            keys = self._sample_volatile(db, self.samples)
+        else:
+            index = db.key_index()
+            keys = [index.random() for _ in range(min(self.samples, len(db.data)))]
+        policy = self.policy
+        atime = db.atime
+        pool = self.pool
+        known = {(d, k) for _, d, k in pool}
+        for key in keys:
+            if key is None or (db.id, key) in known:
+                continue
+            if policy.endswith("ttl"):
+                score = -db.expires.get(key, 0)
+            elif policy.endswith("lfu"):
+                field = atime.get(key) if atime is not None else None
+                score = 255 - (lfu.decayed(field) if field is not None else lfu.INIT_VAL)
+            else:
+                last = atime.get(key, Database.clock) if atime is not None else Database.clock
+                score = (Database.clock - last) * 1000
+            pool.append((score, db.id, key))
+            known.add((db.id, key))
+        pool.sort(key=lambda entry: entry[0])
+        if len(pool) > POOL_SIZE:
+            del pool[: len(pool) - POOL_SIZE]
+
+    def _sample_volatile(self, db: Database, n: int) -> list[bytes]:
+        """Keys with a TTL, picked at random from the expiry heap (whose stale entries skip)."""
+        expires = db.expires
+        if not expires:
+            return []
+        heap = db.heap
+        out: list[bytes] = []
+        for _ in range(n * 4):
+            if not heap:
+                break
+            when, key = heap[random.randrange(len(heap))]
+            if expires.get(key) == when:
+                out.append(key)
+                if len(out) >= n:
+                    return out
+        if not out:
+            out = list(islice(expires, n))
+        return out
+
+    # -- INFO ----------------------------------------------------------------
+
+    def info_fields(self) -> dict[str, int]:
+        dataset = self.dataset()
+        return {"used_memory": self.startup + dataset, "dataset": dataset, "startup": self.startup}
+
+
+def is_oom_reject(cmd_flags: int, denyoom: int, fullname: str, in_multi: bool, queued_denyoom: bool) -> bool:
+    """Whether an out-of-memory server refuses this command (processCommand's rule)."""
+    if cmd_flags & denyoom or (fullname == "exec" and queued_denyoom):
+        return True
+    return in_multi and fullname not in ("exec", "discard", "quit", "reset")

@@ -1,0 +1,287 @@
+"""maxmemory and the eviction policies, over TCP (plus error texts compared with a real Redis)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import redis
+from conftest import redis_server_path, start_redis, start_respdb
+
+OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+VALUE = b"x" * 1000
+LIMIT = 1_500_000  # bytes of dataset allowed above the start-up figure
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = start_respdb()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def rc(server):
+    c = redis.Redis(host="127.0.0.1", port=server.port)
+    c.config_set("maxmemory", 0)
+    c.flushall()
+    c.config_set("maxmemory-policy", "noeviction")
+    c.config_set("notify-keyspace-events", "")
+    c.config_set("lfu-log-factor", 10)
+    c.config_resetstat()
+    yield c
+    c.config_set("maxmemory", 0)
+    c.flushall()
+    c.close()
+
+
+def limit_above_now(rc, extra: int = LIMIT) -> int:
+    """Turn accounting on (maxmemory huge), then set the limit `extra` bytes above usage."""
+    rc.config_set("maxmemory", 1 << 40)
+    limit = rc.info("memory")["used_memory"] + extra
+    rc.config_set("maxmemory", limit)
+    return limit
+
+
+def evicted(rc) -> int:
+    return rc.info("stats")["evicted_keys"]
+
+
+def test_info_memory_fields(rc):
+    limit = limit_above_now(rc)
+    rc.config_set("maxmemory-policy", "allkeys-lru")
+    info = rc.info("memory")
+    assert info["maxmemory"] == limit
+    assert info["maxmemory_policy"] == "allkeys-lru"
+    assert info["mem_not_counted_for_evict"] == 0
+    before = info["used_memory"]
+    for i in range(100):
+        rc.set(b"k%d" % i, VALUE)
+    info = rc.info("memory")
+    # The account moves with the dataset at once (100 keys of 1000 bytes).
+    assert 100_000 <= info["used_memory"] - before <= 200_000
+    assert info["used_memory_dataset"] >= 100_000
+    rc.flushall()
+    assert rc.info("memory")["used_memory"] - before < 5_000
+
+
+def test_noeviction_refuses_writes_and_keeps_data(rc, server):
+    for i in range(200):
+        rc.set(b"k%d" % i, VALUE)
+    limit_above_now(rc, 50_000)
+    with pytest.raises(redis.ResponseError) as err:
+        for i in range(200, 400):
+            rc.set(b"k%d" % i, VALUE)
+    assert str(err.value) == "command not allowed when used memory > 'maxmemory'."
+    n = rc.dbsize()
+    assert n < 400 and evicted(rc) == 0
+    assert rc.get(b"k0") == VALUE  # reads still work
+    raw = socket.create_connection(("127.0.0.1", server.port))
+    raw.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$1\r\n1\r\n")
+    assert raw.recv(1000) == OOM
+    raw.close()
+    assert rc.dbsize() == n and rc.get(b"k1") == VALUE
+    assert rc.delete(b"k1", b"k2") == 2  # DEL is not DENYOOM, and it makes room
+    assert rc.set(b"z", b"1")
+
+
+def fill(rc, prefix: bytes, n: int, ex: int | None = None) -> None:
+    p = rc.pipeline(transaction=False)
+    for i in range(n):
+        p.set(prefix + b"%d" % i, VALUE, ex=ex)
+        if i % 100 == 99:
+            p.execute()
+    p.execute()
+
+
+@pytest.mark.parametrize("policy", ["allkeys-random", "allkeys-lru", "allkeys-lfu"])
+def test_allkeys_policies_stay_under_limit(rc, policy):
+    rc.config_set("maxmemory-policy", policy)
+    limit = limit_above_now(rc)
+    fill(rc, b"k", 3000)  # about twice the limit
+    assert evicted(rc) > 500
+    assert 500 < rc.dbsize() < 3000
+    assert rc.info("memory")["used_memory"] <= limit + 20_000
+
+
+@pytest.mark.parametrize("policy", ["volatile-random", "volatile-lru", "volatile-lfu", "volatile-ttl"])
+def test_volatile_policies_evict_only_keys_with_ttl(rc, policy):
+    rc.config_set("maxmemory-policy", policy)
+    fill(rc, b"keep", 500)
+    limit_above_now(rc, 800_000)
+    fill(rc, b"vol", 1500, ex=10_000)
+    assert evicted(rc) > 500
+    assert all(rc.exists(b"keep%d" % i) for i in range(500))
+    assert rc.dbsize() < 2000
+    # With no volatile key left to evict, writes get the OOM error.
+    rc.config_set("maxmemory", rc.info("memory")["used_memory"] - 10_000)
+    assert rc.get(b"keep0") == VALUE  # not DENYOOM: runs (after evicting what it can)
+    with pytest.raises(redis.ResponseError, match="OOM|maxmemory"):
+        fill(rc, b"more", 2000)
+    assert all(rc.exists(b"keep%d" % i) for i in range(0, 500, 7))
+
+
+def test_volatile_ttl_evicts_the_soonest_first(rc):
+    rc.config_set("maxmemory-policy", "volatile-ttl")
+    limit_above_now(rc)
+    # TTLs in a scrambled order, so that insertion order tells nothing.
+    ttls = {b"v%d" % i: 1000 + (i * 7919) % 3000 for i in range(3000)}
+    p = rc.pipeline(transaction=False)
+    for key, ttl in ttls.items():
+        p.set(key, VALUE, ex=ttl)
+    p.execute()
+    assert evicted(rc) > 500
+    alive = {k for k in ttls if rc.exists(k)}
+    gone = set(ttls) - alive
+    mean_alive = sum(ttls[k] for k in alive) / len(alive)
+    mean_gone = sum(ttls[k] for k in gone) / len(gone)
+    assert mean_gone + 500 < mean_alive
+
+
+def test_allkeys_lru_keeps_recently_read_keys(rc):
+    rc.config_set("maxmemory-policy", "allkeys-lru")
+    fill(rc, b"k", 1000)
+    time.sleep(2.1)  # the LRU clock has a one-second resolution
+    p = rc.pipeline(transaction=False)
+    for i in range(0, 1000, 2):  # read the even keys
+        p.get(b"k%d" % i)
+    p.execute()
+    limit_above_now(rc, 200_000)
+    fill(rc, b"new", 600)  # forces about 600 of the old keys out
+    assert evicted(rc) > 300
+    hot = sum(rc.exists(b"k%d" % i) for i in range(0, 1000, 2))
+    cold = sum(rc.exists(b"k%d" % i) for i in range(1, 1000, 2))
+    assert hot > cold + 150, (hot, cold)
+
+
+def test_allkeys_lfu_keeps_frequently_read_keys(rc):
+    rc.config_set("maxmemory-policy", "allkeys-lfu")
+    rc.config_set("lfu-log-factor", 0)  # every access counts
+    fill(rc, b"k", 1000)
+    p = rc.pipeline(transaction=False)
+    for _ in range(5):
+        for i in range(0, 1000, 2):
+            p.get(b"k%d" % i)
+    p.execute()
+    assert rc.object("freq", b"k0") > rc.object("freq", b"k1")
+    limit_above_now(rc, 200_000)
+    fill(rc, b"new", 600)
+    assert evicted(rc) > 300
+    hot = sum(rc.exists(b"k%d" % i) for i in range(0, 1000, 2))
+    cold = sum(rc.exists(b"k%d" % i) for i in range(1, 1000, 2))
+    assert hot > cold + 150, (hot, cold)
+
+
+def test_eviction_touches_watch_and_notifies(rc, server):
+    rc.config_set("notify-keyspace-events", "Ee")
+    rc.config_set("maxmemory-policy", "volatile-random")
+    fill(rc, b"keep", 300)
+    rc.set(b"w", VALUE, ex=1000)  # the only key that can be evicted
+    sub = redis.Redis(host="127.0.0.1", port=server.port).pubsub()
+    sub.subscribe("__keyevent@0__:evicted")
+    assert sub.get_message(timeout=2)["type"] == "subscribe"
+    watcher = redis.Redis(host="127.0.0.1", port=server.port)
+    p = watcher.pipeline()
+    p.watch(b"w")
+    limit_above_now(rc, 0)
+    rc.config_set("maxmemory", rc.info("memory")["used_memory"] - 100)
+    assert rc.get(b"keep1") == VALUE  # any command runs the eviction first
+    assert rc.exists(b"w") == 0 and evicted(rc) == 1
+    msg = sub.get_message(timeout=2)
+    assert msg is not None and msg["data"] == b"w"
+    rc.config_set("maxmemory", 0)
+    p.multi()
+    p.set(b"other", b"1")
+    with pytest.raises(redis.WatchError):
+        p.execute()
+    sub.close()
+    watcher.close()
+
+
+def test_tracking_invalidated_on_eviction(rc, server):
+    rc.config_set("maxmemory-policy", "volatile-random")
+    fill(rc, b"keep", 100)
+    rc.set(b"t", b"v", ex=1000)
+    sink = redis.Redis(host="127.0.0.1", port=server.port, protocol=2).pubsub()
+    sink.subscribe("__redis__:invalidate")
+    assert sink.get_message(timeout=2)["type"] == "subscribe"
+    sink_id = next(cl["id"] for cl in rc.client_list() if cl["cmd"] == "subscribe")
+    tracked = redis.Redis(host="127.0.0.1", port=server.port, protocol=2)
+    tracked.execute_command("CLIENT", "TRACKING", "on", "REDIRECT", sink_id)
+    assert tracked.get(b"t") == b"v"
+    limit_above_now(rc, 0)
+    rc.config_set("maxmemory", rc.info("memory")["used_memory"] - 100)
+    rc.get(b"keep1")
+    assert evicted(rc) == 1
+    msg = sink.get_message(timeout=2)
+    assert msg is not None and msg["data"] == [b"t"]
+    sink.close()
+    tracked.close()
+
+
+# -- error texts compared with a real redis-server -----------------------------
+
+SCRIPT = [
+    ("a", [b"SET", b"x", b"1"]),
+    ("a", [b"GET", b"x"]),
+    ("a", [b"DEL", b"x"]),
+    ("a", [b"MULTI"]),
+    ("a", [b"GET", b"x"]),  # anything queued while out of memory flags the transaction
+    ("a", [b"EXEC"]),
+    ("b", [b"CONFIG", b"SET", b"maxmemory", b"0"]),
+    ("a", [b"MULTI"]),
+    ("a", [b"SET", b"x", b"2"]),
+    ("b", [b"CONFIG", b"SET", b"maxmemory", b"1"]),
+    ("a", [b"EXEC"]),  # EXEC re-checks: the transaction is discarded
+    ("a", [b"EXEC"]),
+    ("b", [b"CONFIG", b"SET", b"maxmemory", b"0"]),
+    ("a", [b"MULTI"]),
+    ("a", [b"GET", b"x"]),
+    ("b", [b"CONFIG", b"SET", b"maxmemory", b"1"]),
+    ("a", [b"EXEC"]),  # no DENYOOM command queued: runs
+    ("a", [b"DISCARD"]),
+    ("a", [b"SUBSCRIBE", b"ch"]),
+]
+
+
+def _run_script(port: int) -> list[bytes]:
+    conns = {n: socket.create_connection(("127.0.0.1", port)) for n in "ab"}
+    out = []
+
+    def cmd(s, argv):
+        s.sendall(b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv))
+        data = b""
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            s.settimeout(0.1)
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                if data:
+                    break
+                continue
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    cmd(conns["b"], [b"CONFIG", b"SET", b"maxmemory", b"1"])
+    for who, argv in SCRIPT:
+        out.append(cmd(conns[who], argv))
+    for s in conns.values():
+        s.close()
+    return out
+
+
+@pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed")
+def test_oom_errors_match_redis():
+    ours = start_respdb()
+    theirs = start_redis()
+    try:
+        got, want = _run_script(ours.port), _run_script(theirs.port)
+    finally:
+        ours.stop()
+        theirs.stop()
+    assert want[0] == OOM
+    assert got == want
