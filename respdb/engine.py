@@ -218,7 +218,37 @@ class Engine:
             early = self._check_gates(c, cmd, argv)
             if early is not None:
                 return early
-        reply = self.call(c, cmd, argv)
+        # call(), inlined: this is the per-request path (keep the two in step).
+        dirty = self.dirty
+        self.current = c
+        t0 = perf_counter_ns()
+        try:
+            reply = cmd.handler(c, argv)
+        except CommandError as e:
+            reply = self._error(e.msg)
+            cmd.failed_calls += 1
+        except Exception as e:  # a bug in a handler must not take the connection down
+            self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
+            reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+            cmd.failed_calls += 1
+        cmd.ns += perf_counter_ns() - t0
+        bstate = c.bstate
+        if bstate is None or c.unblocking and not bstate.rearmed:
+            cmd.calls += 1  # a command that blocked counts once, when it is served
+        c.last_cmd = cmd
+        if self.dirty != dirty and self.propagators:
+            rewrite = c.rewrite
+            if rewrite is not None:
+                for a in rewrite:
+                    self.propagate(c.db.id, a)
+            elif cmd.flags & WRITE:
+                self.propagate(c.db.id, argv)
+        if c.rewrite is not None:
+            c.rewrite = None
+        if c.tracking is not None:
+            self._after_tracked(c, cmd, argv)
+        if c.reply_mode:
+            reply = self._filter_reply(c, reply)
         if self.post_work:
             # Set by tracking (invalidations due to this client) and blocking (ready keys).
             self.post_work = False

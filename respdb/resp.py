@@ -333,9 +333,21 @@ class SlowParser:
 
 _pack = hiredis.pack_command
 FAST_WINDOW = 2048
-# Finds aggregate headers (array, set, push, attribute) with a count of five digits or more:
-# type bytes become '*', digits '0', the rest 'a'; then look for "*00000".
-_GUARD_TABLE = bytes(0x30 if 0x30 <= i <= 0x39 else 0x2A if i in b"*~>|" else 0x61 for i in range(256))
+# One translate() answers two questions about bytes given to hiredis. Digits become '0',
+# aggregate types '*' (array, push) or '!' (set, attribute), and '+' marks '+', '=' and '(';
+# the rest becomes 'a'.
+# - "*00000" or "!00000": an aggregate header with a count of five digits or more, which
+#   hiredis would allocate whole on reading it (seconds for "*2147483647"): not for hiredis.
+# - no '!' and no '+': hiredis can turn nothing but a '$' bulk into bytes here (it also does
+#   for simple strings, verbatim strings and big numbers, and returns top-level sets and
+#   attributes as lists). Its string2ll only takes canonical lengths and counts and it skips
+#   the two bytes after bulk data unchecked, as Redis does; so requests it parsed completely
+#   from such bytes, whose elements are all bytes, are exactly what Redis reads and need not
+#   be re-encoded to be checked.
+_GUARD_TABLE = bytes(
+    0x30 if 0x30 <= i <= 0x39 else 0x2A if i in b"*>" else 0x21 if i in b"~|" else 0x2B if i in b"+=(" else 0x61
+    for i in range(256)
+)
 
 
 class RequestParser:
@@ -403,13 +415,18 @@ class RequestParser:
         else:
             if not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
                 # The common case, one small request in a read: the same checks as _fast, inline.
-                if data.translate(_GUARD_TABLE).find(b"*00000") < 0:
+                g = data.translate(_GUARD_TABLE)
+                if g.find(b"*00000") < 0 and g.find(b"!00000") < 0:
                     reader = self._reader
                     reader.feed(data)
                     try:
                         req = reader.gets()
-                        if type(req) is list and req and _pack(tuple(req)) == data:
-                            return [req], None
+                        if type(req) is list and req:
+                            if not reader.has_data() and b"!" not in g and b"+" not in g:
+                                b"".join(req)  # TypeError unless every element is bytes
+                                return [req], None
+                            if _pack(tuple(req)) == data:
+                                return [req], None
                     except (hiredis.HiredisError, TypeError):
                         pass
                     self._reader = hiredis.Reader()
@@ -446,16 +463,25 @@ class RequestParser:
         slow parser early (it collects big bulks without re-copying). Before hiredis sees a
         window it is checked for aggregate headers with large counts: hiredis allocates the
         whole list when it reads such a header, and "*2147483647" would cost seconds.
+        A window ends where a request probably starts, so that hiredis usually finishes all it
+        was given: its requests are then taken as they are when the guard allows it (see
+        _GUARD_TABLE), and re-encoded and compared with the bytes received otherwise.
         """
         reader = self._reader
         n = len(data)
         start = fed = pos
         while fed < n:
             end = fed + FAST_WINDOW
-            if end > n:
+            if end < n:
+                b = data.rfind(b"\r\n*", fed, end)
+                if b > fed:
+                    end = b + 2
+            else:
                 end = n
-            if data[max(start, fed - 5) : end].translate(_GUARD_TABLE).find(b"*00000") >= 0:
+            g = data[max(start, fed - 5) : end].translate(_GUARD_TABLE)
+            if g.find(b"*00000") >= 0 or g.find(b"!00000") >= 0:
                 break
+            whole = pos == fed  # hiredis holds no part of a request from an earlier window
             reader.feed(data, fed, end - fed)
             fed = end
             got = []
@@ -473,6 +499,26 @@ class RequestParser:
                 clean = False
             if not got:
                 break  # a request larger than a window, or something hiredis should not parse
+            trusted = whole and clean and b"!" not in g and b"+" not in g
+            if trusted:
+                try:
+                    b"".join(map(b"".join, got))  # TypeError unless every element is bytes
+                except TypeError:
+                    trusted = False
+            if trusted:
+                # Did hiredis read everything it was given? has_data() cannot tell (hiredis takes
+                # a type byte before its line is complete), but an empty request fed now comes
+                # back as [] only if no part of a request was pending.
+                reader.feed(b"*0\r\n")
+                try:
+                    trusted = reader.gets() == []
+                except hiredis.HiredisError:
+                    trusted = False
+                if trusted:
+                    out += got
+                    pos = fed
+                    continue
+                clean = False  # the probe went into a request: check the rest, then leave it
             try:
                 packed = b"".join(map(_pack, map(tuple, got)))
             except TypeError:

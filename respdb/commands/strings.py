@@ -65,15 +65,29 @@ def _now_ms() -> int:
 # GET / SET family
 
 
+def _hooked(e, db) -> bool:
+    """True when Engine.written() has more to do for a string key than count it dirty
+    (WATCH, tracking, blocked clients, keyspace notifications). The hot handlers below call
+    written() only then and otherwise just add to `dirty`: keep this in step with written()."""
+    return bool(e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING)
+
+
 @command("get")
 def cmd_get(c, argv):
     db = c.db
+    key = argv[1]
     if db.expires:
-        v = db.get(argv[1])
+        v = db.get(key)
     else:
-        v = db.data.get(argv[1])
+        v = db.data.get(key)
         if v is not None:
-            db.touch(argv[1])  # the access time (OBJECT IDLETIME/FREQ)
+            # the access time (OBJECT IDLETIME/FREQ), as Database.touch()
+            atime = db.atime
+            if atime is not None:
+                if Database.lfu:
+                    db.touch(key)
+                else:
+                    atime[key] = Database.clock
     if v is None:
         c.engine.stats["keyspace_misses"] += 1
         return _NULLS[c.proto]
@@ -187,6 +201,17 @@ def cmd_set(c, argv):
         # The common case, kept short: no options.
         db = c.db
         key = argv[1]
+        atime = db.atime
+        if not db.expires and db.index is None and atime is not None and not Database.lfu:
+            # Database.set() and Engine.written() inlined for a plain database.
+            db.data[key] = argv[2]
+            atime[key] = Database.clock
+            e = c.engine
+            if e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
+                e.written(db, key, "set", NOTIFY_STRING)
+            else:
+                e.dirty += 1
+            return OK
         if db.expires:
             db.expire_if_needed(key)
         if Database.lfu:
@@ -289,6 +314,15 @@ def cmd_mset(c, argv):
         raise CommandError(errors.wrong_args("mset"))
     db = c.db
     e = c.engine
+    atime = db.atime
+    if not db.expires and db.index is None and atime is not None and not Database.lfu and not _hooked(e, db):
+        # A plain database and nothing listening: what the loop below does, in bulk (the last
+        # value of a repeated key wins either way).
+        keys = argv[1::2]
+        db.data.update(zip(keys, argv[2::2], strict=True))
+        atime.update(dict.fromkeys(keys, Database.clock))
+        e.dirty += len(keys)
+        return OK
     for i in range(1, len(argv), 2):
         key = argv[i]
         if db.expires:
@@ -406,21 +440,60 @@ def cmd_setrange(c, argv):
 # Counters
 
 
+# Canonical spellings of small counters, both ways: most INCRs read and write these.
+_SMALL_COUNTERS = 10_000
+_COUNTER_BYTES = [b"%d" % i for i in range(_SMALL_COUNTERS)]
+_COUNTER_VALUES = {b: i for i, b in enumerate(_COUNTER_BYTES)}
+
+
 def _incr(c, key: bytes, delta: int) -> bytes:
     db = c.db
+    atime = db.atime
+    if not db.expires and db.index is None and atime is not None and not Database.lfu:
+        # A plain database: Database.get/set inlined (the read notes the access time, the
+        # write keeps it), and Engine.written() only when something listens.
+        data = db.data
+        v = data.get(key)
+        if v is None:
+            cur = 0
+        else:
+            atime[key] = Database.clock
+            cur = _COUNTER_VALUES.get(v) if type(v) is bytes else None
+            if cur is None:
+                cur = _counter(v)
+        new = cur + delta
+        if 0 <= new < _SMALL_COUNTERS:
+            data[key] = _COUNTER_BYTES[new]
+        else:
+            if new > LLONG_MAX or new < LLONG_MIN:
+                raise CommandError(errors.OVERFLOW)
+            data[key] = b"%d" % new
+        if v is None:
+            atime[key] = Database.clock
+        e = c.engine
+        if e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
+            e.written(db, key, "incrby", NOTIFY_STRING)
+        else:
+            e.dirty += 1
+        return integer(new)
     v = get_string(db, key)
-    if v is None:
-        cur = 0
-    else:
-        cur = parse_ll(v) if type(v) is not bytearray else parse_ll(bytes(v))
-        if cur is None:
-            raise CommandError(errors.NOT_INTEGER)
+    cur = 0 if v is None else _counter(v)
     new = cur + delta
     if new > LLONG_MAX or new < LLONG_MIN:
         raise CommandError(errors.OVERFLOW)
     db.set(key, b"%d" % new, keepttl=True)
     c.engine.written(db, key, "incrby", NOTIFY_STRING)
     return integer(new)
+
+
+def _counter(v) -> int:
+    """The integer in a string value (WRONGTYPE / not an integer errors as Redis)."""
+    if type(v) not in STRING_TYPES:
+        raise CommandError(errors.WRONGTYPE)
+    cur = parse_ll(v) if type(v) is not bytearray else parse_ll(bytes(v))
+    if cur is None:
+        raise CommandError(errors.NOT_INTEGER)
+    return cur
 
 
 @command("incr")
