@@ -67,9 +67,9 @@ def _now_ms() -> int:
 
 def _hooked(e, db) -> bool:
     """True when Engine.written() has more to do for a string key than count it dirty
-    (WATCH, tracking, blocked clients, keyspace notifications). The hot handlers below call
+    (eviction, WATCH, tracking, blocked clients, keyspace notifications). The hot handlers below call
     written() only then and otherwise just add to `dirty`: keep this in step with written()."""
-    return bool(e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING)
+    return bool(e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING)
 
 
 @command("get")
@@ -207,7 +207,7 @@ def cmd_set(c, argv):
             db.data[key] = argv[2]
             atime[key] = Database.clock
             e = c.engine
-            if e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
+            if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
                 e.written(db, key, "set", NOTIFY_STRING)
             else:
                 e.dirty += 1
@@ -471,7 +471,7 @@ def _incr(c, key: bytes, delta: int) -> bytes:
         if v is None:
             atime[key] = Database.clock
         e = c.engine
-        if e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
+        if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
             e.written(db, key, "incrby", NOTIFY_STRING)
         else:
             e.dirty += 1
