@@ -116,6 +116,7 @@ class Evictor:
         self.pool: list[tuple[int, int, bytes]] = []  # (score, dbid, key), best last
         self.next_db = 0
         self.running = False  # a cycle ran out of time: the cron continues it
+        self.oom_state = False
 
     # -- configuration -------------------------------------------------------
 
@@ -194,6 +195,7 @@ class Evictor:
             self.dirty.update(self.after)
             self.after = []
         oom = self.perform() == EVICT_FAIL
+        self.oom_state = oom  # pre_command_oom_state: what scripts started by this command see
         if cmd.flags & WRITE:
             self._note_keys(c.db.id, cmd, argv)
         elif cmd.fullname == "exec" and c.multi:

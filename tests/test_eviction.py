@@ -241,6 +241,14 @@ SCRIPT = [
     ("b", [b"CONFIG", b"SET", b"maxmemory", b"1"]),
     ("a", [b"EXEC"]),  # no DENYOOM command queued: runs
     ("a", [b"DISCARD"]),
+    ("a", [b"EVAL", b"return redis.call('set','q','1')", b"0"]),
+    ("a", [b"EVAL", b"return redis.pcall('set','q','1')", b"0"]),
+    ("a", [b"EVAL", b"redis.call('del','q'); return redis.call('set','q','1')", b"0"]),
+    ("a", [b"EVAL", b"return redis.call('get','q')", b"0"]),
+    ("a", [b"EVAL", b"#!lua\nreturn 1", b"0"]),
+    ("a", [b"EVAL", b"#!lua flags=no-writes\nreturn 1", b"0"]),
+    ("a", [b"EVAL", b"#!lua flags=allow-oom\nreturn redis.call('set','q','1')", b"0"]),
+    ("a", [b"DEL", b"q"]),
     ("a", [b"SUBSCRIBE", b"ch"]),
 ]
 
@@ -284,4 +292,37 @@ def test_oom_errors_match_redis():
         ours.stop()
         theirs.stop()
     assert want[0] == OOM
+    assert got == want
+
+
+def _evict_into_aof(srv, lazy: bytes) -> bytes:
+    c = redis.Redis(host="127.0.0.1", port=srv.port)
+    c.config_set("lazyfree-lazy-eviction", lazy)
+    c.config_set("maxmemory-policy", "volatile-random")
+    c.set(b"keep", b"1")
+    c.set(b"w", b"2")
+    c.pexpireat(b"w", 99_999_999_999_999)
+    c.config_set("maxmemory", 1)
+    c.get(b"keep")  # evicts w, the only key with a TTL
+    assert c.exists(b"w") == 0 and c.info("stats")["evicted_keys"] == 1
+    c.config_set("maxmemory", 0)
+    c.set(b"after", b"3")
+    c.close()
+    time.sleep(1.2)  # appendfsync everysec
+    with open(f"{srv.workdir}/appendonlydir/appendonly.aof.1.incr.aof", "rb") as f:
+        return f.read()
+
+
+@pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed")
+@pytest.mark.parametrize("lazy", [b"no", b"yes"])
+def test_evicted_keys_propagate_like_redis(lazy):
+    args = ("--appendonly", "yes")
+    ours, theirs = start_respdb(*args), start_redis(*args)
+    try:
+        got, want = _evict_into_aof(ours, lazy), _evict_into_aof(theirs, lazy)
+    finally:
+        ours.stop()
+        theirs.stop()
+    name = b"UNLINK" if lazy == b"yes" else b"DEL"
+    assert b"*2\r\n$%d\r\n%b\r\n$1\r\nw\r\n" % (len(name), name) in want
     assert got == want

@@ -28,6 +28,7 @@ from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
 from respdb.commands.table import ALLOW_BUSY, NOSCRIPT, WRITE
 from respdb.errors import CommandError
+from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
 from respdb.scripting.vm import LuaVM
 
@@ -68,6 +69,7 @@ ERR_ARITY = b"-ERR Wrong number of args calling Redis command from script\r\n"
 ERR_NOSCRIPT = b"-ERR This Redis command is not allowed from script\r\n"
 ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
 ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
+ERR_OOM = b"-%b\r\n" % OOM.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
 
@@ -271,6 +273,10 @@ class Scripting:
                 return self._refused(cmd, ERR_RO)
             if self.engine.disk_error:
                 return self._refused(cmd, ERR_MISCONF)
+        if flags & DENYOOM and self.engine.evict_on and not run.allow_oom and not run.wrote:
+            # scriptVerifyOOM: out of memory when the script started, and nothing written yet
+            if self.engine.evictor.oom_state:
+                return self._refused(cmd, ERR_OOM)
         if cmd.handler is None:  # a Redis command respdb does not implement
             return self._refused(None, ERR_UNKNOWN)
         if flags & WRITE:
@@ -421,6 +427,8 @@ class Scripting:
         write counts as a write command (MISCONF), and may not run as EVAL_RO/FCALL_RO."""
         if flags & EVAL_COMPAT or flags & NO_WRITES:
             return
+        if not flags & ALLOW_OOM and self.engine.evict_on and self.engine.evictor.oom_state:
+            raise CommandError(OOM)  # such a script is a DENYOOM command
         if self.engine.disk_error:
             raise CommandError(MISCONF)
         if ro:
