@@ -27,11 +27,12 @@ import sys
 import time
 from collections import deque
 from itertools import islice
+from operator import attrgetter, is_not
 from typing import Any
 
 from respdb import lfu, notify
 from respdb.commands.keyspecs import key_names
-from respdb.commands.table import DENYOOM, WRITE
+from respdb.commands.table import DENYOOM, MOVABLE_KEYS, READONLY, WRITE
 from respdb.keyspace import Database
 
 __all__ = ["DENYOOM", "OOM", "Evictor", "estimate", "is_oom_reject"]
@@ -42,6 +43,7 @@ EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 POOL_SIZE = 16
 
 # Per key: the dict entry, the key object, the LRU/LFU entry (roughly what CPython spends).
+_DATA = attrgetter("data")
 KEY_OVERHEAD = 120
 EXPIRE_OVERHEAD = 80
 SAMPLE = 8
@@ -111,6 +113,9 @@ class Evictor:
 
         self.startup = rss_bytes()  # the baseline: everything but the dataset
         self.tables: list[_Table] = []
+        self._datas: list[dict] = []  # the data dicts the tables belong to
+        self.total = 0  # sum of the tables' totals
+        self.recheck = True  # a command ran that may have replaced a database's dict
         self.dirty: set[tuple[int, bytes]] = set()
         self.after: list[tuple[int, bytes]] = []  # keys of the command running now
         self.pool: list[tuple[int, int, bytes]] = []  # (score, dbid, key), best last
@@ -136,9 +141,12 @@ class Evictor:
         self.on = on
         if on:
             self.tables = [_Table(db.data) for db in self.engine.dbs]
+            self._datas = [t.data for t in self.tables]
+            self.total = sum(t.total for t in self.tables)
             self.running = True
         else:
             self.tables = []
+            self._datas = []
             self.dirty = set()
             self.running = False
         self.engine.evict_on = on
@@ -151,12 +159,13 @@ class Evictor:
         """Charge the keys written since the last call; follow flushed or swapped dicts."""
         dbs = self.engine.dbs
         tables = self.tables
-        for i, db in enumerate(dbs):
-            if tables[i].data is not db.data:
-                by_data = {id(t.data): t for t in tables}
-                self.tables = tables = [by_data.get(id(d.data)) or _Table(d.data) for d in dbs]
-                self.pool = []
-                break
+        if self.recheck and any(map(is_not, self._datas, map(_DATA, dbs))):
+            by_data = {id(t.data): t for t in tables}
+            self.tables = tables = [by_data.get(id(d.data)) or _Table(d.data) for d in dbs]
+            self._datas = [t.data for t in tables]
+            self.total = sum(t.total for t in tables)
+            self.pool = []
+        self.recheck = False
         if self.after and not self.engine.current:
             self.dirty.update(self.after)
             self.after = []
@@ -174,12 +183,13 @@ class Evictor:
                         new += EXPIRE_OVERHEAD
                     t.sizes[key] = new
                 t.total += new - old
+                self.total += new - old
 
     def dataset(self) -> int:
         if not self.on:
             return 0
         self._sync()
-        return sum(t.total for t in self.tables)
+        return self.total
 
     def used_memory(self) -> int:
         return self.startup + self.dataset()
@@ -194,9 +204,15 @@ class Evictor:
         if self.after:
             self.dirty.update(self.after)
             self.after = []
-        oom = self.perform() == EVICT_FAIL
+        if self.dirty or self.recheck or self.startup + self.total > self.maxmemory:
+            oom = self.perform() == EVICT_FAIL
+        else:
+            oom = False  # nothing changed since the account was last under the limit
         self.oom_state = oom  # pre_command_oom_state: what scripts started by this command see
-        if cmd.flags & WRITE:
+        flags = cmd.flags
+        if not flags & READONLY:
+            self.recheck = True  # FLUSHALL, SWAPDB, DEBUG RELOAD... may replace data dicts
+        if flags & WRITE:
             self._note_keys(c.db.id, cmd, argv)
         elif cmd.fullname == "exec" and c.multi:
             for q, qargv in c.multi:
@@ -205,6 +221,15 @@ class Evictor:
         return oom
 
     def _note_keys(self, dbid: int, cmd: Any, argv: list[bytes]) -> None:
+        first = cmd.first_key
+        if not cmd.flags & MOVABLE_KEYS:
+            if first > 0:
+                last = cmd.last_key
+                last = last if last >= 0 else len(argv) + last
+                after = self.after
+                for i in range(first, min(last, len(argv) - 1) + 1, cmd.key_step or 1):
+                    after.append((dbid, argv[i]))
+            return
         try:
             names = key_names(cmd, argv)
         except Exception:  # a malformed call: the handler will refuse it
@@ -253,6 +278,7 @@ class Evictor:
         t = self.tables[db.id]
         size = t.sizes.pop(key, 0)
         t.total -= size
+        self.total -= size
         self.dirty.discard((db.id, key))
         if e.propagators:
             e.propagate(db.id, [b"UNLINK" if self.lazy else b"DEL", key])
