@@ -133,22 +133,26 @@ class Engine:
         return bool(self.config["requirepass"])
 
     def reset_stats(self) -> None:
-        self.stats = {
-            "total_connections_received": 0,
-            "total_commands_processed": 0,
-            "rejected_connections": 0,
-            "expired_keys": 0,
-            "expired_stale_perc": 0,
-            "expired_time_cap_reached_count": 0,
-            "evicted_keys": 0,
-            "keyspace_hits": 0,
-            "keyspace_misses": 0,
-            "total_net_input_bytes": 0,
-            "total_net_output_bytes": 0,
-            "total_error_replies": 0,
-            "unexpected_error_replies": 0,
-            "expire_cycle_cpu_milliseconds": 0,
-        }
+        # Updated in place: connections keep a reference to this dict (net.py).
+        self.stats.clear()
+        self.stats.update(
+            {
+                "total_connections_received": 0,
+                "total_commands_processed": 0,
+                "rejected_connections": 0,
+                "expired_keys": 0,
+                "expired_stale_perc": 0,
+                "expired_time_cap_reached_count": 0,
+                "evicted_keys": 0,
+                "keyspace_hits": 0,
+                "keyspace_misses": 0,
+                "total_net_input_bytes": 0,
+                "total_net_output_bytes": 0,
+                "total_error_replies": 0,
+                "unexpected_error_replies": 0,
+                "expire_cycle_cpu_milliseconds": 0,
+            }
+        )
         self.errorstats = {}
         for cmd in self.table.all_commands():
             cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0

@@ -22,6 +22,7 @@ from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
 MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
 FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many bytes are collected
+_monotonic = time.monotonic
 
 
 class NetShared:
@@ -44,7 +45,7 @@ class NetShared:
 class RespProtocol(asyncio.Protocol):
     __slots__ = (
         "engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err",
-        "shared", "counted", "ignored",
+        "shared", "counted", "ignored", "tracking",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, shared: NetShared | None = None) -> None:
@@ -53,7 +54,8 @@ class RespProtocol(asyncio.Protocol):
         self.transport: Any = None
         self.client: Any = None
         self.paused = False  # output over the high-water mark: reading and executing stop
-        self.stats = engine.stats
+        self.stats = engine.stats  # the same dict for the engine's life (reset_stats clears it)
+        self.tracking = engine.tracking
         # Requests held while the client is blocked (BLPOP ...) or its output is paused,
         # and the protocol error that followed them.
         self.queued: list[list[bytes]] | None = None
@@ -99,37 +101,38 @@ class RespProtocol(asyncio.Protocol):
         client = self.client
         if client is None or client.closed:
             return
-        self.stats["total_net_input_bytes"] += len(data)
+        stats = self.stats
+        stats["total_net_input_bytes"] += len(data)
         if self.ignored >= 0:
             self._ignore(data)
             return
         if not client.authenticated:
             self._unauthenticated(data)
             return
-        cmds, err = self.parser.feed(data)
+        parser = self.parser
+        cmds, err = parser.feed(data)
         if self.queued is not None:
             # Blocked or paused: later requests wait, in order, behind the held ones.
             self.queued.extend(cmds)
             if err is not None and self.queued_err is None:
                 self.queued_err = err
             return
-        if len(cmds) == 1 and err is None:
+        if err is None and len(cmds) == 1:
             reply = self.execute(client, cmds[0])
             if reply:
                 self.transport.write(reply)
-                self.stats["total_net_output_bytes"] += len(reply)
+                stats["total_net_output_bytes"] += len(reply)
             if client.close_after_reply:
                 self.transport.close()
             elif client.bstate is not None:
                 self.queued = []
         elif not self._run(cmds, err):
             return
-        if self.engine.tracking.bcast_pending:
+        if self.tracking.bcast_pending:
             self.engine.before_sleep()
-        client.last_interaction = time.monotonic()
-        pending = self.parser.pending()
-        if pending or client.qbuf:
-            client.qbuf = pending
+        client.last_interaction = _monotonic()
+        if client.qbuf or parser.has_pending():
+            client.qbuf = parser.pending()
 
     def _unauthenticated(self, data: bytes) -> None:
         """Before AUTH Redis parses with lower limits, one request at a time (AUTH lifts them)."""
@@ -158,7 +161,8 @@ class RespProtocol(asyncio.Protocol):
         """
         client = self.client
         execute = self.execute
-        out = []
+        out: list[bytes] = []
+        append = out.append
         size = 0
         i = 0
         n = len(cmds)
@@ -166,7 +170,7 @@ class RespProtocol(asyncio.Protocol):
             reply = execute(client, cmds[i])
             i += 1
             if reply:
-                out.append(reply)
+                append(reply)
                 size += len(reply)
             if client.close_after_reply:
                 break
@@ -174,6 +178,7 @@ class RespProtocol(asyncio.Protocol):
             if size > FLUSH_SIZE:
                 self._write(out)
                 out = []
+                append = out.append
                 size = 0
                 held = held or self.paused
             if held:

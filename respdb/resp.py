@@ -334,19 +334,19 @@ class SlowParser:
 _pack = hiredis.pack_command
 FAST_WINDOW = 2048
 # One translate() answers two questions about bytes given to hiredis. Digits become '0',
-# aggregate types '*' (array, push) or '!' (set, attribute), and '+' marks '+', '=' and '(';
-# the rest becomes 'a'.
+# '*' and '>' (array, push) become '*', and '!' marks sets, attributes and the types '+', '='
+# and '(' ; the rest becomes 'a'.
 # - "*00000" or "!00000": an aggregate header with a count of five digits or more, which
-#   hiredis would allocate whole on reading it (seconds for "*2147483647"): not for hiredis.
-# - no '!' and no '+': hiredis can turn nothing but a '$' bulk into bytes here (it also does
+#   hiredis would allocate whole on reading it (seconds for "*2147483647"): not for hiredis
+#   (a marked simple string of digits is left to the slow parser too, harmlessly).
+# - no '!': hiredis can turn nothing but a '$' bulk into bytes here (it also does
 #   for simple strings, verbatim strings and big numbers, and returns top-level sets and
 #   attributes as lists). Its string2ll only takes canonical lengths and counts and it skips
 #   the two bytes after bulk data unchecked, as Redis does; so requests it parsed completely
 #   from such bytes, whose elements are all bytes, are exactly what Redis reads and need not
 #   be re-encoded to be checked.
 _GUARD_TABLE = bytes(
-    0x30 if 0x30 <= i <= 0x39 else 0x2A if i in b"*>" else 0x21 if i in b"~|" else 0x2B if i in b"+=(" else 0x61
-    for i in range(256)
+    0x30 if 0x30 <= i <= 0x39 else 0x2A if i in b"*>" else 0x21 if i in b"~|+=(" else 0x61 for i in range(256)
 )
 
 
@@ -399,6 +399,9 @@ class RequestParser:
         """Size of the incomplete request's unconsumed part (what Redis shows as qbuf)."""
         return len(self._carry) + self._slow.have
 
+    def has_pending(self) -> bool:
+        return bool(self._carry or self._slow.have)
+
     def feed(self, data: bytes, one: bool = False) -> tuple[list[list[bytes]], str | None]:
         """Parse `data` after what came before.
 
@@ -416,13 +419,15 @@ class RequestParser:
             if not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
                 # The common case, one small request in a read: the same checks as _fast, inline.
                 g = data.translate(_GUARD_TABLE)
-                if g.find(b"*00000") < 0 and g.find(b"!00000") < 0:
+                marked = 0x21 in g
+                if g.find(b"*00000") < 0 and not (marked and g.find(b"!00000") >= 0):
                     reader = self._reader
                     reader.feed(data)
                     try:
                         req = reader.gets()
                         if type(req) is list and req:
-                            if not reader.has_data() and b"!" not in g and b"+" not in g:
+                            # has_data() is exact here: hiredis stops after a complete reply
+                            if not marked and not reader.has_data():
                                 b"".join(req)  # TypeError unless every element is bytes
                                 return [req], None
                             if _pack(tuple(req)) == data:
@@ -479,7 +484,8 @@ class RequestParser:
             else:
                 end = n
             g = data[max(start, fed - 5) : end].translate(_GUARD_TABLE)
-            if g.find(b"*00000") >= 0 or g.find(b"!00000") >= 0:
+            marked = 0x21 in g
+            if g.find(b"*00000") >= 0 or (marked and g.find(b"!00000") >= 0):
                 break
             whole = pos == fed  # hiredis holds no part of a request from an earlier window
             reader.feed(data, fed, end - fed)
@@ -499,7 +505,7 @@ class RequestParser:
                 clean = False
             if not got:
                 break  # a request larger than a window, or something hiredis should not parse
-            trusted = whole and clean and b"!" not in g and b"+" not in g
+            trusted = whole and clean and not marked
             if trusted:
                 try:
                     b"".join(map(b"".join, got))  # TypeError unless every element is bytes
