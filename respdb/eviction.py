@@ -32,7 +32,7 @@ from typing import Any
 
 from respdb import lfu, notify
 from respdb.commands.keyspecs import key_names
-from respdb.commands.table import DENYOOM, MOVABLE_KEYS, READONLY, WRITE
+from respdb.commands.table import DENYOOM, FAST, MOVABLE_KEYS, READONLY, WRITE
 from respdb.keyspace import Database
 
 __all__ = ["DENYOOM", "OOM", "Evictor", "estimate", "is_oom_reject"]
@@ -76,6 +76,20 @@ def estimate(key: bytes, value: Any) -> int:
     return size + n * sum(sample) // len(sample)
 
 
+# Writes that grow the dataset by at most their argument bytes plus a per-argument overhead
+# (not SETRANGE/SETBIT with a far offset, *STORE, PFADD's dense promotion, RESTORE...).
+BOUNDED = frozenset(
+    (
+        "set", "setex", "psetex", "setnx", "mset", "msetnx", "getset", "getex", "getdel", "append",
+        "incr", "incrby", "decr", "decrby", "incrbyfloat", "del", "unlink", "expire", "pexpire",
+        "expireat", "pexpireat", "persist", "hset", "hmset", "hsetnx", "hdel", "hincrby",
+        "hincrbyfloat", "lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "lset", "linsert",
+        "lrem", "ltrim", "sadd", "srem", "spop", "zadd", "zincrby", "zrem", "zpopmin", "zpopmax",
+        "xadd", "xdel", "xtrim",
+    )
+)  # fmt: skip
+
+
 class _Table:
     """Sizes charged for the keys of one database's data dict."""
 
@@ -116,6 +130,8 @@ class Evictor:
         self._datas: list[dict] = []  # the data dicts the tables belong to
         self.total = 0  # sum of the tables' totals
         self.recheck = True  # a command ran that may have replaced a database's dict
+        self.bound = 0  # most the uncharged writes (all in BOUNDED) can have added
+        self.exact = False  # an uncharged write may have grown more than its arguments
         self.dirty: set[tuple[int, bytes]] = set()
         self.after: list[tuple[int, bytes]] = []  # keys of the command running now
         self.pool: list[tuple[int, int, bytes]] = []  # (score, dbid, key), best last
@@ -204,16 +220,24 @@ class Evictor:
         if self.after:
             self.dirty.update(self.after)
             self.after = []
-        if self.dirty or self.recheck or self.startup + self.total > self.maxmemory:
+        if self.exact or self.recheck or self.startup + self.total + self.bound > self.maxmemory:
+            self.bound = 0
+            self.exact = False
             oom = self.perform() == EVICT_FAIL
         else:
-            oom = False  # nothing changed since the account was last under the limit
+            # Even if every write since the last sync grew by its bound, still under the limit:
+            # the written keys are charged later (cron, INFO, or when the bound gets close).
+            oom = False
         self.oom_state = oom  # pre_command_oom_state: what scripts started by this command see
         flags = cmd.flags
-        if not flags & READONLY:
+        if not flags & (READONLY | FAST) and cmd.fullname not in BOUNDED:
             self.recheck = True  # FLUSHALL, SWAPDB, DEBUG RELOAD... may replace data dicts
         if flags & WRITE:
             self._note_keys(c.db.id, cmd, argv)
+            if cmd.fullname in BOUNDED:
+                self.bound += sum(map(len, argv)) + 128 * len(argv)
+            else:
+                self.exact = True
         elif cmd.fullname == "exec" and c.multi:
             for q, qargv in c.multi:
                 if q.flags & WRITE:
@@ -272,6 +296,10 @@ class Evictor:
     def cron(self) -> None:
         if self.running:
             self.perform()
+        elif self.after or self.dirty:
+            self.bound = 0
+            self.exact = False
+            self._sync()
 
     def _evict(self, db: Database, key: bytes) -> int:
         e = self.engine
