@@ -47,6 +47,7 @@ _DATA = attrgetter("data")
 KEY_OVERHEAD = 120
 EXPIRE_OVERHEAD = 80
 SAMPLE = 8
+STRING_OVERHEAD = KEY_OVERHEAD + sys.getsizeof(b"")
 
 
 def _elem_size(x: Any) -> int:
@@ -188,18 +189,24 @@ class Evictor:
         if self.dirty:
             dirty = self.dirty
             self.dirty = set()
+            grown = 0
             for dbid, key in dirty:
                 t = tables[dbid]
-                old = t.sizes.pop(key, 0)
+                sizes = t.sizes
+                old = sizes.pop(key, 0)
                 v = t.data.get(key)
                 new = 0
                 if v is not None:
-                    new = estimate(key, v)
+                    if type(v) is bytes:  # the common case, as estimate() sizes it
+                        new = STRING_OVERHEAD + len(key) + len(v)
+                    else:
+                        new = estimate(key, v)
                     if key in dbs[dbid].expires:
                         new += EXPIRE_OVERHEAD
-                    t.sizes[key] = new
+                    sizes[key] = new
                 t.total += new - old
-                self.total += new - old
+                grown += new - old
+            self.total += grown
 
     def dataset(self) -> int:
         if not self.on:

@@ -326,3 +326,19 @@ def test_evicted_keys_propagate_like_redis(lazy):
     name = b"UNLINK" if lazy == b"yes" else b"DEL"
     assert b"*2\r\n$%d\r\n%b\r\n$1\r\nw\r\n" % (len(name), name) in want
     assert got == want
+
+
+def test_a_write_bigger_than_its_arguments_is_charged_before_the_next_command(rc):
+    limit_above_now(rc, 1_000_000)
+    assert rc.setrange(b"big", 2_000_000, b"x") == 2_000_001  # allowed: under the limit before it
+    with pytest.raises(redis.ResponseError, match="maxmemory"):
+        rc.set(b"small", b"1")
+    rc.delete(b"big")
+    assert rc.set(b"small", b"1")
+
+
+def test_lazily_charged_writes_show_in_info_at_once(rc):
+    limit_above_now(rc, 50_000_000)
+    before = rc.info("memory")["used_memory_dataset"]
+    rc.mset({b"m%d" % i: VALUE for i in range(1000)})
+    assert rc.info("memory")["used_memory_dataset"] - before >= 1_000_000
