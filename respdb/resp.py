@@ -426,12 +426,25 @@ class RequestParser:
                     try:
                         req = reader.gets()
                         if type(req) is list and req:
+                            if marked:
+                                if _pack(tuple(req)) == data:
+                                    return [req], None
                             # has_data() is exact here: hiredis stops after a complete reply
-                            if not marked and not reader.has_data():
+                            elif not reader.has_data():
                                 b"".join(req)  # TypeError unless every element is bytes
                                 return [req], None
-                            if _pack(tuple(req)) == data:
-                                return [req], None
+                            else:  # a few pipelined requests: as in _fast
+                                got = [req]
+                                while True:
+                                    req = reader.gets()
+                                    if type(req) is not list or not req:
+                                        break
+                                    got.append(req)
+                                if req is False:
+                                    b"".join(map(b"".join, got))  # TypeError unless all are bytes
+                                    reader.feed(b"*0\r\n")  # [] back: nothing was pending (see _fast)
+                                    if reader.gets() == []:
+                                        return got, None
                     except (hiredis.HiredisError, TypeError):
                         pass
                     self._reader = hiredis.Reader()
