@@ -342,3 +342,18 @@ def test_lazily_charged_writes_show_in_info_at_once(rc):
     before = rc.info("memory")["used_memory_dataset"]
     rc.mset({b"m%d" % i: VALUE for i in range(1000)})
     assert rc.info("memory")["used_memory_dataset"] - before >= 1_000_000
+
+
+def test_eviction_cut_short_by_tenacity_goes_on_in_the_cron(rc):
+    rc.config_set("maxmemory-policy", "allkeys-random")
+    rc.config_set("maxmemory-eviction-tenacity", 0)  # no time at all: 16 keys per call
+    try:
+        fill(rc, b"k", 2000)
+        limit = limit_above_now(rc, 0) - 1_000_000  # about 850 keys too many
+        rc.config_set("maxmemory", limit)
+        rc.ping()  # evicts 16 keys, then leaves the rest to the cron
+        time.sleep(1.5)
+        assert 700 < evicted(rc) < 1000  # (INFO itself could evict 16 more at most)
+        assert rc.info("memory")["used_memory"] <= limit
+    finally:
+        rc.config_set("maxmemory-eviction-tenacity", 10)
