@@ -79,6 +79,38 @@ def cmd_getbit(c, argv):
     return integer(1 if v[byte] & (1 << (7 - (offset & 7))) else 0)
 
 
+def _is_bit_mode(arg: bytes) -> bool:
+    """The BYTE|BIT unit argument of BITCOUNT and BITPOS."""
+    mode = arg.lower()
+    if mode == b"bit":
+        return True
+    if mode != b"byte":
+        raise CommandError(errors.SYNTAX)
+    return False
+
+
+def _clamp_range(start: int, end: int, total: int, isbit: bool) -> tuple[int, int, int, int]:
+    """Redis's range rules for BITCOUNT/BITPOS: (start byte, end byte, first/last byte masks).
+
+    Negative indexes count from the end; in BIT mode the masks exclude the bits of the
+    edge bytes that fall outside the range."""
+    if start < 0:
+        start += total
+    if end < 0:
+        end += total
+    start = max(start, 0)
+    end = max(end, 0)
+    if end >= total:
+        end = total - 1
+    first_mask = last_mask = 0
+    if isbit and start <= end:
+        first_mask = ~((1 << (8 - (start & 7))) - 1) & 0xFF
+        last_mask = (1 << (7 - (end & 7))) - 1
+        start >>= 3
+        end >>= 3
+    return start, end, first_mask, last_mask
+
+
 @command("bitcount")
 def cmd_bitcount(c, argv):
     n = len(argv)
@@ -92,29 +124,11 @@ def cmd_bitcount(c, argv):
     if n in (4, 5):
         start = get_int(argv[2])
         end = get_int(argv[3])
-        isbit = False
-        if n == 5:
-            mode = argv[4].lower()
-            if mode == b"bit":
-                isbit = True
-            elif mode != b"byte":
-                raise CommandError(errors.SYNTAX)
+        isbit = n == 5 and _is_bit_mode(argv[4])
         total = strlen * 8 if isbit else strlen
         if start < 0 and end < 0 and start > end:
             return ZERO
-        if start < 0:
-            start += total
-        if end < 0:
-            end += total
-        start = max(start, 0)
-        end = max(end, 0)
-        if end >= total:
-            end = total - 1
-        if isbit and start <= end:
-            first_mask = ~((1 << (8 - (start & 7))) - 1) & 0xFF
-            last_mask = (1 << (7 - (end & 7))) - 1
-            start >>= 3
-            end >>= 3
+        start, end, first_mask, last_mask = _clamp_range(start, end, total, isbit)
     elif n == 2:
         start, end = 0, strlen - 1
     else:
@@ -162,13 +176,7 @@ def cmd_bitpos(c, argv):
     if n in (4, 5, 6):
         total = strlen
         start = get_int(argv[3])
-        isbit = False
-        if n == 6:
-            mode = argv[5].lower()
-            if mode == b"bit":
-                isbit = True
-            elif mode != b"byte":
-                raise CommandError(errors.SYNTAX)
+        isbit = n == 6 and _is_bit_mode(argv[5])
         if n >= 5:
             end = get_int(argv[4])
             end_given = True
@@ -176,19 +184,7 @@ def cmd_bitpos(c, argv):
             end = (total << 3) + 7 if isbit else total - 1
         if isbit:
             total <<= 3
-        if start < 0:
-            start += total
-        if end < 0:
-            end += total
-        start = max(start, 0)
-        end = max(end, 0)
-        if end >= total:
-            end = total - 1
-        if isbit and start <= end:
-            first_mask = ~((1 << (8 - (start & 7))) - 1) & 0xFF
-            last_mask = (1 << (7 - (end & 7))) - 1
-            start >>= 3
-            end >>= 3
+        start, end, first_mask, last_mask = _clamp_range(start, end, total, isbit)
     elif n == 3:
         start, end = 0, strlen - 1
     else:
