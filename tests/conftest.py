@@ -123,22 +123,45 @@ def r3(respdb_server: ServerProc):
 
 
 class RawConn:
-    """A bare socket: send raw bytes, read exact replies."""
+    """A bare socket: send raw bytes, read exact replies (RESP3 after HELLO 3 when proto=3)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, proto: int = 2) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.buf = b""
+        if proto == 3:
+            self.cmd("HELLO", "3")
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def cmd(self, *args: bytes | str) -> bytes:
+    def send_cmd(self, *args: bytes | str) -> None:
+        """Send one command without reading its reply (blocking commands, pipelines)."""
         parts = [b"*%d\r\n" % len(args)]
         for a in args:
             b = a.encode() if isinstance(a, str) else a
             parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
         self.send(b"".join(parts))
+
+    def cmd(self, *args: bytes | str) -> bytes:
+        self.send_cmd(*args)
         return self.read_reply()
+
+    def silent(self, seconds: float = 0.1) -> bool:
+        """True when nothing at all arrives within `seconds`."""
+        if self.buf:
+            return False
+        self.sock.settimeout(seconds)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return True
+        finally:
+            self.sock.settimeout(5)
+        self.buf += chunk
+        return False
+
+    def client_id(self) -> int:
+        return int(self.cmd("CLIENT", "ID")[1:-2])
 
     def _fill(self) -> None:
         chunk = self.sock.recv(65536)
@@ -187,6 +210,14 @@ class RawConn:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def blocked_clients(conn: RawConn) -> int:
+    """INFO's blocked_clients figure."""
+    for line in conn.cmd("INFO", "clients").split(b"\r\n"):
+        if line.startswith(b"blocked_clients:"):
+            return int(line.split(b":")[1])
+    raise AssertionError("no blocked_clients in INFO")
 
 
 @pytest.fixture

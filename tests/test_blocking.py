@@ -13,36 +13,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import RawConn
 
-
-class Conn(RawConn):
-    def __init__(self, port: int, proto: int = 2) -> None:
-        super().__init__(port)
-        if proto == 3:
-            self.cmd("HELLO", "3")
-
-    def send_cmd(self, *args: bytes | str) -> None:
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a.encode() if isinstance(a, str) else a
-            parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-        self.send(b"".join(parts))
-
-    def silent(self, seconds: float = 0.1) -> bool:
-        """True when nothing at all arrives within `seconds`."""
-        if self.buf:
-            return False
-        self.sock.settimeout(seconds)
-        try:
-            chunk = self.sock.recv(65536)
-        except TimeoutError:
-            return True
-        finally:
-            self.sock.settimeout(5)
-        self.buf += chunk
-        return False
-
-    def client_id(self) -> int:
-        return int(self.cmd("CLIENT", "ID")[1:-2])
+Conn = RawConn  # shared helpers live in conftest
 
 
 def info_field(conn: Conn, section: str, field: str) -> str:

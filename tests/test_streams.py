@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from conftest import RawConn, start_redis
+from conftest import RawConn, blocked_clients, start_redis
 
 from respdb.config import Config
 from respdb.engine import Engine
@@ -27,38 +27,7 @@ from respdb.types.streams import MAX_ID, Stream, entry_reply, lp_str_size, rax_n
 # Helpers
 
 
-class Conn(RawConn):
-    def __init__(self, port: int, proto: int = 2) -> None:
-        super().__init__(port)
-        if proto == 3:
-            self.cmd("HELLO", "3")
-
-    def send_cmd(self, *args: bytes | str) -> None:
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a.encode() if isinstance(a, str) else a
-            parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-        self.send(b"".join(parts))
-
-    def silent(self, seconds: float = 0.1) -> bool:
-        if self.buf:
-            return False
-        self.sock.settimeout(seconds)
-        try:
-            chunk = self.sock.recv(65536)
-        except TimeoutError:
-            return True
-        finally:
-            self.sock.settimeout(5)
-        self.buf += chunk
-        return False
-
-
-def blocked_clients(ctl: Conn) -> int:
-    for line in ctl.cmd("INFO", "clients").split(b"\r\n"):
-        if line.startswith(b"blocked_clients:"):
-            return int(line.split(b":")[1])
-    raise AssertionError("no blocked_clients")
+Conn = RawConn  # shared helpers live in conftest
 
 
 def wait_blocked(ctl: Conn, n: int, timeout: float = 5.0) -> None:
