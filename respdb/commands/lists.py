@@ -126,42 +126,42 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
     new = push_items(v, [b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]], left)
     _store(db, key, v, new)
     n = length(new)
-    _changed(c, db, key, "lpush" if left else "rpush", k)
-    if db.blocking:
-        c.engine.blocking.signal_ready(db, key)
+    _changed(c, db, key, "lpush" if left else "rpush", k)  # also wakes waiters (Engine.written)
     return integer(n)
+
+
+def _push_one(c, argv, left: bool) -> bytes | None:
+    """The hot path, kept flat: one element onto a big list; None when it does not apply."""
+    db = c.db
+    key = argv[1]
+    v = db.get(key)
+    if type(v) is not QuickList:
+        return None
+    x = argv[2]
+    item = b"$%d\r\n%b\r\n" % (len(x), x)
+    if left:
+        v.appendleft(item)
+    else:
+        v.append(item)
+    c.engine.written(db, key, "lpush" if left else "rpush", NOTIFY_LIST)  # also wakes waiters
+    return b":%d\r\n" % len(v)
 
 
 @command("lpush")
 def cmd_lpush(c, argv):
     if len(argv) == 3:
-        # The hot path, kept flat: one element onto a big list.
-        db = c.db
-        key = argv[1]
-        v = db.get(key)
-        if type(v) is QuickList:
-            x = argv[2]
-            v.appendleft(b"$%d\r\n%b\r\n" % (len(x), x))
-            c.engine.written(db, key, "lpush", NOTIFY_LIST)
-            if db.blocking:
-                c.engine.blocking.signal_ready(db, key)
-            return b":%d\r\n" % len(v)
+        reply = _push_one(c, argv, LEFT)
+        if reply is not None:
+            return reply
     return _push(c, argv, LEFT, False)
 
 
 @command("rpush")
 def cmd_rpush(c, argv):
     if len(argv) == 3:
-        db = c.db
-        key = argv[1]
-        v = db.get(key)
-        if type(v) is QuickList:
-            x = argv[2]
-            v.append(b"$%d\r\n%b\r\n" % (len(x), x))
-            c.engine.written(db, key, "rpush", NOTIFY_LIST)
-            if db.blocking:
-                c.engine.blocking.signal_ready(db, key)
-            return b":%d\r\n" % len(v)
+        reply = _push_one(c, argv, RIGHT)
+        if reply is not None:
+            return reply
     return _push(c, argv, RIGHT, False)
 
 

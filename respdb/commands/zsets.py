@@ -190,9 +190,7 @@ def _zadd_apply(c, key: bytes, z, items, flags: int, ch: bool) -> bytes:
     _store(db, key, z, res.z)
     changes = res.added + res.updated
     if changes:
-        _changed(c, db, key, "zincr" if incr else "zadd", changes)
-        if db.blocking:
-            c.engine.blocking.signal_ready(db, key)
+        _changed(c, db, key, "zincr" if incr else "zadd", changes)  # also wakes waiters (Engine.written)
     if incr:
         return _score(res.score, c.proto) if res.processed else _NULLS[c.proto]
     return integer(changes if ch else res.added)
@@ -448,9 +446,7 @@ def _store_result(c, dst: bytes, pairs, start_big: bool = False) -> bytes:
         return ZERO
     entries, value = _limits(c)
     db.set(dst, Z.build_incremental(pairs, entries, value, start_big))
-    e.written(db, dst, "zrangestore", ZSET_EVENT)
-    if db.blocking:
-        e.blocking.signal_ready(db, dst)
+    e.written(db, dst, "zrangestore", ZSET_EVENT)  # also wakes waiters
     return integer(len(pairs))
 
 
@@ -896,9 +892,7 @@ def _setop(c, argv, dst: bytes | None, numkeys_idx: int, op: int, card_only: boo
         return ZERO
     entries, value = _limits(c)
     db.set(dst, Z.build(pairs, entries, value))
-    e.written(db, dst, _STORE_EVENTS[op], ZSET_EVENT)
-    if db.blocking:
-        e.blocking.signal_ready(db, dst)
+    e.written(db, dst, _STORE_EVENTS[op], ZSET_EVENT)  # also wakes waiters
     return integer(len(pairs))
 
 
