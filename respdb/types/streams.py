@@ -372,14 +372,14 @@ class Stream:
                 yield k, vals[j]
                 j += 1
 
-    def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, tuple]]:
-        """Live entries with start <= id <= end, at most `count` (0: all), ascending or descending.
-        Whole runs of a node are sliced at once."""
-        out: list[tuple[int, tuple]] = []
+    def _slices(self, start: int, end: int, count: int, rev: bool):
+        """(node, keys, lo, hi) runs of live entries with start <= id <= end, in order, at
+        most `count` entries in all (0: no limit). Whole runs of a node are sliced at once."""
         if start > end:
-            return out
+            return
         nodes = self.nodes
         starts = self.starts
+        taken = 0
         if not rev:
             i = self._first_node(start)
             n = len(nodes)
@@ -388,75 +388,52 @@ class Stream:
                 i += 1
                 if not node.live:
                     continue
-                keys, vals = self._lists(node)
+                keys = self._lists(node)[0]
                 m = len(keys)
                 lo = bisect_left(keys, start) if keys[0] < start else 0
                 hi = bisect_right(keys, end) if keys[-1] > end else m
-                if count and hi - lo > count - len(out):
-                    hi = lo + count - len(out)
+                if count and hi - lo > count - taken:
+                    hi = lo + count - taken
                 if lo < hi:
-                    out.extend(zip(keys[lo:hi], vals[lo:hi], strict=True))
-                if hi < m or (count and len(out) >= count):
-                    break
-            return out
+                    taken += hi - lo
+                    yield node, lo, hi
+                if hi < m or (count and taken >= count):
+                    return
+            return
         i = bisect_right(starts, end) - 1
         while i >= 0:
             node = nodes[i]
             i -= 1
             if not node.live:
                 continue
-            keys, vals = self._lists(node)
+            keys = self._lists(node)[0]
             lo = bisect_left(keys, start) if keys[0] < start else 0
             hi = bisect_right(keys, end) if keys[-1] > end else len(keys)
-            if count and hi - lo > count - len(out):
-                lo = hi - (count - len(out))
+            if count and hi - lo > count - taken:
+                lo = hi - (count - taken)
             if lo < hi:
+                taken += hi - lo
+                yield node, lo, hi
+            if lo > 0 or (count and taken >= count) or node.master < start:
+                return
+
+    def range(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[tuple[int, tuple]]:
+        """Live entries with start <= id <= end, at most `count` (0: all), ascending or descending."""
+        out: list[tuple[int, tuple]] = []
+        for node, lo, hi in self._slices(start, end, count, rev):
+            keys, vals = self._lists(node)
+            if rev:
                 out.extend(zip(reversed(keys[lo:hi]), reversed(vals[lo:hi]), strict=True))
-            if lo > 0 or (count and len(out) >= count) or node.master < start:
-                break
+            else:
+                out.extend(zip(keys[lo:hi], vals[lo:hi], strict=True))
         return out
 
     def range_replies(self, start: int, end: int, count: int = 0, rev: bool = False) -> list[bytes]:
         """Like range(), but the entries' replies (from each node's cache of them)."""
         out: list[bytes] = []
-        if start > end:
-            return out
-        nodes = self.nodes
-        starts = self.starts
-        if not rev:
-            i = self._first_node(start)
-            n = len(nodes)
-            while i < n and starts[i] <= end:
-                node = nodes[i]
-                i += 1
-                if not node.live:
-                    continue
-                keys, _ = self._lists(node)
-                m = len(keys)
-                lo = bisect_left(keys, start) if keys[0] < start else 0
-                hi = bisect_right(keys, end) if keys[-1] > end else m
-                if count and hi - lo > count - len(out):
-                    hi = lo + count - len(out)
-                if lo < hi:
-                    out += node.encoded()[lo:hi]
-                if hi < m or (count and len(out) >= count):
-                    break
-            return out
-        i = bisect_right(starts, end) - 1
-        while i >= 0:
-            node = nodes[i]
-            i -= 1
-            if not node.live:
-                continue
-            keys, _ = self._lists(node)
-            lo = bisect_left(keys, start) if keys[0] < start else 0
-            hi = bisect_right(keys, end) if keys[-1] > end else len(keys)
-            if count and hi - lo > count - len(out):
-                lo = hi - (count - len(out))
-            if lo < hi:
-                out += reversed(node.encoded()[lo:hi])
-            if lo > 0 or (count and len(out) >= count) or node.master < start:
-                break
+        for node, lo, hi in self._slices(start, end, count, rev):
+            run = node.encoded()[lo:hi]
+            out += reversed(run) if rev else run
         return out
 
     def get(self, k: int) -> tuple | None:
