@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vs_redis import HOST, Servers, command, encode, integer, read_reply  # noqa: E402
-
-WINDOW = 2000  # commands in flight before reading their replies
+from vs_redis import Servers, command, integer, load_pipelined  # noqa: E402
 
 
 def make_command(kind: str, k: int) -> list[bytes]:
@@ -37,17 +34,7 @@ def make_command(kind: str, k: int) -> list[bytes]:
 
 
 def load(port: int, kind: str, nkeys: int) -> None:
-    with socket.create_connection((HOST, port), timeout=120) as sock:
-        buf = bytearray()
-        i = 0
-        while i < nkeys:
-            hi = min(i + WINDOW, nkeys)
-            sock.sendall(b"".join(encode(*make_command(kind, k)) for k in range(i, hi)))
-            for _ in range(i, hi):
-                reply = read_reply(sock, buf)
-                if reply != b":10\r\n":
-                    raise RuntimeError(f"load failed: {reply[:200]!r}")
-            i = hi
+    load_pipelined(port, nkeys, lambda k: make_command(kind, k), b":10\r\n")
 
 
 def main() -> int:

@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vs_redis import HOST, Servers, command, encode, integer, read_reply  # noqa: E402
-
-WINDOW = 2000  # commands in flight before reading their replies
+from vs_redis import Servers, command, integer, load_pipelined  # noqa: E402
 
 
 def load_lists(port: int, nkeys: int, nelems: int, size: int) -> None:
     elems = [(b"e%d-" % j).ljust(size, b"x")[:size] for j in range(nelems)]
-    with socket.create_connection((HOST, port), timeout=120) as sock:
-        buf = bytearray()
-        i = 0
-        while i < nkeys:
-            hi = min(i + WINDOW, nkeys)
-            sock.sendall(b"".join(encode(b"RPUSH", b"list:%011d" % k, *elems) for k in range(i, hi)))
-            for _ in range(i, hi):
-                reply = read_reply(sock, buf)
-                if reply != b":%d\r\n" % nelems:
-                    raise RuntimeError(f"RPUSH failed: {reply[:200]!r}")
-            i = hi
+    load_pipelined(port, nkeys, lambda k: [b"RPUSH", b"list:%011d" % k, *elems], b":%d\r\n" % nelems)
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
@@ -224,6 +225,23 @@ def command(port: int, *args: bytes, timeout: float = 5.0) -> bytes:
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.sendall(encode(*args))
         return read_reply(sock, bytearray())
+
+
+def load_pipelined(
+    port: int, nkeys: int, make: Callable[[int], list[bytes]], expect: bytes, window: int = 2000
+) -> None:
+    """Send `make(k)` for k in range(nkeys), `window` commands in flight, each reply == expect."""
+    with socket.create_connection((HOST, port), timeout=120) as sock:
+        buf = bytearray()
+        i = 0
+        while i < nkeys:
+            hi = min(i + window, nkeys)
+            sock.sendall(b"".join(encode(*make(k)) for k in range(i, hi)))
+            for _ in range(i, hi):
+                reply = read_reply(sock, buf)
+                if reply != expect:
+                    raise RuntimeError(f"load failed: {reply[:200]!r}")
+            i = hi
 
 
 def bulk_text(reply: bytes) -> str:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vs_redis import HOST, Servers, command, encode, integer, read_reply  # noqa: E402
-
-WINDOW = 2000  # commands in flight before reading their replies
+from vs_redis import Servers, command, integer, load_pipelined  # noqa: E402
 
 
 def load_zsets(port: int, nkeys: int, nmembers: int, size: int, float_scores: bool) -> None:
@@ -27,17 +24,7 @@ def load_zsets(port: int, nkeys: int, nmembers: int, size: int, float_scores: bo
     for j in range(nmembers):
         args.append(b"%.2f" % (j * 1.25) if float_scores else b"%d" % (j * 3))
         args.append((b"m%d-" % j).ljust(size, b"x")[:size])
-    with socket.create_connection((HOST, port), timeout=120) as sock:
-        buf = bytearray()
-        i = 0
-        while i < nkeys:
-            hi = min(i + WINDOW, nkeys)
-            sock.sendall(b"".join(encode(b"ZADD", b"zset:%011d" % k, *args) for k in range(i, hi)))
-            for _ in range(i, hi):
-                reply = read_reply(sock, buf)
-                if reply != b":%d\r\n" % nmembers:
-                    raise RuntimeError(f"ZADD failed: {reply[:200]!r}")
-            i = hi
+    load_pipelined(port, nkeys, lambda k: [b"ZADD", b"zset:%011d" % k, *args], b":%d\r\n" % nmembers)
 
 
 def main() -> int:
