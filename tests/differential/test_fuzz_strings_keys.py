@@ -146,7 +146,9 @@ key_commands = st.one_of(
     st.builds(lambda k, t, o: (b"EXPIREAT", k, t, *o), key, st.sampled_from(ABS_SECONDS), st.lists(expire_flag, max_size=2)),
     st.builds(lambda k, t, o: (b"PEXPIREAT", k, t, *o), key, st.sampled_from(ABS_MS), st.lists(expire_flag, max_size=2)),
     st.tuples(st.sampled_from([b"TTL", b"PTTL", b"EXPIRETIME", b"PEXPIRETIME", b"PERSIST"]), key),
-    st.tuples(st.just(b"OBJECT"), st.sampled_from([b"ENCODING", b"REFCOUNT", b"FREQ", b"encoding"]), key),
+    # No REFCOUNT: after COPY of a small integer respdb still says "shared" where Redis has a
+    # private copy (the known difference, xfail in test_keys.py::test_object_refcount_after_copy).
+    st.tuples(st.just(b"OBJECT"), st.sampled_from([b"ENCODING", b"FREQ", b"encoding"]), key),
 )  # fmt: skip
 
 # Any command name with a wrong number of (random) arguments, and names that do not exist.
@@ -170,7 +172,8 @@ _MS_AFTER = {b"PEXPIRE": 2, b"PSETEX": 2, b"PX": 1}
 def distinct_expiries(cmds):
     """Shift every positive relative expiry by its command's position (seconds or ms*1000),
     so no two commands ask for the same relative time: with GT/LT, or SET EX then EXPIRE GT,
-    equal requests would compare equal or not depending on whether the clock ticked."""
+    equal requests would compare equal or not depending on whether the clock ticked.
+    Also settles keys SET with a past absolute expiry (see below)."""
     out = []
     for i, cmd in enumerate(cmds):
         cmd = list(cmd)
@@ -185,6 +188,11 @@ def distinct_expiries(cmds):
                 if k < len(cmd) and cmd[k].isdigit() and 0 < int(cmd[k]) < 10**12:
                     cmd[k] = b"%d" % (int(cmd[k]) + i * scale)
         out.append(tuple(cmd))
+        if name == b"SET" and any(a.upper() in (b"EXAT", b"PXAT") for a in cmd[3:]):
+            # SET with an absolute time already past stores a key that is logically gone; when it
+            # is reclaimed (lazily, or by either server's active expiry cycle) is timing, and
+            # DBSIZE counts it until then. A read reclaims it now, on both servers.
+            out.append((b"EXISTS", cmd[1]))
     return out
 
 
