@@ -72,13 +72,15 @@ async def run(config: Config) -> int:
     engine.tcp_port = server.bound_port() or engine.tcp_port
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")
     # The dataset is loaded while listening: clients get -LOADING until it is in place.
-    if not await engine.persistence.load_at_startup_async() or not engine.aof.load_at_startup():
+    stopping = server.stopping.is_set if server.stopping is not None else None
+    if not await engine.persistence.load_at_startup_async() or not await engine.aof.load_at_startup_async(stopping):
         server.abandon()
         await server.wait_closed()
         if pidfile:
             os.unlink(pidfile)
         return 1
-    engine.log("notice", "Ready to accept connections")
+    if stopping is None or not stopping():  # not stopped by a signal during the load
+        engine.log("notice", "Ready to accept connections")
     await server.wait_closed()
     engine.aof.shutdown()
     if pidfile:

@@ -607,6 +607,8 @@ class Engine:
     def cron(self) -> None:
         """Periodic work, called `hz` times a second by the server loop."""
         self.current = None  # changes made here are nobody's own (tracking NOLOOP, pending)
+        if self.loading:
+            return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
         if self.blocking.heap:
             self.blocking.handle_timeouts()
         if self.pause_mode:

@@ -389,6 +389,10 @@ class Server:
 
     def request_shutdown_signal(self, sig: int) -> None:
         name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+        if self.engine.loading:  # nothing complete to save yet: stop without the final save
+            self.engine.log("warning", "Received shutdown signal during loading, scheduling shutdown.")
+            self.request_shutdown([])
+            return
         self.engine.log("warning", f"Received {name} scheduling shutdown...")
         if not self.engine.persistence.shutdown_on_signal(name):
             return  # the final save failed: keep running, as Redis does

@@ -53,7 +53,25 @@ def _info(c: Raw) -> dict[str, str]:
 def _start(d: str, *args: str):
     s = start_respdb("--dir", d, "--appendonly", "yes", *args)
     s.workdir = d
+    wait_loaded(s)
     return s
+
+
+def wait_loaded(s, timeout: float = 30.0) -> None:
+    """The port answers while the AOF loads (-LOADING): wait for a PONG, or for the exit of a failed load."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if s.proc.poll() is not None:
+            raise RuntimeError("server exited with %s" % s.proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", s.port), timeout=1.0) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(64).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("server did not finish loading")
 
 
 WORKLOAD = [

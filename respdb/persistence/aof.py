@@ -26,12 +26,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from respdb.persistence import rdb
 from respdb.persistence.snapshot import _fsync_dir, _unlink
 
 BASE, INCR, HIST = "b", "i", "h"
+PAUSE = None  # yielded by the loading generators where clients may be served
 
 
 class AOFError(Exception):
@@ -347,12 +349,15 @@ class AOF:
             self.write_base(self.path(name))
             m.base = (name, 1)
             self.base_size = self.rewrite_base_size = os.path.getsize(self.path(name))
+            self.engine.log("notice", "Creating AOF base file %s on server start" % name)
         if m.incrs:
             name = m.incrs[-1][0]
             self.fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             self.write_manifest()
+            self.engine.log("notice", "Opening AOF incr file %s on server start" % name)
         else:
             self.open_new_incr()
+            self.engine.log("notice", "Creating AOF incr file %s on server start" % m.incrs[-1][0])
         self.current_size = self.base_size + sum(_size(self.path(n)) for n, _ in m.incrs)
         self.rewrite_base_size = self.current_size
         self.on = True
@@ -531,22 +536,64 @@ class AOF:
             self.flush(fsync=True)
 
     # -- loading ---------------------------------------------------------------------------
+    #
+    # The load is written once, as a generator (`_load_steps`), and driven two ways: all at once
+    # (`load_at_startup`) or from the event loop (`load_at_startup_async`), which serves clients
+    # with -LOADING between batches of commands, as Redis calls processEventsWhileBlocked every
+    # 1024 commands. The generator yields PAUSE where clients may be served, or a callable that
+    # the async driver runs in a worker thread (parsing an RDB preamble touches no engine state).
 
     def load_at_startup(self) -> bool:
         """Load the manifest's files when appendonly is yes; False (logged) when start-up must stop."""
-        e = self.engine
-        if e.config["appendonly"] != "yes":
+        if self.engine.config["appendonly"] != "yes":
             return True
-        t0 = time.perf_counter()
-        self.loading = e.persistence.loading = True
-        try:
-            self._load_all()
-        except (AOFError, rdb.RDBError, OSError, ValueError) as err:
-            e.log("warning", "Fatal error loading the AOF: %s. Exiting." % err)
+        gen = self._load_steps()
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = gen.send(result) if error is None else gen.throw(error)
+            except StopIteration as stop:
+                return self._load_done(stop.value)
+            result, error = None, None
+            if step is not PAUSE:
+                try:
+                    result = step()
+                except BaseException as err:  # handed back to the generator, which reports it
+                    error = err
+
+    async def load_at_startup_async(self, stopping: Callable[[], bool] | None = None) -> bool:
+        """The same with the server listening: clients get -LOADING until the dataset is in place.
+        A shutdown requested meanwhile (`stopping()`) abandons the load; that returns True too."""
+        import asyncio
+
+        if self.engine.config["appendonly"] != "yes":
+            return True
+        loop = asyncio.get_running_loop()
+        gen = self._load_steps()
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = gen.send(result) if error is None else gen.throw(error)
+            except StopIteration as stop:
+                return self._load_done(stop.value)
+            result, error = None, None
+            try:
+                if step is PAUSE:
+                    await asyncio.sleep(0)
+                    if stopping is not None and stopping():
+                        gen.close()  # its finally blocks put the engine state back
+                        return True
+                else:
+                    result = await loop.run_in_executor(None, step)
+            except BaseException as err:
+                error = err
+
+    def _load_done(self, ok: bool) -> bool:
+        e = self.engine
+        if not ok:
             return False
-        finally:
-            self.loading = e.persistence.loading = False
-        e.log("notice", "DB loaded from append only file: %.3f seconds" % (time.perf_counter() - t0))
         try:
             self.start_at_startup()
         except OSError as err:
@@ -554,24 +601,66 @@ class AOF:
             return False
         return True
 
-    def _load_all(self) -> None:
-        mpath = self.manifest_path()
-        if not os.path.exists(mpath):
-            self.manifest = Manifest()
-            return
-        with open(mpath) as f:
-            m = self.manifest = Manifest.parse(f.read())
-        files = ([m.base[0]] if m.base else []) + [n for n, _ in m.incrs]
-        for i, name in enumerate(files):
-            path = self.path(name)
-            if not os.path.exists(path):
-                raise AOFError("The AOF file %s doesn't exist" % name)
-            size = self.load_file(path, last=i == len(files) - 1, is_base=m.base is not None and i == 0)
-            if m.base is not None and i == 0:
-                self.base_size = size
+    def _load_steps(self):
+        """Generator: the whole start-up load; returns False (after logging) when it failed."""
+        e = self.engine
+        snap = e.persistence
+        t0 = time.perf_counter()
+        snap._set_loading(True)  # -LOADING for clients, INFO loading:1 and the loading_* figures
+        self.loading = True
+        saved = e.propagators
+        e.propagators = []  # nothing loaded is propagated (no AOF feed or replica yet anyway)
+        try:
+            mpath = self.manifest_path()
+            if not os.path.exists(mpath):
+                self.manifest = Manifest()
+                return True
+            with open(mpath) as f:
+                m = self.manifest = Manifest.parse(f.read())
+            files = ([m.base[0]] if m.base else []) + [n for n, _ in m.incrs]
+            for name in files:
+                if not os.path.exists(self.path(name)):
+                    raise AOFError("The AOF file %s doesn't exist" % name)
+            snap.load_total = sum(_size(self.path(n)) for n in files)
+            done = 0
+            for i, name in enumerate(files):
+                is_base = m.base is not None and i == 0
+                t1 = time.perf_counter()
+                size = yield from self._load_file_steps(self.path(name), i == len(files) - 1, done)
+                e.log(
+                    "notice",
+                    "DB loaded from %s file %s: %.3f seconds"
+                    % ("base" if is_base else "incr", name, time.perf_counter() - t1),
+                )
+                if is_base:
+                    self.base_size = size
+                done += _size(self.path(name))
+                snap.load_done = done
+        except (AOFError, rdb.RDBError, OSError, ValueError) as err:
+            e.log("warning", "Fatal error loading the AOF: %s. Exiting." % err)
+            return False
+        finally:
+            e.propagators = saved
+            self.loading = False
+            snap._set_loading(False)
+        e.log("notice", "DB loaded from append only file: %.3f seconds" % (time.perf_counter() - t0))
+        return True
 
     def load_file(self, path: str, last: bool, is_base: bool = False) -> int:
+        """Load one file synchronously (no pauses); returns the length of its valid part."""
+        gen = self._load_file_steps(path, last, 0)
+        result: Any = None
+        while True:
+            try:
+                step = gen.send(result)
+            except StopIteration as stop:
+                return stop.value
+            result = None if step is PAUSE else step()
+
+    def _load_file_steps(self, path: str, last: bool, offset: int):
+        """Generator for one file; `offset` is the size of the files before it (progress)."""
         e = self.engine
+        snap = e.persistence
         name = os.path.basename(path)
         with open(path, "rb") as f:
             data = f.read()
@@ -580,22 +669,37 @@ class AOF:
         pos = 0
         if data.startswith(b"REDIS"):
             e.log("notice", "Reading RDB base file on AOF loading...")
-            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False)
+
+            def progress(keys: int, at: int) -> None:
+                snap.load_done = offset + at
+
+            def parse() -> rdb.LoadResult:
+                return rdb.parse_rdb(
+                    data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False, progress=progress
+                )
+
+            res = yield parse
             from respdb.persistence.functions import restore as restore_functions
 
             restore_functions(e, res.functions)
             rdb.install(e, res)
+            snap.keys_loaded, snap.keys_expired = res.keys_loaded, res.keys_expired
+            e.log(
+                "notice", "Done loading RDB, keys loaded: %d, keys expired: %d." % (res.keys_loaded, res.keys_expired)
+            )
             pos = res.end
-            e.log("notice", "Reading the remaining AOF tail...")
-        was_loading = getattr(e, "loading", False)
-        e.loading = False  # the loader's own commands are not refused with -LOADING
+            snap.load_done = offset + pos
+            if pos < len(data):
+                e.log("notice", "Reading the remaining AOF tail...")
         client = e.new_client()
         e.clients.pop(client.id, None)
         client.kind = "aof"
-        saved = e.propagators
-        e.propagators = []
         valid = pos
         multi_at = -1
+        count = 0
+        last_log = time.monotonic()
+        was_loading = e.loading
+        e.loading = False  # the loader's own commands are not refused with -LOADING
         try:
             try:
                 for argv, end in parse_commands(data, pos):
@@ -613,35 +717,43 @@ class AOF:
                     if cmd == b"exec":
                         multi_at = -1
                     valid = end
+                    count += 1
+                    if not count & 1023:  # serve clients (-LOADING) every 1024 commands, as Redis
+                        snap.load_done = offset + end
+                        now = time.monotonic()
+                        if now - last_log >= 2.0:
+                            last_log = now
+                            e.log(
+                                "notice",
+                                "Loading AOF: %d commands of %s so far, %.0f%% of the files"
+                                % (count, name, 100.0 * snap.load_done / (snap.load_total or 1)),
+                            )
+                        e.loading = was_loading
+                        yield PAUSE
+                        e.loading = False
             except Truncated as t:
                 valid = t.valid
-                cut = multi_at if multi_at >= 0 else valid
-                if not last or e.config["aof-load-truncated"] != "yes":
-                    raise AOFError(
-                        "Unexpected end of file reading the append only file %s. You can: 1) Make a backup of "
-                        "your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively "
-                        "you can set the 'aof-load-truncated' configuration option to yes and restart the server."
-                        % name
-                    ) from None
-                e.log("warning", "!!! Warning: short read while loading the AOF file %s!!!" % name)
-                e.log("warning", "!!! Truncating the AOF %s at offset %d !!!" % (name, cut))
-                os.truncate(path, cut)
-                if multi_at >= 0 and client.in_multi:
-                    e.execute(client, [b"DISCARD"])
-                e.log("warning", "AOF %s loaded anyway because aof-load-truncated is enabled" % name)
-                return cut
-            if multi_at >= 0 and client.in_multi:
-                # an unfinished MULTI at the very end is cut away like a truncated command
-                if not last or e.config["aof-load-truncated"] != "yes":
-                    raise AOFError("Revert incomplete MULTI/EXEC transaction in AOF file %s" % name)
+            else:
+                if client.multi is None:
+                    return len(data)
+                # a MULTI without its EXEC at the very end is cut away like a truncated command
+                e.log("warning", "Revert incomplete MULTI/EXEC transaction in AOF file %s" % name)
+            cut = multi_at if multi_at >= 0 else valid
+            if not last or e.config["aof-load-truncated"] != "yes":
+                raise AOFError(
+                    "Unexpected end of file reading the append only file %s. You can: 1) Make a backup of "
+                    "your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively "
+                    "you can set the 'aof-load-truncated' configuration option to yes and restart the server." % name
+                )
+            e.log("warning", "!!! Warning: short read while loading the AOF file %s!!!" % name)
+            e.log("warning", "!!! Truncating the AOF %s at offset %d !!!" % (name, cut))
+            os.truncate(path, cut)
+            if client.multi is not None:
                 e.execute(client, [b"DISCARD"])
-                os.truncate(path, multi_at)
-                e.log("warning", "!!! Truncating the AOF %s at offset %d !!!" % (name, multi_at))
-                return multi_at
+            e.log("warning", "AOF %s loaded anyway because aof-load-truncated is enabled" % name)
+            return cut
         finally:
-            e.propagators = saved
             e.loading = was_loading
-        return len(data)
 
     # -- INFO ------------------------------------------------------------------------------
 
