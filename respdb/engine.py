@@ -112,11 +112,29 @@ class Engine:
     def apply_config(self) -> None:
         cfg = self.config
         self.notify_flags = notify.parse_flags(cfg["notify-keyspace-events"]) or 0
+        self._wire_dbs()
         self.requirepass = cfg["requirepass"]
         self.loglevel = LOG_LEVELS.get(cfg["loglevel"], 2)
         Database.lfu = "lfu" in cfg["maxmemory-policy"]
         lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
         self.evictor.configure()
+
+    def _wire_dbs(self) -> None:
+        """Databases count read hits/misses into our stats and call back for `new` / `keymiss`
+        events only while those classes are on (their paths then stay one attribute test)."""
+        flags = self.notify_flags
+        on_new = self._notify_new if flags & notify.NEW else None
+        on_miss = self._notify_miss if flags & notify.KEY_MISS else None
+        for db in self.dbs:
+            db.stats = self.stats
+            db.on_new = on_new
+            db.on_miss = on_miss
+
+    def _notify_new(self, db: Database, key: bytes) -> None:
+        self.notify(notify.NEW, "new", key, db.id)
+
+    def _notify_miss(self, db: Database, key: bytes) -> None:
+        self.notify(notify.KEY_MISS, "keymiss", key, db.id)
 
     def output_limits(self, cls: str) -> tuple[int, int, int]:
         """(hard, soft, soft seconds) of `client-output-buffer-limit` for a client class."""

@@ -131,7 +131,10 @@ class KeyIndex:
 
 
 class Database:
-    __slots__ = ("id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime", "blocking")
+    __slots__ = (
+        "id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime", "blocking",
+        "stats", "on_new", "on_miss",
+    )  # fmt: skip
 
     # LRU clock in seconds, advanced by the engine's cron (Redis's 1 s resolution).
     clock = int(time.monotonic())
@@ -151,6 +154,12 @@ class Database:
         self.blocking: dict[bytes, Any] = {}
         # Called when a key is found expired: stats, notification, propagation of DEL.
         self.on_expire = on_expire
+        # The engine's stats dict (keyspace_hits/misses are counted by read lookups).
+        self.stats: dict[str, int] = {"keyspace_hits": 0, "keyspace_misses": 0}
+        # Set by the engine only while the `n` / `m` notification classes are on, so that
+        # key creation and read misses cost one attribute test otherwise: (db, key) -> None.
+        self.on_new: Callable[[Database, bytes], None] | None = None
+        self.on_miss: Callable[[Database, bytes], None] | None = None
 
     # -- reads -------------------------------------------------------------
 
@@ -165,6 +174,49 @@ class Database:
         if v is not None and self.atime is not None:
             self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
         return v
+
+    def read(self, key: bytes) -> Any:
+        """Redis's lookupKeyRead: get() plus the keyspace hit/miss count and the `keymiss` event.
+
+        Write lookups (lookupKeyWrite) use get(): they are neither counted nor notified.
+        get() is inlined: this is on the path of every read command."""
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= now_ms():
+                self.expire_now(key)
+                v = None
+            else:
+                v = self.data.get(key)
+        else:
+            v = self.data.get(key)
+        if v is None:
+            self.stats["keyspace_misses"] += 1
+            if self.on_miss is not None:
+                self.on_miss(self, key)
+            return None
+        if self.atime is not None:
+            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
+        self.stats["keyspace_hits"] += 1
+        return v
+
+    def read_notouch(self, key: bytes, notify: bool = True) -> Any:
+        """A read lookup that leaves the access time alone (EXISTS, TYPE, TTL; OBJECT with
+        notify=False, as Redis's LOOKUP_NONOTIFY)."""
+        v = self.peek(key)
+        if v is None:
+            self.stats["keyspace_misses"] += 1
+            if notify and self.on_miss is not None:
+                self.on_miss(self, key)
+        else:
+            self.stats["keyspace_hits"] += 1
+        return v
+
+    def added(self, key: bytes) -> None:
+        """For handlers that store a new key in `data` themselves: what set() does for one."""
+        if self.index is not None:
+            self.index.add(key)
+        if self.on_new is not None:
+            self.on_new(self, key)
 
     def peek(self, key: bytes) -> Any:
         """Like get() but without noting an access (TYPE, TTL, EXISTS, OBJECT)."""
@@ -207,9 +259,11 @@ class Database:
     def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
         """Add or overwrite; drops any TTL unless keepttl."""
         data = self.data
-        if self.index is not None and key not in data:
-            self.index.add(key)
-        data[key] = value
+        if (self.index is not None or self.on_new is not None) and key not in data:
+            data[key] = value
+            self.added(key)  # Redis's dbAdd: the `new` event comes before the command's own
+        else:
+            data[key] = value
         if self.atime is not None:
             if not Database.lfu:
                 self.atime[key] = Database.clock

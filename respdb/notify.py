@@ -25,7 +25,17 @@ _CHARS = {
 }  # fmt: skip
 
 
+class FlagsText(str):
+    """The text CONFIG GET shows for a set of classes, carrying the classes themselves: Redis
+    leaves `n` out of that text when `A` is in it (so "KEAnm" reads back as "AKEm"), yet the
+    class stays on. The config stores this string; parse_flags() gets the classes back from it."""
+
+    bits: int
+
+
 def parse_flags(text: str) -> int | None:
+    if type(text) is FlagsText:
+        return text.bits
     flags = 0
     for ch in text:
         bit = _CHARS.get(ch)
@@ -35,7 +45,13 @@ def parse_flags(text: str) -> int | None:
     return flags
 
 
-def flags_to_string(flags: int) -> str:
+def flags_to_string(flags: int) -> FlagsText:
+    out = FlagsText(_text(flags))
+    out.bits = flags
+    return out
+
+
+def _text(flags: int) -> str:
     out = ""
     if flags & ALL == ALL:
         out += "A"

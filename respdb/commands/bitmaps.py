@@ -70,7 +70,7 @@ def cmd_setbit(c, argv):
 @command("getbit")
 def cmd_getbit(c, argv):
     offset = _bit_offset(c, argv[2])
-    v = get_string(c.db, argv[1])
+    v = get_string(c.db, argv[1], read=True)
     if v is None:
         return ZERO
     byte = offset >> 3
@@ -114,7 +114,7 @@ def _clamp_range(start: int, end: int, total: int, isbit: bool) -> tuple[int, in
 @command("bitcount")
 def cmd_bitcount(c, argv):
     n = len(argv)
-    v = c.db.get(argv[1])
+    v = c.db.read(argv[1])
     if v is None:
         return ZERO
     if type(v) not in STRING_TYPES:
@@ -165,7 +165,7 @@ def cmd_bitpos(c, argv):
     bit = get_int(argv[2])
     if bit not in (0, 1):
         raise CommandError("ERR The bit argument must be 1 or 0.")
-    v = c.db.get(argv[1])
+    v = c.db.read(argv[1])
     if v is None:
         return NEG_ONE if bit else ZERO
     if type(v) not in STRING_TYPES:
@@ -215,7 +215,7 @@ def cmd_bitop(c, argv):
     db = c.db
     values = []
     for k in srckeys:
-        v = db.get(k)
+        v = db.read(k)
         if v is not None and type(v) not in STRING_TYPES:
             raise CommandError(errors.WRONGTYPE)
         values.append(bytes(v) if v is not None else b"")
@@ -345,7 +345,7 @@ def _bitfield(c, argv, readonly_cmd: bool):
     db = c.db
     key = argv[1]
     if readonly:
-        v = db.get(key)
+        v = db.read(key)
         if v is not None and type(v) not in STRING_TYPES:
             raise CommandError(errors.WRONGTYPE)
         buf = v if v is not None else b""

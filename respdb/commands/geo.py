@@ -146,7 +146,7 @@ def _scorer(z, lookups: int):
 
 @command("geohash")
 def cmd_geohash(c, argv):
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     out = [b"*%d\r\n" % (len(argv) - 2)]
     null = _NULLS[c.proto]
     score = _scorer(z, len(argv) - 2)
@@ -161,7 +161,7 @@ def cmd_geohash(c, argv):
 
 @command("geopos")
 def cmd_geopos(c, argv):
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     proto = c.proto
     out = [b"*%d\r\n" % (len(argv) - 2)]
     null = _NULL_ARRAYS[proto]
@@ -183,7 +183,7 @@ def cmd_geodist(c, argv):
         to_meter = _unit(argv[4])
     elif len(argv) > 5:
         raise CommandError(errors.SYNTAX)
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return _NULLS[c.proto]
     s1 = Z.score_of(z, argv[2])
@@ -204,7 +204,7 @@ SORT_NONE, SORT_ASC, SORT_DESC = 0, 1, 2
 
 def _search(c, argv, src_index: int, flags: int) -> bytes:
     db = c.db
-    z = get_zset(db, argv[src_index])
+    z = get_zset(db, argv[src_index], read=True)
     shape = G.Shape()
     storekey = None
     storedist = False

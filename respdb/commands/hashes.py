@@ -40,9 +40,10 @@ def bulks(items) -> bytes:
     return b"".join([b"$%d\r\n%b\r\n" % (len(x), x) for x in items])
 
 
-def get_hash(db, key: bytes):
-    """The hash at key, None if missing; WRONGTYPE for other types."""
-    v = db.get(key)
+def get_hash(db, key: bytes, read: bool = False):
+    """The hash at key, None if missing; WRONGTYPE for other types. `read`: a read lookup
+    (counted in keyspace_hits/misses, `keymiss` event); else a write one."""
+    v = db.read(key) if read else db.get(key)
     if v is None:
         return None
     t = type(v)
@@ -227,7 +228,7 @@ def cmd_hincrbyfloat(c, argv):
 
 @command("hget")
 def cmd_hget(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     v = h.get(argv[2]) if h is not None else None
     if v is None:
         return null(c.proto)
@@ -236,7 +237,7 @@ def cmd_hget(c, argv):
 
 @command("hmget")
 def cmd_hmget(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     nul = null(c.proto)
     fields = argv[2:]
     out = [b"*%d\r\n" % len(fields)]
@@ -254,26 +255,26 @@ def cmd_hmget(c, argv):
 
 @command("hlen")
 def cmd_hlen(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     return ZERO if h is None else integer(len(h))
 
 
 @command("hstrlen")
 def cmd_hstrlen(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     v = h.get(argv[2]) if h is not None else None
     return ZERO if v is None else integer(len(v))
 
 
 @command("hexists")
 def cmd_hexists(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     return ONE if h is not None and h.get(argv[2]) is not None else ZERO
 
 
 @command("hkeys")
 def cmd_hkeys(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     if h is None:
         return EMPTY_ARRAY
     keys = loads(h)[0::2] if type(h) is HashLP else h
@@ -282,7 +283,7 @@ def cmd_hkeys(c, argv):
 
 @command("hvals")
 def cmd_hvals(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     if h is None:
         return EMPTY_ARRAY
     vals = loads(h)[1::2] if type(h) is HashLP else h.values()
@@ -291,7 +292,7 @@ def cmd_hvals(c, argv):
 
 @command("hgetall")
 def cmd_hgetall(c, argv):
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     if h is None:
         return b"%0\r\n" if c.proto == 3 else EMPTY_ARRAY
     flat = loads(h) if type(h) is HashLP else h.flat()
@@ -323,7 +324,7 @@ def cmd_hrandfield(c, argv):
     n = len(argv)
     db = c.db
     if n < 3:
-        h = get_hash(db, argv[1])
+        h = get_hash(db, argv[1], read=True)
         if h is None:
             return null(c.proto)
         if type(h) is HashLP:
@@ -340,7 +341,7 @@ def cmd_hrandfield(c, argv):
         withvalues = True
         if count < -(LLONG_MAX // 2) or count > LLONG_MAX // 2:
             raise CommandError("ERR value is out of range")
-    h = get_hash(db, argv[1])
+    h = get_hash(db, argv[1], read=True)
     if h is None or count == 0:
         return EMPTY_ARRAY
     size = len(h)
@@ -388,7 +389,7 @@ def cmd_hrandfield(c, argv):
 @command("hscan")
 def cmd_hscan(c, argv):
     cursor = parse_cursor(argv[2])
-    h = get_hash(c.db, argv[1])
+    h = get_hash(c.db, argv[1], read=True)
     if h is None:
         return EMPTY_SCAN
     count, pattern, _ = parse_scan_options(argv, 3, False)

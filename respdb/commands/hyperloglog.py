@@ -19,9 +19,10 @@ from respdb.types import hyperloglog as H
 NOTIFY_STRING = notify.STRING
 
 
-def _lookup(db, key: bytes):
-    """The HLL string at key or None; Redis's errors for other types and broken headers."""
-    v = db.get(key)
+def _lookup(db, key: bytes, read: bool = False):
+    """The HLL string at key or None; Redis's errors for other types and broken headers.
+    `read`: a read lookup (PFCOUNT, PFMERGE's sources: keyspace_hits/misses, `keymiss`)."""
+    v = db.read(key) if read else db.get(key)
     if v is None:
         return None
     if type(v) not in STRING_TYPES:
@@ -78,7 +79,7 @@ def cmd_pfcount(c, argv):
         acc = None
         sources = []
         for key in argv[1:]:
-            v = _lookup(db, key)
+            v = _lookup(db, key, read=True)
             if v is None:
                 continue
             try:
@@ -94,7 +95,7 @@ def cmd_pfcount(c, argv):
             return integer(H.estimate(H.histogram(sources[0])))
         return integer(H.estimate(H.lanes_histogram(acc)))
     key = argv[1]
-    v = _lookup(db, key)
+    v = _lookup(db, key, read=True)
     if v is None:
         return ZERO
     v = _unshare(db, key, v)
@@ -116,8 +117,8 @@ def cmd_pfmerge(c, argv):
     db = c.db
     raw = None
     use_dense = False
-    for key in argv[1:]:
-        v = _lookup(db, key)
+    for key in argv[1:]:  # the destination too: Redis reads it as a source first
+        v = _lookup(db, key, read=True)
         if v is None:
             continue
         if v[4] == H.DENSE:

@@ -55,7 +55,7 @@ command("del", "unlink")(_del)
 @command("exists")
 def cmd_exists(c, argv):
     db = c.db
-    return integer(sum(1 for k in argv[1:] if db.peek(k) is not None))
+    return integer(sum(1 for k in argv[1:] if db.read_notouch(k) is not None))
 
 
 @command("touch")
@@ -63,14 +63,14 @@ def cmd_touch(c, argv):
     db = c.db
     n = 0
     for k in argv[1:]:
-        if db.get(k) is not None:
+        if db.read(k) is not None:
             n += 1
     return integer(n)
 
 
 @command("type")
 def cmd_type(c, argv):
-    v = c.db.peek(argv[1])
+    v = c.db.read_notouch(argv[1])
     return simple("none" if v is None else type_name(v))
 
 
@@ -142,7 +142,7 @@ def cmd_copy(c, argv):
     key, newkey = argv[1], argv[2]
     if src_db is dst_db and key == newkey:
         raise CommandError(errors.SAME_OBJECT)
-    v = src_db.get(key)
+    v = src_db.read(key)
     if v is None:
         return ZERO
     when = src_db.expires.get(key)
@@ -329,7 +329,7 @@ def cmd_scan(c, argv):
         if m is not None and m(k) is None:
             continue
         if typename is not None:
-            v = db.peek(k)  # deletes the key if it is due, like Redis's lookup
+            v = db.read_notouch(k)  # Redis's read lookup: expires the key if due, counts a hit/miss
             if (type_name(v) if v is not None else "none") != typename:
                 continue
             if v is None:
@@ -434,7 +434,7 @@ def cmd_pexpireat(c, argv):
 
 def _ttl(c, argv, ms: bool, absolute: bool):
     db = c.db
-    if db.peek(argv[1]) is None:
+    if db.read_notouch(argv[1]) is None:
         return NEG_TWO
     when = db.expires.get(argv[1])
     if when is None:
@@ -511,7 +511,7 @@ def cmd_object_help(c, argv):
 
 @command("object|encoding")
 def cmd_object_encoding(c, argv):
-    v = c.db.peek(argv[2])
+    v = c.db.read_notouch(argv[2], notify=False)
     if v is None:
         return null(c.proto)
     return bulk(encoding(v).encode())
@@ -519,7 +519,7 @@ def cmd_object_encoding(c, argv):
 
 @command("object|refcount")
 def cmd_object_refcount(c, argv):
-    v = c.db.peek(argv[2])
+    v = c.db.read_notouch(argv[2], notify=False)
     if v is None:
         return null(c.proto)
     if type(v) is bytes and encoding(v) == "int":
@@ -538,7 +538,7 @@ def cmd_object_refcount(c, argv):
 @command("object|idletime")
 def cmd_object_idletime(c, argv):
     db = c.db
-    v = db.peek(argv[2])
+    v = db.read_notouch(argv[2], notify=False)
     if v is None:
         return null(c.proto)
     if "lfu" in c.engine.config["maxmemory-policy"]:
@@ -551,7 +551,7 @@ def cmd_object_idletime(c, argv):
 
 @command("object|freq")
 def cmd_object_freq(c, argv):
-    v = c.db.peek(argv[2])
+    v = c.db.read_notouch(argv[2], notify=False)
     if v is None:
         return null(c.proto)
     if "lfu" not in c.engine.config["maxmemory-policy"]:

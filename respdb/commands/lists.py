@@ -48,9 +48,10 @@ def _item(x: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(x), x)
 
 
-def get_list(db, key: bytes):
-    """The list at key (ListPack or QuickList), None if missing; WRONGTYPE otherwise."""
-    v = db.get(key)
+def get_list(db, key: bytes, read: bool = False):
+    """The list at key (ListPack or QuickList), None if missing; WRONGTYPE otherwise.
+    `read`: a read lookup (counted in keyspace_hits/misses, `keymiss` event); else a write one."""
+    v = db.read(key) if read else db.get(key)
     if v is None:
         return None
     t = type(v)
@@ -261,7 +262,7 @@ def cmd_rpop(c, argv):
 
 @command("llen")
 def cmd_llen(c, argv):
-    v = get_list(c.db, argv[1])
+    v = get_list(c.db, argv[1], read=True)
     if v is None:
         return ZERO
     return integer(len(v) if type(v) is QuickList else pack_len(v))
@@ -311,7 +312,7 @@ def _range(v, start: int, end: int) -> tuple[int, list[bytes] | None]:
 def cmd_lrange(c, argv):
     start = _get_long(argv[2])
     end = _get_long(argv[3])
-    v = get_list(c.db, argv[1])
+    v = get_list(c.db, argv[1], read=True)
     if v is None:
         return EMPTY_ARRAY
     cnt, items = _range(v, start, end)
@@ -328,7 +329,7 @@ def cmd_lrange(c, argv):
 
 @command("lindex")
 def cmd_lindex(c, argv):
-    v = get_list(c.db, argv[1])
+    v = get_list(c.db, argv[1], read=True)
     if v is None:
         return _NULL[c.proto]
     index = _get_long(argv[2])
@@ -430,7 +431,7 @@ def cmd_lpos(c, argv):
         skip, limit = 0, 0
     else:
         skip, limit = abs(rank) - 1, count
-    v = get_list(c.db, argv[1])
+    v = get_list(c.db, argv[1], read=True)
     if v is None:
         return EMPTY_ARRAY if count != -1 else _NULL[c.proto]
     if count == -1:

@@ -63,12 +63,9 @@ def cmd_lastsave(c, argv):
 
 @command("dump")
 def cmd_dump(c, argv):
-    v = c.db.get(argv[1])  # a read lookup: the access is noted and counted, as in Redis
-    stats = c.engine.stats
+    v = c.db.read(argv[1])  # a read lookup: the access is noted and counted, as in Redis
     if v is None:
-        stats["keyspace_misses"] += 1
         return null(c.proto)
-    stats["keyspace_hits"] += 1
     cfg = c.engine.config
     return bulk(rdb.dump_payload(v, cfg["rdbcompression"] == "yes", cfg.get_int("list-max-listpack-size")))
 

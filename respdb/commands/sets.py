@@ -30,9 +30,10 @@ SPOP_MOVE_STRATEGY_MUL = 5
 SRANDMEMBER_SUB_STRATEGY_MUL = 3
 
 
-def get_set(db, key: bytes):
-    """The set at key, None if missing; WRONGTYPE for other types."""
-    v = db.get(key)
+def get_set(db, key: bytes, read: bool = False):
+    """The set at key, None if missing; WRONGTYPE for other types. `read`: a read lookup
+    (counted in keyspace_hits/misses, `keymiss` event); else a write one."""
+    v = db.read(key) if read else db.get(key)
     if v is None:
         return None
     t = type(v)
@@ -148,19 +149,19 @@ def cmd_srem(c, argv):
 
 @command("scard")
 def cmd_scard(c, argv):
-    s = get_set(c.db, argv[1])
+    s = get_set(c.db, argv[1], read=True)
     return ZERO if s is None else integer(len(s))
 
 
 @command("sismember")
 def cmd_sismember(c, argv):
-    s = get_set(c.db, argv[1])
+    s = get_set(c.db, argv[1], read=True)
     return ONE if s is not None and s.contains(argv[2]) else ZERO
 
 
 @command("smismember")
 def cmd_smismember(c, argv):
-    s = get_set(c.db, argv[1])
+    s = get_set(c.db, argv[1], read=True)
     members = argv[2:]
     if s is None:
         return b"*%d\r\n" % len(members) + ZERO * len(members)
@@ -171,7 +172,7 @@ def cmd_smismember(c, argv):
 
 @command("smembers")
 def cmd_smembers(c, argv):
-    s = get_set(c.db, argv[1])
+    s = get_set(c.db, argv[1], read=True)
     if s is None:
         return _empty_set(c)
     return _set_reply(c, _members(s) if type(s) is not SetHT else s)
@@ -280,14 +281,14 @@ def cmd_srandmember(c, argv):
         raise CommandError(errors.SYNTAX)
     db = c.db
     if n == 2:
-        s = get_set(db, argv[1])
+        s = get_set(db, argv[1], read=True)
         if s is None:
             return null(c.proto)
         return bulk(s.random_member())
     count = get_int(argv[2])
     if count < -LLONG_MAX:
         raise CommandError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-    s = get_set(db, argv[1])
+    s = get_set(db, argv[1], read=True)
     if s is None or count == 0:
         return EMPTY_ARRAY
     size = len(s)
@@ -319,10 +320,11 @@ def cmd_srandmember(c, argv):
 
 
 def _lookup_all(db, keys: list[bytes]) -> list:
-    """The values at keys (None for missing ones), WRONGTYPE if any is not a set."""
+    """The values at keys (None for missing ones), WRONGTYPE if any is not a set. Read lookups,
+    also for the *STORE forms (Redis reads its sources with lookupKeyRead)."""
     out = []
     for k in keys:
-        v = db.get(k)
+        v = db.read(k)
         if v is not None and not is_set(v):
             raise CommandError(errors.WRONGTYPE)
         out.append(v)
@@ -471,7 +473,7 @@ def cmd_sdiffstore(c, argv):
 @command("sscan")
 def cmd_sscan(c, argv):
     cursor = parse_cursor(argv[2])
-    s = get_set(c.db, argv[1])
+    s = get_set(c.db, argv[1], read=True)
     if s is None:
         return EMPTY_SCAN
     count, pattern, _ = parse_scan_options(argv, 3, False)

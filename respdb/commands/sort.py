@@ -91,7 +91,7 @@ def lookup_by_pattern(db, pattern: bytes, subst: bytes):
     else:
         field = None
         key = pattern[:p] + subst + pattern[p + 1 :]
-    o = db.get(key)
+    o = db.read(key)
     if o is None:
         return None
     if field is not None:
@@ -277,7 +277,7 @@ def sort_generic(c, argv, readonly: bool) -> bytes:
     sortby, storekey, gets = o["by"], o["store"], o["gets"]
     db = c.db
     key = argv[1]
-    v = db.get(key)
+    v = db.read(key)
     kind = "list"
     if v is not None:
         kind = type_name(v)

@@ -105,8 +105,9 @@ def _subcommand_syntax(argv) -> CommandError:
     )
 
 
-def get_stream(db, key: bytes) -> Stream | None:
-    v = db.get(key)
+def get_stream(db, key: bytes, read: bool = False) -> Stream | None:
+    """`read`: a read lookup (keyspace_hits/misses, `keymiss`); Redis 7.0 also reads for XACK/XCLAIM."""
+    v = db.read(key) if read else db.get(key)
     if v is None or type(v) is Stream:
         return v
     raise CommandError(errors.WRONGTYPE)
@@ -498,7 +499,7 @@ def cmd_xdel(c, argv):
 
 @command("xlen")
 def cmd_xlen(c, argv):
-    s = get_stream(c.db, argv[1])
+    s = get_stream(c.db, argv[1], read=True)
     return ZERO if s is None else integer(s.length)
 
 
@@ -525,7 +526,7 @@ def _xrange(c, argv, rev: bool) -> bytes:
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
-    s = get_stream(c.db, argv[1])
+    s = get_stream(c.db, argv[1], read=True)
     if s is None:
         return b"*0\r\n"
     if count == 0:
@@ -692,7 +693,7 @@ def _xread(c, argv, xreadgroup: bool) -> bytes:
     block_argv = None
     for i in range(ns):
         key = keys[i]
-        s = get_stream(db, key)
+        s = get_stream(db, key, read=True)
         g = None
         if group is not None:
             g = _lookup_group(s, group)
@@ -731,7 +732,7 @@ def _xread(c, argv, xreadgroup: bool) -> bytes:
     e = c.engine
     for i in range(ns):
         key = keys[i]
-        s = db.get(key)
+        s = db.read(key)  # Redis looks each key up twice (parsing, then reading)
         if s is None:
             continue
         gt = ids[i]
@@ -971,7 +972,7 @@ def cmd_xgroup_help(c, argv):
 
 @command("xack")
 def cmd_xack(c, argv):
-    s = get_stream(c.db, argv[1])
+    s = get_stream(c.db, argv[1], read=True)
     g = _lookup_group(s, argv[2])
     if g is None:
         return ZERO
@@ -1009,7 +1010,7 @@ def cmd_xpending(c, argv):
         end = _range_end(argv[si + 1])
         if si + 3 < n:
             cname = argv[si + 3]
-    s = get_stream(c.db, argv[1])
+    s = get_stream(c.db, argv[1], read=True)
     g = _lookup_group(s, argv[2])
     if g is None:
         raise CommandError("NOGROUP No such key '%s' or consumer group '%s'" % (_text(argv[1]), _text(argv[2])))
@@ -1052,7 +1053,7 @@ def cmd_xpending(c, argv):
 
 
 def _claim_group(c, argv) -> tuple[Stream, Group]:
-    s = get_stream(c.db, argv[1])
+    s = get_stream(c.db, argv[1], read=True)
     g = _lookup_group(s, argv[2])
     if g is None:
         raise CommandError("NOGROUP No such key '%s' or consumer group '%s'" % (_text(argv[1]), _text(argv[2])))
@@ -1316,7 +1317,7 @@ def cmd_xinfo_help(c, argv):
 
 
 def _xinfo_stream_of(c, key: bytes) -> Stream:
-    s = c.db.get(key)
+    s = c.db.read(key)
     if s is None:
         raise CommandError(errors.NO_SUCH_KEY)
     if type(s) is not Stream:

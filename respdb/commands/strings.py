@@ -25,11 +25,14 @@ STRING_TYPES = frozenset((bytes, bytearray, PlainBytes))
 _NULLS = (NULL2, NULL2, NULL2, NULL3)
 NOTIFY_STRING = notify.STRING
 NOTIFY_GENERIC = notify.GENERIC
+# Classes the inlined string writes cannot skip: the command's own event and `new` (dbAdd's).
+NOTIFY_HOOKED = notify.STRING | notify.NEW
 
 
-def get_string(db, key: bytes):
-    """The string at key, None if missing; WRONGTYPE for other types."""
-    v = db.get(key)
+def get_string(db, key: bytes, read: bool = False):
+    """The string at key, None if missing; WRONGTYPE for other types. `read`: a read lookup
+    (Redis's lookupKeyRead: counted in keyspace_hits/misses, `keymiss` event), else a write one."""
+    v = db.read(key) if read else db.get(key)
     if v is None or type(v) is bytes:
         return v
     if type(v) in STRING_TYPES:
@@ -69,7 +72,7 @@ def _hooked(e, db) -> bool:
     """True when Engine.written() has more to do for a string key than count it dirty
     (eviction, WATCH, tracking, blocked clients, keyspace notifications). The hot handlers below call
     written() only then and otherwise just add to `dirty`: keep this in step with written()."""
-    return bool(e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING)
+    return bool(e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HOOKED)
 
 
 @command("get")
@@ -90,6 +93,8 @@ def cmd_get(c, argv):
                     atime[key] = Database.clock
     if v is None:
         c.engine.stats["keyspace_misses"] += 1
+        if db.on_miss is not None:
+            db.on_miss(db, key)
         return _NULLS[c.proto]
     c.engine.stats["keyspace_hits"] += 1
     if type(v) is bytes or type(v) is bytearray or type(v) is PlainBytes:
@@ -163,7 +168,7 @@ def set_generic(c, key: bytes, value: bytes, flags: int, expire: bytes | None, c
     when = expire_ms(c, expire, flags, cmdname) if expire is not None else None
     reply = OK
     if flags & GET:
-        old = get_string(db, key)
+        old = get_string(db, key, read=True)
         reply = null(c.proto) if old is None else bulk(old)
     elif db.expires:
         db.expire_if_needed(key)
@@ -204,13 +209,14 @@ def cmd_set(c, argv):
         atime = db.atime
         if not db.expires and db.index is None and atime is not None and not Database.lfu:
             # Database.set() and Engine.written() inlined for a plain database.
+            e = c.engine
+            if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HOOKED:
+                db.set(key, argv[2])  # with its `new` event
+                e.written(db, key, "set", NOTIFY_STRING)
+                return OK
             db.data[key] = argv[2]
             atime[key] = Database.clock
-            e = c.engine
-            if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
-                e.written(db, key, "set", NOTIFY_STRING)
-            else:
-                e.dirty += 1
+            e.dirty += 1
             return OK
         if db.expires:
             db.expire_if_needed(key)
@@ -247,7 +253,7 @@ def cmd_psetex(c, argv):
 @command("getset")
 def cmd_getset(c, argv):
     db = c.db
-    old = get_string(db, argv[1])
+    old = get_string(db, argv[1], read=True)
     _write_lookup(db, argv[1])  # a read, then setKey's own lookup: two accesses in Redis
     db.set(argv[1], argv[2])
     c.engine.written(db, argv[1], "set", NOTIFY_STRING)
@@ -258,7 +264,7 @@ def cmd_getset(c, argv):
 @command("getdel")
 def cmd_getdel(c, argv):
     db = c.db
-    old = get_string(db, argv[1])
+    old = get_string(db, argv[1], read=True)
     if old is None:
         return null(c.proto)
     db.delete(argv[1])
@@ -272,7 +278,7 @@ def cmd_getex(c, argv):
     flags, expire = parse_set_options(argv, 2, True)
     db = c.db
     key = argv[1]
-    v = get_string(db, key)
+    v = get_string(db, key, read=True)
     if v is None:
         return null(c.proto)
     when = expire_ms(c, expire, flags, "getex") if expire is not None else None
@@ -300,7 +306,7 @@ def cmd_mget(c, argv):
     parts = [b"*%d\r\n" % (len(argv) - 1)]
     nul = null(c.proto)
     for key in argv[1:]:
-        v = db.get(key)
+        v = db.read(key)
         if v is None or type(v) not in STRING_TYPES:
             parts.append(nul)
         else:
@@ -371,7 +377,7 @@ def cmd_append(c, argv):
 
 @command("strlen")
 def cmd_strlen(c, argv):
-    v = get_string(c.db, argv[1])
+    v = get_string(c.db, argv[1], read=True)
     return integer(0 if v is None else len(v))
 
 
@@ -397,7 +403,7 @@ def _range(start: int, end: int, strlen: int) -> tuple[int, int] | None:
 def cmd_getrange(c, argv):
     start = get_int(argv[2])
     end = get_int(argv[3])
-    v = get_string(c.db, argv[1])
+    v = get_string(c.db, argv[1], read=True)
     if v is None:
         return EMPTY_BULK
     r = _range(start, end, len(v))
@@ -470,6 +476,8 @@ def _incr(c, key: bytes, delta: int) -> bytes:
             data[key] = b"%d" % new
         if v is None:
             atime[key] = Database.clock
+            if db.on_new is not None:
+                db.on_new(db, key)
         e = c.engine
         if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
             e.written(db, key, "incrby", NOTIFY_STRING)
@@ -552,8 +560,8 @@ def cmd_incrbyfloat(c, argv):
 @command("lcs")
 def cmd_lcs(c, argv):
     db = c.db
-    a = db.get(argv[1])
-    b = db.get(argv[2])
+    a = db.read(argv[1])
+    b = db.read(argv[2])
     if (a is not None and type(a) not in STRING_TYPES) or (b is not None and type(b) not in STRING_TYPES):
         raise CommandError("ERR The specified keys must contain string values")
     a = a or b""

@@ -46,9 +46,10 @@ NOT_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_LEX_RANGE = "ERR min or max not valid string range item"
 
 
-def get_zset(db, key: bytes):
-    """The sorted set at key, None if missing; WRONGTYPE for other types."""
-    v = db.get(key)
+def get_zset(db, key: bytes, read: bool = False):
+    """The sorted set at key, None if missing; WRONGTYPE for other types. `read`: a read lookup
+    (counted in keyspace_hits/misses, `keymiss` event); else a write one."""
+    v = db.read(key) if read else db.get(key)
     if v is None:
         return None
     t = type(v)
@@ -277,13 +278,13 @@ def cmd_zrem(c, argv):
 
 @command("zcard")
 def cmd_zcard(c, argv):
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     return ZERO if z is None else integer(Z.card(z))
 
 
 @command("zscore")
 def cmd_zscore(c, argv):
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return _NULLS[c.proto]
     s = Z.score_of(z, argv[2])
@@ -292,7 +293,7 @@ def cmd_zscore(c, argv):
 
 @command("zmscore")
 def cmd_zmscore(c, argv):
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     proto = c.proto
     out = [b"*%d\r\n" % (len(argv) - 2)]
     if z is None:
@@ -306,7 +307,7 @@ def cmd_zmscore(c, argv):
 
 
 def _zrank(c, argv, reverse: bool) -> bytes:
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return _NULLS[c.proto]
     r = Z.rank_of(z, argv[2])
@@ -332,7 +333,7 @@ def cmd_zrevrank(c, argv):
 @command("zcount")
 def cmd_zcount(c, argv):
     r = _score_range(argv[2], argv[3])
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return ZERO
     lo, hi = Z.score_span(z, r)
@@ -342,7 +343,7 @@ def cmd_zcount(c, argv):
 @command("zlexcount")
 def cmd_zlexcount(c, argv):
     r = _lex_range(argv[2], argv[3])
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return ZERO
     lo, hi = Z.lex_span(z, r)
@@ -416,7 +417,7 @@ def _zrange(c, argv, at: int, store: bool, rtype: int, direction: int) -> bytes:
     else:
         lrange = _lex_range(argv[minidx], argv[maxidx])
     db = c.db
-    z = db.get(key)
+    z = db.read(key)
     if z is None:
         return _store_result(c, argv[1], []) if store else EMPTY_ARRAY
     if not is_zset(z):
@@ -729,7 +730,7 @@ _SUB_STRATEGY_MUL = 3
 def cmd_zrandmember(c, argv):
     proto = c.proto
     if len(argv) < 3:
-        z = get_zset(c.db, argv[1])
+        z = get_zset(c.db, argv[1], read=True)
         if z is None:
             return _NULLS[proto]
         s, m = _random_pair(z)
@@ -742,7 +743,7 @@ def cmd_zrandmember(c, argv):
         withscores = True
         if count < LONG_MIN // 2 or count > LONG_MAX // 2:
             raise CommandError("ERR value is out of range")
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None or count == 0:
         return EMPTY_ARRAY
     size = Z.card(z)
@@ -831,7 +832,7 @@ def _setop(c, argv, dst: bytes | None, numkeys_idx: int, op: int, card_only: boo
     db = c.db
     values = []
     for key in argv[numkeys_idx + 1 : numkeys_idx + 1 + setnum]:
-        v = db.get(key)
+        v = db.read(key)  # sources are read lookups, also for the *STORE forms
         if v is not None and not is_zset(v) and getattr(v, "redis_type", None) != "set":
             raise CommandError(errors.WRONGTYPE)
         values.append(v)
@@ -993,7 +994,7 @@ def cmd_zdiffstore(c, argv):
 @command("zscan")
 def cmd_zscan(c, argv):
     cursor = parse_cursor(argv[2])
-    z = get_zset(c.db, argv[1])
+    z = get_zset(c.db, argv[1], read=True)
     if z is None:
         return EMPTY_SCAN
     count, pattern, _ = parse_scan_options(argv, 3, False)
