@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from respdb.keyspace import Database
+
 if TYPE_CHECKING:
     from respdb.engine import Engine
-    from respdb.keyspace import Database
 
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
 
@@ -37,7 +38,7 @@ class Client:
         self.laddr = laddr
         self.fd = fd
         self.ctime = time.monotonic()
-        self.last_interaction = self.ctime
+        self.last_interaction = Database.clock  # whole seconds, as Redis's lastinteraction
         self.last_cmd: Any = None  # the last Command run (CLIENT LIST's cmd=)
         self.authenticated = not engine.auth_required()
         self.user = "default"

@@ -27,12 +27,14 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from typing import Any
 
 import hiredis
 
 from respdb.config import Config
 from respdb.engine import Engine
+from respdb.keyspace import Database
 
 
 class ResponseError(Exception):
@@ -75,14 +77,13 @@ class Embedded:
 
     def execute(self, *args: Any) -> Any:
         """Run one command; returns the decoded reply, raises ResponseError on an error reply."""
-        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-        reply = self.engine.execute(self.client, argv)
-        self.engine.before_sleep()
-        return _decode(reply)
+        return _decode(self.execute_raw(*args))
 
     def execute_raw(self, *args: Any) -> bytes:
         """Run one command and return the exact RESP bytes a network client would get."""
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        # No server cron here to advance the seconds clock (idle times, LRU/LFU): do it per call.
+        Database.clock = int(time.monotonic())
         reply = self.engine.execute(self.client, argv)
         self.engine.before_sleep()
         return reply

@@ -22,7 +22,6 @@ from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
 MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
 FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many bytes are collected
-_monotonic = time.monotonic
 
 
 class NetShared:
@@ -110,13 +109,20 @@ class RespProtocol(asyncio.Protocol):
             self._unauthenticated(data)
             return
         parser = self.parser
-        cmds, err = parser.feed(data)
-        if self.queued is not None:
-            # Blocked or paused: later requests wait, in order, behind the held ones.
-            self.queued.extend(cmds)
-            if err is not None and self.queued_err is None:
-                self.queued_err = err
-            return
+        # small(): a few whole requests with nothing left over in the parser (the usual read)
+        cmds = parser.small(data) if self.queued is None else None
+        if cmds is None:
+            cmds, err = parser.feed(data)
+            if self.queued is not None:
+                # Blocked or paused: later requests wait, in order, behind the held ones.
+                self.queued.extend(cmds)
+                if err is not None and self.queued_err is None:
+                    self.queued_err = err
+                return
+            partial = True
+        else:
+            err = None
+            partial = False
         if err is None and len(cmds) == 1:
             reply = self.execute(client, cmds[0])
             if reply:
@@ -130,9 +136,13 @@ class RespProtocol(asyncio.Protocol):
             return
         if self.tracking.bcast_pending:
             self.engine.before_sleep()
-        client.last_interaction = _monotonic()
-        if client.qbuf or parser.has_pending():
-            client.qbuf = parser.pending()
+        # Redis's idle time is in whole seconds of its cached clock; so is ours (see _cron)
+        client.last_interaction = Database.clock
+        if partial:
+            if client.qbuf or parser.has_pending():
+                client.qbuf = parser.pending()
+        elif client.qbuf:
+            client.qbuf = 0
 
     def _unauthenticated(self, data: bytes) -> None:
         """Before AUTH Redis parses with lower limits, one request at a time (AUTH lifts them)."""
@@ -150,7 +160,7 @@ class RespProtocol(asyncio.Protocol):
                     self._run(cmds, err)
                 break
             cmds, err = parser.feed(b"", one=True)
-        client.last_interaction = time.monotonic()
+        client.last_interaction = Database.clock
         client.qbuf = parser.pending()
 
     def _run(self, cmds: list[list[bytes]], err: str | None) -> bool:
@@ -381,7 +391,7 @@ class Server:
         timeout = e.config.get_int("timeout")
         if not timeout:
             return
-        now = time.monotonic()
+        now = Database.clock
         for c in list(e.clients.values()):
             if c.conn is not None and now - c.last_interaction > timeout:
                 e.log("verbose", "Closing idle client")

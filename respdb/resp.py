@@ -402,6 +402,48 @@ class RequestParser:
     def has_pending(self) -> bool:
         return bool(self._carry or self._slow.have)
 
+    def small(self, data: bytes) -> list[list[bytes]] | None:
+        """The common case on its own: a read of a few whole requests and nothing buffered.
+
+        Returns the requests, or None (nothing consumed) when the read needs feed(): part of a
+        request pending, a large read, an incomplete request, anything hiredis must not be
+        trusted with. The checks are those of _fast, inline.
+        """
+        if self._carry or self._slow.mbulk or len(data) > FAST_WINDOW or data[:1] != b"*" or self._slow.auth_required:
+            return None
+        g = data.translate(_GUARD_TABLE)
+        marked = 0x21 in g
+        if g.find(b"*00000") >= 0 or (marked and g.find(b"!00000") >= 0):
+            return None
+        reader = self._reader
+        reader.feed(data)
+        try:
+            req = reader.gets()
+            if type(req) is list and req:
+                if marked:
+                    if _pack(tuple(req)) == data:
+                        return [req]
+                # has_data() is exact here: hiredis stops after a complete reply
+                elif not reader.has_data():
+                    b"".join(req)  # TypeError unless every element is bytes
+                    return [req]
+                else:  # a few pipelined requests: as in _fast
+                    got = [req]
+                    while True:
+                        req = reader.gets()
+                        if type(req) is not list or not req:
+                            break
+                        got.append(req)
+                    if req is False:
+                        b"".join(map(b"".join, got))  # TypeError unless all are bytes
+                        reader.feed(b"*0\r\n")  # [] back: nothing was pending (see _fast)
+                        if reader.gets() == []:
+                            return got
+        except (hiredis.HiredisError, TypeError):
+            pass
+        self._reader = hiredis.Reader()
+        return None
+
     def feed(self, data: bytes, one: bool = False) -> tuple[list[list[bytes]], str | None]:
         """Parse `data` after what came before.
 
@@ -416,38 +458,10 @@ class RequestParser:
             data = carry + data
             self._carry = b""
         else:
-            if not slow.mbulk and len(data) <= FAST_WINDOW and data[:1] == b"*" and not one and not slow.auth_required:
-                # The common case, one small request in a read: the same checks as _fast, inline.
-                g = data.translate(_GUARD_TABLE)
-                marked = 0x21 in g
-                if g.find(b"*00000") < 0 and not (marked and g.find(b"!00000") >= 0):
-                    reader = self._reader
-                    reader.feed(data)
-                    try:
-                        req = reader.gets()
-                        if type(req) is list and req:
-                            if marked:
-                                if _pack(tuple(req)) == data:
-                                    return [req], None
-                            # has_data() is exact here: hiredis stops after a complete reply
-                            elif not reader.has_data():
-                                b"".join(req)  # TypeError unless every element is bytes
-                                return [req], None
-                            else:  # a few pipelined requests: as in _fast
-                                got = [req]
-                                while True:
-                                    req = reader.gets()
-                                    if type(req) is not list or not req:
-                                        break
-                                    got.append(req)
-                                if req is False:
-                                    b"".join(map(b"".join, got))  # TypeError unless all are bytes
-                                    reader.feed(b"*0\r\n")  # [] back: nothing was pending (see _fast)
-                                    if reader.gets() == []:
-                                        return got, None
-                    except (hiredis.HiredisError, TypeError):
-                        pass
-                    self._reader = hiredis.Reader()
+            if not one:
+                got = self.small(data)
+                if got is not None:
+                    return got, None
             slow.grid = 0
         out: list[list[bytes]] = []
         n = len(data)

@@ -39,6 +39,16 @@ def test_embedded_expiry_runs_on_tick():
     assert db.engine.dbs[0].data == {}
 
 
+def test_embedded_idle_time_advances_without_a_server():
+    """No server cron runs in-process: the seconds clock behind OBJECT IDLETIME still moves."""
+    db = Embedded()
+    db.execute("SET", "k", "v")
+    time.sleep(1.2)
+    assert db.execute("OBJECT", "IDLETIME", "k") >= 1
+    db.execute("GET", "k")
+    assert db.execute("OBJECT", "IDLETIME", "k") == 0
+
+
 def test_embedded_server_with_redis_py():
     with EmbeddedServer() as srv:
         r = srv.redis()

@@ -10,6 +10,7 @@ from respdb.commands.args import get_int, parse_ll
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
 from respdb.errors import CommandError
+from respdb.keyspace import Database
 from respdb.resp import OK, ONE, PONG, ZERO, bulk, bulk_array, integer, map_, null, simple, verbatim
 
 
@@ -239,7 +240,7 @@ def client_info_line(c: Client, now: float | None = None) -> bytes:
         b"omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d"
         % (
             c.id, c.addr.encode(), c.laddr.encode(), c.fd, c.name, int(now - c.ctime),
-            int(now - c.last_interaction), flags.encode(), c.db.id, qbuf, max(0, 20474 - qbuf),
+            max(0, Database.clock - c.last_interaction), flags.encode(), c.db.id, qbuf, max(0, 20474 - qbuf),
             c.obuf, 20474 + 16384 + qbuf + c.obuf, (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
         )
     )  # fmt: skip
