@@ -7,8 +7,10 @@ keyspace_misses must be the same on both. Every mismatch of a sequence is report
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from conftest import RawConn
+from conftest import RawConn, blocked_clients
 
 from .harness import Command, Mismatch, encode_command, parse, script, show
 
@@ -650,3 +652,36 @@ def test_hits_misses_totals(pair2):
             w.run_all(script(SEQUENCES[name]))
             pair2.both("FLUSHALL")
     w.check()
+
+
+BLOCKERS = [
+    (("BLPOP", "bl", "5"), ("RPUSH", "bl", "a", "b")),
+    (("BLMOVE", "bl2", "dst", "LEFT", "RIGHT", "5"), ("LPUSH", "bl2", "a")),
+    (("BZPOPMIN", "bz", "5"), ("ZADD", "bz", "1", "m")),
+    (("XREAD", "BLOCK", "5000", "STREAMS", "bx", "$"), ("XADD", "bx", "1-1", "f", "v")),
+    (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "gx", ">"), ("XADD", "gx", "2-1", "f", "v")),
+]
+
+
+@pytest.mark.parametrize("blocker,writer", BLOCKERS, ids=[b[0][0] for b in BLOCKERS])
+def test_blocked_client_served(pair2, blocker, writer):
+    """A blocked client served by another's write: the serving lookups are neither counted nor
+    notified as misses; the new key's `new` comes before the write's own event."""
+    pair2.reset()
+    pair2.both("XGROUP", "CREATE", "gx", "g", "$", "MKSTREAM")
+    with Watch(pair2, "KEAnm") as w:
+        conns = [RawConn(port) for port in pair2.ports]
+        try:
+            for conn in conns:
+                conn.send(encode_command(blocker))
+            deadline = time.monotonic() + 5
+            while not all(blocked_clients(x) == 1 for x in (pair2.redis, pair2.respdb)):
+                assert time.monotonic() < deadline, "client did not block"
+                time.sleep(0.01)
+            w.run(writer)
+            replies = [conn.read_reply() for conn in conns]
+        finally:
+            for conn in conns:
+                conn.close()
+    w.check()
+    assert replies[0] == replies[1]
