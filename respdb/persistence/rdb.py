@@ -620,7 +620,7 @@ def _stream_node(st: Any, master: int, blob: bytes) -> Any:
     master_seq = master & MAX64
     keys: list[int] = []
     vals: list[tuple] = []
-    seen_deleted = 0
+    dead: list[tuple[int, tuple]] = []  # tombstones, kept so that the node is written back as read
     last = -1
     for _ in range(count + deleted):
         flags = num(i)
@@ -650,17 +650,18 @@ def _stream_node(st: Any, master: int, blob: bytes) -> Any:
             raise PackedError("stream entry IDs are not increasing")
         last = k_id
         if flags & STREAM_ITEM_DELETED:
-            seen_deleted += 1
+            dead.append((k_id, tuple(fv)))
             continue
         keys.append(k_id)
         vals.append(tuple(fv))
     if i != n:
         raise PackedError("stream listpack has elements after its last entry")
-    if seen_deleted != deleted or len(keys) != count:
+    if len(dead) != deleted or len(keys) != count:
         raise PackedError("stream master entry counters do not match its entries")
     node = st.Node(master, fields)
     node.keys = keys
     node.vals = vals
+    node.dead = dead or None
     node.live = count
     node.deleted = deleted
     node.last = last if last >= 0 else master
@@ -826,23 +827,34 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
+def _node_entries(node: Any) -> Any:
+    """(id, fv, flags) of every entry the node's listpack holds, tombstones included, in order."""
+    keys, vals = node.view()
+    dead = node.tombstones()
+    if not dead:
+        return ((k, fv, 0) for k, fv in zip(keys, vals, strict=True))
+    out = [(k, fv, 0) for k, fv in zip(keys, vals, strict=True)]
+    out += [(k, fv, STREAM_ITEM_DELETED) for k, fv in dead]
+    out.sort(key=lambda e: e[0])
+    return out
+
+
 def _encode_stream(s: Any, compress: bool) -> bytes:
-    nodes = [n for n in s.nodes if n.live]
+    nodes = s.nodes  # nodes whose entries are all deleted are kept and written too, as Redis does
     parts = [enc_len(len(nodes))]
     for node in nodes:
-        keys, vals = node.view()
         fields = node.fields
         nf = len(fields)
         master = node.master
         mms = master >> 64
         mseq = master & MAX64
-        els = [lp_int(len(keys)), lp_int(0), lp_int(nf)]
+        els = [lp_int(node.live), lp_int(node.deleted), lp_int(nf)]
         els += [lp_str(f) for f in fields]
         els.append(lp_int(0))
         same_count = lp_int(nf + 3)
-        for k, fv in zip(keys, vals, strict=True):
+        for k, fv, flags in _node_entries(node):
             same = len(fv) == 2 * nf and fv[0::2] == fields
-            els.append(lp_int(STREAM_ITEM_SAMEFIELDS if same else 0))
+            els.append(lp_int(flags | STREAM_ITEM_SAMEFIELDS if same else flags))
             els.append(lp_int(_signed64((k >> 64) - mms)))
             els.append(lp_int(_signed64((k & MAX64) - mseq)))
             if same:

@@ -9,11 +9,17 @@ pass `stream-node-max-bytes`, and the byte size of each node is computed the way
 encodes it (integers that look like integers, string headers, back-lengths), without building
 the bytes.
 
-A node keeps only its live entries: entry IDs (int keys, `ms << 64 | seq`) and their flat
-field/value tuples, plus the counters that describe the tombstones Redis would still hold
-(how many, the first and last ID ever appended, the byte size). The tail node is kept as two
-Python lists; a node that stops being the tail is packed with marshal into one bytes object
-(about 35 bytes an entry instead of ~200), and unpacked again when a command touches it.
+A node keeps its live entries as two lists (entry IDs as int keys, `ms << 64 | seq`, and their
+flat field/value tuples), so that reads never step over deleted ones, and apart from them its
+tombstones: like Redis, XDEL and exact trimming only flag an entry deleted inside its listpack,
+which keeps it (fields, values and all) until the whole node goes, either when its last live
+entry is deleted or when trimming drops the node. The tombstones are kept only to be written
+back: RDB files and DUMP payloads carry them with the deleted flag, exactly as Redis lays them
+out, and loading such a payload keeps them, so a RESTOREd stream DUMPs to the same bytes and
+keeps Redis's node fill. Counters (live, deleted, the last ID appended, the listpack byte size)
+decide where the next node starts. The tail node stays unpacked; a node that stops being the
+tail is packed with marshal (live entries and tombstones in one bytes object, about 35 bytes an
+entry instead of ~200), and unpacked again when a command touches it.
 Finding an ID is a bisect over the node start IDs and then over the node's keys:
 O(log n) to seek, O(1) amortized to append, O(m) to read m entries.
 
@@ -111,15 +117,17 @@ def _signed64(v: int) -> int:
 
 
 class Node:
-    """One listpack's worth of entries. `keys`/`vals` are None while packed into `blob`."""
+    """One listpack's worth of entries. `keys`/`vals` (live entries) and `dead` (tombstones:
+    sorted (id, fv) pairs, None when there are none) are None while packed into `blob`."""
 
-    __slots__ = ("master", "fields", "keys", "vals", "blob", "deleted", "live", "body", "last", "enc")
+    __slots__ = ("master", "fields", "keys", "vals", "dead", "blob", "deleted", "live", "body", "last", "enc")
 
     def __init__(self, master: int, fields: tuple) -> None:
         self.master = master  # ID of the node's first entry (the radix tree key)
         self.fields = fields  # the master entry's field names
         self.keys: list[int] | None = []
         self.vals: list[tuple] | None = []
+        self.dead: list[tuple[int, tuple]] | None = None
         self.blob: bytes | None = None
         self.live = 0
         self.deleted = 0  # tombstones Redis still keeps in this listpack
@@ -136,21 +144,43 @@ class Node:
         return self.body + lp_int_size(self.live) + lp_int_size(self.deleted)
 
     def view(self) -> tuple[list[int], list[tuple]]:
-        """(keys, vals) for reading; do not change them."""
+        """(keys, vals) of the live entries for reading; do not change them."""
         if self.keys is not None:
             return self.keys, self.vals  # type: ignore[return-value]
-        return marshal.loads(self.blob)  # type: ignore[arg-type]
+        t = marshal.loads(self.blob)  # type: ignore[arg-type]
+        return t if len(t) == 2 else t[:2]
+
+    def tombstones(self) -> list[tuple[int, tuple]]:
+        """The deleted entries the listpack still holds, (id, fv) ascending; do not change them."""
+        if self.keys is not None:
+            return self.dead or []
+        t = marshal.loads(self.blob)  # type: ignore[arg-type]
+        return t[2] if len(t) == 3 else []
 
     def unpack(self) -> None:
         if self.keys is None:
-            self.keys, self.vals = marshal.loads(self.blob)  # type: ignore[arg-type]
+            t = marshal.loads(self.blob)  # type: ignore[arg-type]
+            self.keys, self.vals = t[0], t[1]
+            self.dead = t[2] if len(t) == 3 else None
             self.blob = None
 
     def pack(self) -> None:
         if self.keys is not None:
-            self.blob = marshal.dumps((self.keys, self.vals))
-            self.keys = self.vals = None
+            dead = self.dead
+            self.blob = marshal.dumps((self.keys, self.vals, dead) if dead else (self.keys, self.vals))
+            self.keys = self.vals = self.dead = None
         self.enc = None
+
+    def bury(self, pairs: list[tuple[int, tuple]]) -> None:
+        """Keep entries just deleted (ascending) as tombstones (the node must be unpacked)."""
+        dead = self.dead
+        if not dead:
+            self.dead = pairs
+            return
+        merge = pairs[0][0] < dead[-1][0]
+        dead += pairs
+        if merge:
+            dead.sort(key=_first)  # two sorted runs: one linear merge
 
     def encoded(self) -> list[bytes]:
         """The replies of the node's entries (the node must be unpacked)."""
@@ -166,10 +196,15 @@ class Node:
         n.enc = None
         if self.keys is not None:
             n.keys, n.vals, n.blob = list(self.keys), list(self.vals), None  # type: ignore[arg-type]
+            n.dead = list(self.dead) if self.dead else None
         else:
-            n.keys = n.vals = None
+            n.keys = n.vals = n.dead = None
             n.blob = self.blob
         return n
+
+
+def _first(pair: tuple) -> int:
+    return pair[0]
 
 
 # ---------------------------------------------------------------------------
@@ -480,16 +515,16 @@ class Stream:
         node = self.nodes[i]
         if not node.live or k > node.last:
             return False
-        keys, _ = self._lists(node)
+        keys, vals = self._lists(node)
         j = bisect_left(keys, k)
         if j >= len(keys) or keys[j] != k:
             return False
         if node.live == 1:
-            self._drop_node(i)
+            self._drop_node(i)  # Redis frees the listpack with its last live entry
         else:
-            self._edit(node)
-            del node.keys[j]  # type: ignore[union-attr]
-            del node.vals[j]  # type: ignore[union-attr]
+            node.bury([(k, vals[j])])
+            del keys[j]
+            del vals[j]
             if node.enc is not None:
                 del node.enc[j]
             node.live -= 1
@@ -542,6 +577,7 @@ class Stream:
         else:
             n = bisect_left(keys, minid)  # type: ignore[arg-type]
         if n:
+            node.bury(list(zip(keys[:n], vals[:n], strict=True)))  # type: ignore[index]
             del keys[:n]  # type: ignore[index]
             del vals[:n]  # type: ignore[index]
             if node.enc is not None:
