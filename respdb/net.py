@@ -27,12 +27,21 @@ FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many byt
 class NetShared:
     """State shared by all connections of one server: parser limits and the connection count."""
 
-    __slots__ = ("limits", "connections")
+    __slots__ = ("limits", "connections", "flush_queue")
 
     def __init__(self, engine: Engine) -> None:
         cfg = engine.config
         self.limits = ParserLimits(cfg.get_int("proto-max-bulk-len"), cfg.get_int("client-query-buffer-limit"))
         self.connections = 0  # accepted sockets, what maxclients is compared with
+        # Connections holding out-of-band output (pub/sub messages, invalidations) to send at the
+        # end of this loop iteration, in one write each, as Redis writes once per client per loop.
+        self.flush_queue: list[RespProtocol] = []
+
+    def flush_all(self) -> None:
+        queue = self.flush_queue
+        self.flush_queue = []
+        for conn in queue:
+            conn.flush()
 
     def config_changed(self, name: str, value: str) -> None:
         if name == "proto-max-bulk-len":
@@ -44,7 +53,7 @@ class NetShared:
 class RespProtocol(asyncio.Protocol):
     __slots__ = (
         "engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err",
-        "shared", "counted", "ignored", "tracking",
+        "shared", "counted", "ignored", "tracking", "pending", "pending_size",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, shared: NetShared | None = None) -> None:
@@ -63,6 +72,9 @@ class RespProtocol(asyncio.Protocol):
         self.counted = False
         self.ignored = -1  # >= 0: bytes received since a protocol error whose reply was muted
         self.parser = RequestParser(limits=self.shared.limits)
+        # Out-of-band output waiting for the end of the loop iteration (see write()).
+        self.pending: list[bytes] | None = None
+        self.pending_size = 0
 
     # -- asyncio callbacks -------------------------------------------------
 
@@ -125,6 +137,8 @@ class RespProtocol(asyncio.Protocol):
             partial = False
         if err is None and len(cmds) == 1:
             reply = self.execute(client, cmds[0])
+            if self.pending is not None:
+                reply = self._take_pending() + reply
             if reply:
                 self.transport.write(reply)
                 stats["total_net_output_bytes"] += len(reply)
@@ -179,6 +193,9 @@ class RespProtocol(asyncio.Protocol):
         while i < n:
             reply = execute(client, cmds[i])
             i += 1
+            if self.pending is not None:
+                # its own messages (RESP3 subscriber publishing, ...) go before this reply
+                reply = self._take_pending() + reply
             if reply:
                 append(reply)
                 size += len(reply)
@@ -232,6 +249,8 @@ class RespProtocol(asyncio.Protocol):
 
     def _write(self, out: list[bytes]) -> None:
         data_out = b"".join(out)
+        if self.pending is not None:
+            data_out = self._take_pending() + data_out
         self.transport.write(data_out)
         self.stats["total_net_output_bytes"] += len(data_out)
 
@@ -239,6 +258,8 @@ class RespProtocol(asyncio.Protocol):
         """The engine served (or timed out) this blocked client: send, then resume its queue."""
         if self.transport is None or self.transport.is_closing():
             return
+        if self.pending is not None:
+            reply = self._take_pending() + reply
         if reply:
             self.transport.write(reply)
             self.stats["total_net_output_bytes"] += len(reply)
@@ -279,25 +300,60 @@ class RespProtocol(asyncio.Protocol):
     # -- used by the engine ------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        """Out-of-band output (messages, invalidations): held until the end of the loop
+        iteration so that many messages go out in one write; the client's own replies
+        take what is held first, so the order on the wire is the order of events."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.pending is None:
+            self.pending = [data]
+            queue = self.shared.flush_queue
+            if not queue:
+                asyncio.get_running_loop().call_soon(self.shared.flush_all)
+            queue.append(self)
+        else:
+            self.pending.append(data)
+        self.pending_size += len(data)
+        if self.pending_size > FLUSH_SIZE:
+            self.flush()  # a long burst (a script publishing in a loop) goes out as it grows
+
+    def _take_pending(self) -> bytes:
+        data = b"".join(self.pending) if self.pending else b""
+        self.pending = None
+        self.pending_size = 0
+        return data
+
+    def flush(self) -> None:
+        if self.pending is None:
+            return
+        data = self._take_pending()
+        t = self.transport
+        if t is not None and not t.is_closing():
+            t.write(data)
+            self.stats["total_net_output_bytes"] += len(data)
+            if self.client is not None and self.client.subscribed:
+                self.engine.pubsub.check_output_limit(self.client)
 
     def close(self) -> None:
         if self.transport is not None:
+            self.flush()
             self.transport.close()
 
     def abort(self) -> None:
         """Close now, dropping unsent output (a plain close when nothing is pending, as Redis)."""
         t = self.transport
         if t is not None:
-            if t.get_write_buffer_size():
+            if t.get_write_buffer_size() or self.pending:
+                self.pending = None
+                self.pending_size = 0
                 t.abort()
             else:
                 t.close()
 
     def output_size(self) -> int:
         """Bytes written but not yet sent to this client."""
-        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+        t = self.transport
+        return (t.get_write_buffer_size() if t is not None else 0) + self.pending_size
 
 
 def _fmt_addr(addr: Any) -> str:

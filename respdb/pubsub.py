@@ -1,9 +1,11 @@
 """Pub/Sub: channel, pattern and shard-channel subscriptions, and message delivery.
 
 Messages go out-of-band through `client.conn.write()` (RESP2 arrays, RESP3 pushes),
-in publish order. Keyspace notifications are published here too (`keyspace_event`).
+in publish order; the connection holds them until the end of the loop iteration and sends
+them in one write (net.py). Keyspace notifications are published here too (`keyspace_event`).
 A subscriber whose unsent output passes `client-output-buffer-limit pubsub` is closed
-(hard limit at once, soft limit when exceeded for longer than its seconds).
+(hard limit at once, soft limit when exceeded for longer than its seconds), checked each time
+its held output goes out.
 """
 
 from __future__ import annotations
@@ -169,10 +171,9 @@ class PubSub:
         if conn is None:
             c.pushed.append(data)
             return
-        conn.write(data)
-        self._check_output_limit(c)
+        conn.write(data)  # held until the loop iteration ends; limits are checked as it goes out
 
-    def _check_output_limit(self, c: Client) -> None:
+    def check_output_limit(self, c: Client) -> None:
         size = c.conn.output_size()
         if not size:
             c.obuf_soft_since = 0.0
