@@ -625,6 +625,8 @@ class Engine:
     def cron(self) -> None:
         """Periodic work, called `hz` times a second by the server loop."""
         self.current = None  # changes made here are nobody's own (tracking NOLOOP, pending)
+        if self.__dict__.get("pause_cron"):
+            return  # DEBUG PAUSE-CRON 1
         if self.loading:
             return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
         if self.blocking.heap:

@@ -105,7 +105,7 @@ def cmd_restore(c, argv):
     if ttl < 0:
         raise CommandError("ERR Invalid TTL value, must be >= 0")
     payload = argv[3]
-    if not rdb.verify_payload(payload):
+    if not rdb.verify_payload(payload, not e.__dict__.get("skip_checksum_validation")):  # DEBUG SET-SKIP-...
         raise CommandError(BAD_PAYLOAD)
     try:
         value = rdb.load_payload(payload, rdb.Limits(e.config))

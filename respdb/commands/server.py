@@ -1,4 +1,4 @@
-"""Server commands: INFO, CONFIG, DEBUG, SHUTDOWN, TIME."""
+"""Server commands: INFO, CONFIG, SHUTDOWN, TIME (DEBUG is in debug.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 
 from respdb import REDIS_VERSION as VERSION
 from respdb import errors
-from respdb.commands.args import get_float, get_int
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
 from respdb.config import IMMUTABLE, ConfigError
@@ -165,7 +164,7 @@ def _section_replication(e) -> list[str]:
         "role:master",
         "connected_slaves:0",
         "master_failover_state:no-failover",
-        "master_replid:" + e.run_id,
+        "master_replid:" + getattr(e, "replid", e.run_id),  # DEBUG CHANGE-REPL-ID sets replid
         "master_replid2:0000000000000000000000000000000000000000",
         "master_repl_offset:0",
         "second_repl_offset:-1",
@@ -372,48 +371,6 @@ def cmd_config_rewrite(c, argv):
     except OSError as err:
         raise CommandError("ERR Rewriting config file: %s" % err.strerror) from None
     return OK
-
-
-# ---------------------------------------------------------------------------
-# DEBUG (the parts respdb supports)
-
-DEBUG_HELP = [
-    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "HELP",
-    "    Prints this help.",
-    "SET-ACTIVE-EXPIRE <0|1>",
-    "    Setting it to 0 disables expiring keys in background when they are not",
-    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-    "    default.",
-    "RELOAD [NOSAVE]",
-    "    Write the dataset to the RDB file and load it back (NOSAVE: load the file",
-    "    on disk as it is).",
-    "SLEEP <seconds>",
-    "    Stop the server for <seconds>. Decimals allowed.",
-]
-
-
-@command("debug")
-def cmd_debug(c, argv):
-    sub = argv[1].lower()
-    if sub == b"help":
-        return help_reply(DEBUG_HELP)
-    if sub == b"sleep" and len(argv) == 3:
-        secs = get_float(argv[2])
-        time.sleep(max(0.0, secs))
-        return OK
-    if sub == b"reload" and all(a.lower() == b"nosave" for a in argv[2:]):
-        err = c.engine.persistence.debug_reload(save=len(argv) == 2)
-        if err is not None:
-            raise CommandError(err)
-        return OK
-    if sub == b"set-active-expire" and len(argv) == 3:
-        c.engine.active_expire_enabled = bool(get_int(argv[2]))
-        return OK
-    raise CommandError(
-        "ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP."
-        % argv[1].decode("utf-8", "surrogateescape")
-    )
 
 
 # ---------------------------------------------------------------------------
