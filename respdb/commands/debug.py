@@ -708,9 +708,18 @@ def _restart(c, argv, graceful: bool):
         e.aof.flush(fsync=True)
     if delay:
         time.sleep(delay / 1000)
-    argv0 = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
+    # The same interpreter and arguments; the working directory may have changed since start-up
+    # (the `dir` setting), so the interpreter path is absolute and respdb's location is put on
+    # PYTHONPATH for `python -m respdb`.
+    import respdb
+
+    exe = os.path.abspath(sys.executable)
+    args = [exe, *(getattr(sys, "orig_argv", None) or [exe, *sys.argv])[1:]]
+    env = dict(os.environ)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(respdb.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH", "")) if p)
     try:
-        os.execv(sys.executable, argv0)
+        os.execve(exe, args, env)
     except OSError as err:
         e.log("warning", "Can't restart: execve() returned an error: %s" % err.strerror)
     return error("ERR failed to restart the server. Check server logs.")
