@@ -147,10 +147,12 @@ class Server:
 class Servers:
     """Owns every server process started by this run; stop_all() is safe to call repeatedly."""
 
-    def __init__(self) -> None:
+    def __init__(self, appendfsync: str = "") -> None:
         self.started: list[Server] = []
         self.ports: set[int] = set()
         self.workdirs: list[str] = []
+        # persistence for both servers alike: off, or AOF with this fsync policy
+        self.persistence = ["--appendonly", "yes", "--appendfsync", appendfsync] if appendfsync else []
 
     def _workdir(self, prefix: str) -> str:
         d = tempfile.mkdtemp(prefix=prefix)
@@ -168,7 +170,7 @@ class Servers:
         return self._start(Server("redis", cmd, port, self._workdir("redis-bench-")))
 
     def _start(self, server: Server) -> Server:
-        server.cmd += ["--dir", server.workdir]
+        server.cmd += ["--dir", server.workdir] + self.persistence
         self.started.append(server)
         server.start()
         return server
@@ -404,6 +406,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-memory", action="store_true", help="skip the memory-per-key measurement")
     p.add_argument("--memory-keys", type=int, help=f"keys for the memory measurement (default {MEMORY_KEYS})")
     p.add_argument("--json", metavar="FILE", help="also write all results (every round) to FILE as JSON")
+    p.add_argument(
+        "--appendfsync",
+        choices=["always", "everysec", "no"],
+        help="run both servers with the AOF on (appendonly yes) and this fsync policy",
+    )
     args = p.parse_args(argv)
     args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     if args.rounds < 1:
@@ -563,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     assert redis_exe is not None and bench_exe is not None
     signal.signal(signal.SIGTERM, _sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-    servers = Servers()
+    servers = Servers(args.appendfsync or "")
+    if args.appendfsync:
+        log(f"both servers run with appendonly yes, appendfsync {args.appendfsync}")
     try:
         result = run(args, servers, redis_exe, bench_exe)
     except BenchError as err:

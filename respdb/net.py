@@ -27,17 +27,28 @@ FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many byt
 class NetShared:
     """State shared by all connections of one server: parser limits and the connection count."""
 
-    __slots__ = ("limits", "connections", "flush_queue")
+    __slots__ = ("engine", "limits", "connections", "flush_queue", "scheduled")
 
     def __init__(self, engine: Engine) -> None:
         cfg = engine.config
+        self.engine = engine
         self.limits = ParserLimits(cfg.get_int("proto-max-bulk-len"), cfg.get_int("client-query-buffer-limit"))
         self.connections = 0  # accepted sockets, what maxclients is compared with
-        # Connections holding out-of-band output (pub/sub messages, invalidations) to send at the
-        # end of this loop iteration, in one write each, as Redis writes once per client per loop.
+        # Connections holding output to send at the end of this loop iteration, in one write
+        # each, as Redis writes each client's buffer once per loop: out-of-band messages, and
+        # replies whose commands are still in the AOF buffer (see RespProtocol.write).
         self.flush_queue: list[RespProtocol] = []
+        self.scheduled = False
+
+    def schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_all)
 
     def flush_all(self) -> None:
+        """End of the loop iteration (Redis's beforeSleep): the AOF first, then the replies."""
+        self.scheduled = False
+        self.engine.aof.write_ahead()
         queue = self.flush_queue
         self.flush_queue = []
         for conn in queue:
@@ -137,11 +148,14 @@ class RespProtocol(asyncio.Protocol):
             partial = False
         if err is None and len(cmds) == 1:
             reply = self.execute(client, cmds[0])
-            if self.pending is not None:
-                reply = self._take_pending() + reply
-            if reply:
-                self.transport.write(reply)
-                stats["total_net_output_bytes"] += len(reply)
+            if self.engine.aof.buf:
+                self.write(reply)  # after the AOF write, at the end of the loop iteration
+            else:
+                if self.pending is not None:
+                    reply = self._take_pending() + reply
+                if reply:
+                    self.transport.write(reply)
+                    stats["total_net_output_bytes"] += len(reply)
             if client.close_after_reply:
                 self.transport.close()
             elif client.bstate is not None:
@@ -249,6 +263,9 @@ class RespProtocol(asyncio.Protocol):
 
     def _write(self, out: list[bytes]) -> None:
         data_out = b"".join(out)
+        if self.engine.aof.buf:
+            self.write(data_out)  # after the AOF write, at the end of the loop iteration
+            return
         if self.pending is not None:
             data_out = self._take_pending() + data_out
         self.transport.write(data_out)
@@ -258,11 +275,14 @@ class RespProtocol(asyncio.Protocol):
         """The engine served (or timed out) this blocked client: send, then resume its queue."""
         if self.transport is None or self.transport.is_closing():
             return
-        if self.pending is not None:
-            reply = self._take_pending() + reply
-        if reply:
-            self.transport.write(reply)
-            self.stats["total_net_output_bytes"] += len(reply)
+        if self.engine.aof.buf:
+            self.write(reply)
+        else:
+            if self.pending is not None:
+                reply = self._take_pending() + reply
+            if reply:
+                self.transport.write(reply)
+                self.stats["total_net_output_bytes"] += len(reply)
         asyncio.get_running_loop().call_soon(self._resume)
 
     def _resume(self) -> None:
@@ -300,17 +320,18 @@ class RespProtocol(asyncio.Protocol):
     # -- used by the engine ------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        """Out-of-band output (messages, invalidations): held until the end of the loop
-        iteration so that many messages go out in one write; the client's own replies
-        take what is held first, so the order on the wire is the order of events."""
-        if self.transport is None or self.transport.is_closing():
+        """Output held until the end of the loop iteration: out-of-band messages and
+        invalidations (many go out in one write), and replies to commands still in the AOF
+        buffer (the AOF is written first, once for all of them, as Redis does before
+        replying). The client's direct replies take what is held first, so the order on the
+        wire is the order of events."""
+        if not data or self.transport is None or self.transport.is_closing():
             return
         if self.pending is None:
             self.pending = [data]
-            queue = self.shared.flush_queue
-            if not queue:
-                asyncio.get_running_loop().call_soon(self.shared.flush_all)
-            queue.append(self)
+            shared = self.shared
+            shared.flush_queue.append(self)
+            shared.schedule()
         else:
             self.pending.append(data)
         self.pending_size += len(data)
@@ -326,6 +347,7 @@ class RespProtocol(asyncio.Protocol):
     def flush(self) -> None:
         if self.pending is None:
             return
+        self.engine.aof.write_ahead()  # no reply before its command is in the AOF
         data = self._take_pending()
         t = self.transport
         if t is not None and not t.is_closing():
@@ -383,6 +405,7 @@ class Server:
         e.shutdown_requested = self.request_shutdown
         e.blocking.wake_after = lambda delay: loop.call_later(delay, e.blocking.handle_timeouts)
         shared = self.shared = NetShared(e)
+        e.aof.schedule_flush = shared.schedule  # AOF writes wait for the end of the loop iteration
         cfg.listeners.append(shared.config_changed)
         port = cfg.get_int("port")
         backlog = cfg.get_int("tcp-backlog")

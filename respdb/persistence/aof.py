@@ -172,6 +172,8 @@ class AOF:
         self.unsynced = False
         self.last_fsync = time.monotonic()
         self.fsync_thread: threading.Thread | None = None
+        # Set by the network server: ask for write_ahead() at the end of the loop iteration.
+        self.schedule_flush: Callable[[], None] | None = None
         self.child_pid = -1
         self.child_start = 0.0
         self.rewrite_scheduled = False
@@ -219,6 +221,16 @@ class AOF:
         if not self.engine._exec_depth:
             # Written before the reply leaves (Redis writes in beforeSleep, before replies):
             # an acknowledged write survives a crash of the process; `always` also fsyncs.
+            # Under the network server, replies to commands still in `buf` are held and the
+            # write happens once per loop iteration (write_ahead); otherwise right now.
+            if self.schedule_flush is not None:
+                self.schedule_flush()
+            else:
+                self.flush(self.engine.config["appendfsync"] == "always")
+
+    def write_ahead(self) -> None:
+        """Write (and under `always` fsync) what the held replies wait for."""
+        if self.buf:
             self.flush(self.engine.config["appendfsync"] == "always")
 
     def flush(self, fsync: bool = False) -> None:
