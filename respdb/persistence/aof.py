@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from respdb.persistence import rdb
-from respdb.persistence.snapshot import _fsync_dir, _unlink
+from respdb.persistence.snapshot import _fsync_dir, _unlink, rdb_used_mem
 
 BASE, INCR, HIST = "b", "i", "h"
 PAUSE = None  # yielded by the loading generators where clients may be served
@@ -38,6 +38,10 @@ PAUSE = None  # yielded by the loading generators where clients may be served
 
 class AOFError(Exception):
     pass
+
+
+class AOFFatal(AOFError):
+    """A start-up failure whose message is logged as it is (Redis's own line, then exit)."""
 
 
 class Truncated(Exception):
@@ -200,6 +204,10 @@ class AOF:
 
     def manifest_path(self) -> str:
         return os.path.join(self.dirpath(), self.fname() + ".manifest")
+
+    def old_path(self) -> str:
+        """Where servers before 7.0 kept their one AOF: `appendfilename` directly in `dir`."""
+        return os.path.join(self.engine.config["dir"] or os.getcwd(), self.fname())
 
     def path(self, name: str) -> str:
         return os.path.join(self.dirpath(), name)
@@ -624,11 +632,15 @@ class AOF:
         e.propagators = []  # nothing loaded is propagated (no AOF feed or replica yet anyway)
         try:
             mpath = self.manifest_path()
-            if not os.path.exists(mpath):
+            if os.path.isdir(self.dirpath()) and os.path.exists(mpath):
+                with open(mpath) as f:
+                    self.manifest = Manifest.parse(f.read())
+            else:
                 self.manifest = Manifest()
+            self._upgrade_if_needed()
+            m = self.manifest
+            if m.base is None and not m.incrs:
                 return True
-            with open(mpath) as f:
-                m = self.manifest = Manifest.parse(f.read())
             files = ([m.base[0]] if m.base else []) + [n for n, _ in m.incrs]
             for name in files:
                 if not os.path.exists(self.path(name)):
@@ -638,16 +650,21 @@ class AOF:
             for i, name in enumerate(files):
                 is_base = m.base is not None and i == 0
                 t1 = time.perf_counter()
+                empty = _size(self.path(name)) == 0
                 size = yield from self._load_file_steps(self.path(name), i == len(files) - 1, done)
-                e.log(
-                    "notice",
-                    "DB loaded from %s file %s: %.3f seconds"
-                    % ("base" if is_base else "incr", name, time.perf_counter() - t1),
-                )
+                if not empty:  # Redis says nothing about an empty file (AOF_EMPTY)
+                    e.log(
+                        "notice",
+                        "DB loaded from %s file %s: %.3f seconds"
+                        % ("base" if is_base else "incr", name, time.perf_counter() - t1),
+                    )
                 if is_base:
                     self.base_size = size
                 done += _size(self.path(name))
                 snap.load_done = done
+        except AOFFatal as err:
+            e.log("warning", str(err))
+            return False
         except (AOFError, rdb.RDBError, OSError, ValueError) as err:
             e.log("warning", "Fatal error loading the AOF: %s. Exiting." % err)
             return False
@@ -657,6 +674,54 @@ class AOF:
             snap._set_loading(False)
         e.log("notice", "DB loaded from append only file: %.3f seconds" % (time.perf_counter() - t0))
         return True
+
+    def _upgrade_if_needed(self) -> None:
+        """Start-up from a pre-7.0 single-file AOF (Redis 7.0's aofUpgradePrepare).
+
+        `appendfilename` directly in `dir` is taken as the base of a new multi-part AOF when
+        there is no AOF directory, or no manifest in it, or a manifest that names only that file
+        as its base while the file is not in the directory yet (a previous upgrade stopped
+        between writing the manifest and moving the file). Any other manifest wins and the old
+        file is left alone. The manifest is written before the file moves, so a crash in between
+        is repaired by the next start. The file keeps its name and content (seq 1, type b).
+        """
+        old = self.old_path()
+        if not os.path.isfile(old):
+            return
+        m = self.manifest
+        fname = self.fname()
+        dirname = self.engine.config["appenddirname"]
+        interrupted = m.base is not None and not m.incrs and m.base[0] == fname and not os.path.isfile(self.path(fname))
+        if os.path.isdir(self.dirpath()) and (m.base is not None or m.incrs) and not interrupted:
+            return
+        if os.path.exists(self.path(fname)):
+            # Redis stops on an assertion here: both copies exist and neither is in a manifest.
+            raise AOFFatal(
+                "Can't migrate the old-style AOF file %s: the AOF directory %s already holds a file of that name"
+                % (fname, dirname)
+            )
+        try:
+            os.makedirs(self.dirpath(), exist_ok=True)
+        except OSError as err:
+            raise AOFFatal("Can't open or create append-only dir %s: %s" % (dirname, err.strerror)) from None
+        m = self.manifest = Manifest()
+        m.base = (fname, 1)
+        m.base_seq = 1
+        try:
+            self.write_manifest()
+        except OSError as err:
+            tmp = "temp-%s.manifest" % fname
+            raise AOFFatal("Can't open the AOF manifest file %s: %s" % (tmp, err.strerror)) from None
+        try:
+            os.rename(old, self.path(fname))
+        except OSError as err:
+            raise AOFFatal(
+                "Error trying to move the old AOF file %s into dir %s: %s" % (fname, dirname, err.strerror)
+            ) from None
+        self.engine.log(
+            "notice",
+            "Successfully migrated an old-style AOF file (%s) into the AOF directory (%s)." % (fname, dirname),
+        )
 
     def load_file(self, path: str, last: bool, is_base: bool = False) -> int:
         """Load one file synchronously (no pauses); returns the length of its valid part."""
@@ -680,12 +745,19 @@ class AOF:
             return 0
         pos = 0
         if data.startswith(b"REDIS"):
-            e.log("notice", "Reading RDB base file on AOF loading...")
+            # A base named like `appendfilename` is an old single-file AOF (moved in by an upgrade):
+            # an RDB preamble with a command tail, and Redis says so in its log.
+            old_style = name == self.fname()
+            e.log(
+                "notice",
+                "Reading RDB preamble from AOF file..." if old_style else "Reading RDB base file on AOF loading...",
+            )
 
             def progress(keys: int, at: int) -> None:
                 snap.load_done = offset + at
 
             def parse() -> rdb.LoadResult:
+                snap.rdb_used_mem = rdb_used_mem(data)
                 return rdb.parse_rdb(
                     data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False, progress=progress
                 )
@@ -701,7 +773,7 @@ class AOF:
             )
             pos = res.end
             snap.load_done = offset + pos
-            if pos < len(data):
+            if old_style:
                 e.log("notice", "Reading the remaining AOF tail...")
         client = e.new_client()
         e.clients.pop(client.id, None)
@@ -752,7 +824,7 @@ class AOF:
                 e.log("warning", "Revert incomplete MULTI/EXEC transaction in AOF file %s" % name)
             cut = multi_at if multi_at >= 0 else valid
             if not last or e.config["aof-load-truncated"] != "yes":
-                raise AOFError(
+                raise AOFFatal(
                     "Unexpected end of file reading the append only file %s. You can: 1) Make a backup of "
                     "your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively "
                     "you can set the 'aof-load-truncated' configuration option to yes and restart the server." % name

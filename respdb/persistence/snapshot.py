@@ -58,6 +58,7 @@ class Persistence:
         self.loading = False
         self.load_start = 0
         self.load_total = 0
+        self.rdb_used_mem = 0  # the `used-mem` aux field of the RDB being loaded (INFO loading_rdb_used_mem)
         self.load_done = 0
         self._frozen = False
         self._save_spec = None
@@ -325,6 +326,7 @@ class Persistence:
             data = f.read()
         self.load_total = len(data)
         self.load_done = 0
+        self.rdb_used_mem = rdb_used_mem(data)
         last = [time.monotonic()]
 
         def progress(keys: int, pos: int) -> None:
@@ -406,7 +408,7 @@ class Persistence:
         e.loading = on
         if on:
             self.load_start = int(time.time())
-            self.load_total = self.load_done = 0
+            self.load_total = self.load_done = self.rdb_used_mem = 0
         for c in e.clients.values():
             if on:
                 c.gated = True
@@ -441,7 +443,7 @@ class Persistence:
             loading = [
                 "loading_start_time:%d" % self.load_start,
                 "loading_total_bytes:%d" % self.load_total,
-                "loading_rdb_used_mem:0",
+                "loading_rdb_used_mem:%d" % self.rdb_used_mem,
                 "loading_loaded_bytes:%d" % self.load_done,
                 "loading_loaded_perc:%.2f" % perc,
                 "loading_eta_seconds:%d" % eta,
@@ -484,6 +486,26 @@ class Persistence:
             e.logfile.flush()
         except (OSError, ValueError):
             pass
+
+
+def rdb_used_mem(data: bytes) -> int:
+    """The `used-mem` aux field among those at the head of an RDB image, 0 when absent.
+
+    Redis shows it in INFO as soon as its loader has read the aux fields; here the parse runs
+    in a worker thread, so the head is read on its own first (a few bytes)."""
+    if data[:5] != b"REDIS":
+        return 0
+    r = rdb.Reader(data, 9)
+    try:
+        while r.pos < r.end and data[r.pos] == 0xFA:  # RDB_OPCODE_AUX: key and value strings
+            r.pos += 1
+            key = r.string("an aux field name")
+            value = r.string("an aux field value")
+            if key == b"used-mem":
+                return int(value)
+    except (rdb.RDBError, ValueError):
+        pass
+    return 0
 
 
 def _unlink(path: str) -> None:
