@@ -31,7 +31,9 @@ ACTIVE = {
     "dbfilename", "rdbcompression", "rdbchecksum", "stop-writes-on-bgsave-error", "shutdown-on-sigterm",
     "shutdown-on-sigint", "appendfsync", "appenddirname", "appendfilename", "aof-use-rdb-preamble",
     "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
-    "aof-timestamp-enabled",
+    "aof-timestamp-enabled", "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+    "list-max-listpack-size", "stream-node-max-bytes", "stream-node-max-entries", "busy-reply-threshold",
+    "client-output-buffer-limit", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).
