@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from respdb.config import Config, ConfigError
 from respdb.engine import Engine
@@ -207,6 +209,72 @@ def test_key_index_scan_returns_every_key_across_resizes():
         if cursor == 0:
             break
     assert stable <= seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 300),
+    st.lists(st.tuples(st.integers(-40, 60), st.integers(1, 40)), min_size=1, max_size=60),
+    st.integers(1, 30),
+)
+def test_key_index_scan_guarantee_with_churn_at_every_step(start, steps, count):
+    """Keys present for the whole iteration are returned, whatever adds and removes (and the
+    incremental resizes they start, grow or shrink) happen between calls; nothing else is."""
+    live = [b"s%d" % i for i in range(start)]
+    idx = KeyIndex(live)
+    present = set(live)
+    stable = set(live)
+    ever = set(live)
+    seen: set[bytes] = set()
+    cursor = 0
+    n = 0
+    for delta, _ in steps:
+        out: list[bytes] = []
+        cursor = idx.scan(cursor, count, out)
+        seen.update(out)
+        if delta > 0:
+            for _ in range(delta):
+                k = b"n%d" % n
+                n += 1
+                idx.add(k)
+                present.add(k)
+                ever.add(k)
+        else:
+            for k in sorted(present)[:-delta]:
+                idx.remove(k)
+                present.discard(k)
+                stable.discard(k)
+        assert idx.count == len(present)
+        if cursor == 0:
+            break
+    else:
+        while cursor != 0:
+            out = []
+            cursor = idx.scan(cursor, count, out)
+            seen.update(out)
+    assert stable <= seen <= ever
+    full: list[bytes] = []
+    c = 0
+    while True:
+        c = idx.scan(c, 1000, full)
+        if c == 0:
+            break
+    assert sorted(full) == sorted(present)  # each key once, none left behind by a resize
+
+
+def test_key_index_resizes_a_few_buckets_at_a_time():
+    idx = KeyIndex([b"k%d" % i for i in range(4096)])
+    idx.add(b"one-more")  # over the table size: a new table, filled as later calls go on
+    assert idx.old is not None and idx.mask == 8191
+    for i in range(100):
+        idx.add(b"x%d" % i)
+    assert idx.old is not None  # still moving: no call moved all 4096 buckets
+    for i in range(400):
+        idx.add(b"y%d" % i)
+    assert idx.old is None and idx.count == 4096 + 1 + 100 + 400
+    assert {idx.random() for _ in range(50)} <= {b"k%d" % i for i in range(4096)} | {b"one-more"} | {
+        b"x%d" % i for i in range(100)
+    } | {b"y%d" % i for i in range(400)}
 
 
 def test_key_index_random_covers_keys():
