@@ -253,6 +253,7 @@ class Blocking:
         cmd = c.bstate.cmd
         if cmd is not None:
             cmd.calls += 1
+            cmd.hist[0] -= 1  # a call without a latency sample (see latency.py)
             if reply[:1] == b"-":
                 cmd.failed_calls += 1
         self._detach(c)

@@ -34,6 +34,8 @@ ACTIVE = {
     "aof-timestamp-enabled", "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
     "list-max-listpack-size", "stream-node-max-bytes", "stream-node-max-entries", "busy-reply-threshold",
     "client-output-buffer-limit", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
+    "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
+    "latency-tracking-info-percentiles",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).
@@ -130,6 +132,7 @@ class Config:
         self.kinds = {name: _kind(name, v) for name, v in self.defaults.items()}
         self.file: str = ""
         self.listeners: list[Any] = []  # callables(name, value) run after a change
+        self.users: list[list[bytes]] = []  # `user <name> <rules...>` directives, loaded by acl.py
 
     # -- access ------------------------------------------------------------
 
@@ -194,6 +197,10 @@ class Config:
             if flags is None:
                 raise ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")
             return flags_to_string(flags)
+        if name == "latency-tracking-info-percentiles":
+            from respdb.latency import format_percentile, parse_percentiles
+
+            return " ".join(format_percentile(p) for p in parse_percentiles(value))
         if name == "dir":
             try:
                 os.chdir(value)
@@ -249,6 +256,15 @@ class Config:
         if lname == "include":
             for a in args:
                 self.load_file(a)
+            return
+        if lname == "user" and args:
+            from respdb.acl import validate_user_directive
+
+            raw = [a.encode("utf-8", "surrogateescape") for a in args]
+            problem = validate_user_directive(raw, [u[0] for u in self.users])
+            if problem is not None:
+                raise ConfigError(f"{where}: {problem}")
+            self.users.append(raw)
             return
         canon = self.canonical(lname)
         if canon is None:
@@ -306,6 +322,9 @@ _RANGES = {
     "tcp-backlog": (0, 2**31 - 1),
     "proto-max-bulk-len": (1024 * 1024, 2**63 - 1),
     "client-query-buffer-limit": (1024 * 1024, 2**63 - 1),
+    "slowlog-log-slower-than": (-1, 2**63 - 1),
+    "slowlog-max-len": (0, 2**63 - 1),
+    "latency-monitor-threshold": (0, 2**63 - 1),
 }
 
 _MEMORY_NAMES = {

@@ -31,11 +31,14 @@ from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.keyspace import Database
+from respdb.latency import Latency
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
+from respdb.slowlog import SlowLog
+from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
@@ -88,6 +91,10 @@ class Engine:
         self.busy_script: Any = None
         self.stats: dict[str, int] = {}
         self.errorstats: dict[str, int] = {}
+        # SLOWLOG and LATENCY: a command taking slow_ns or more goes to slowlog.observe().
+        self.slow_ns = 0
+        self.slowlog = SlowLog(self)
+        self.latency = Latency(self)
         self.reset_stats()
         self.notify_flags = 0
         self.pubsub = PubSub(self)
@@ -174,6 +181,7 @@ class Engine:
         self.errorstats = {}
         for cmd in self.table.all_commands():
             cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0
+        self.latency.reset_histograms()
 
     # -- logging -----------------------------------------------------------
 
@@ -253,10 +261,13 @@ class Engine:
             self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
             reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
             cmd.failed_calls += 1
-        cmd.ns += perf_counter_ns() - t0
+        took = perf_counter_ns() - t0
+        cmd.ns += took
         bstate = c.bstate
         if bstate is None or c.unblocking and not bstate.rearmed:
             cmd.calls += 1  # a command that blocked counts once, when it is served
+            if took >= self.slow_ns:  # the one test for SLOWLOG, LATENCY and histograms (slowlog.py)
+                slow_observe(self, c, cmd, argv, took)
         c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
@@ -317,9 +328,12 @@ class Engine:
             self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
             reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
             cmd.failed_calls += 1
-        cmd.ns += perf_counter_ns() - t0
+        took = perf_counter_ns() - t0
+        cmd.ns += took
         if c.bstate is None or c.unblocking and not c.bstate.rearmed:
             cmd.calls += 1  # a command that blocked counts once, when it is served
+            if took >= self.slow_ns:
+                slow_observe(self, c, cmd, argv, took)
         c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
@@ -646,6 +660,7 @@ class Engine:
                 if time.monotonic() > deadline:
                     self.stats["expired_time_cap_reached_count"] += 1
                     break
+            self.latency.sample("expire-cycle", int((time.monotonic() - deadline + budget) * 1000))
             self.stats["expire_cycle_cpu_milliseconds"] += int((time.process_time() - t0) * 1000)
             if self.blocking.ready:
                 self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters

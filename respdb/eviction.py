@@ -297,6 +297,7 @@ class Evictor:
                     return EVICT_RUNNING
         finally:
             e.current = current
+            e.latency.since("eviction-cycle", t0)
         self.running = False
         return EVICT_OK
 

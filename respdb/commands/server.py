@@ -205,6 +205,10 @@ def _section_errorstats(e) -> list[str]:
     return ["errorstat_%s:count=%d" % (k, v) for k, v in sorted(e.errorstats.items())]
 
 
+def _section_latencystats(e) -> list[str]:
+    return e.latency.info_lines()
+
+
 def _section_keyspace(e) -> list[str]:
     out = []
     for db in e.dbs:
@@ -224,12 +228,13 @@ SECTIONS = {
     "modules": ("Modules", lambda e: []),
     "commandstats": ("Commandstats", _section_commandstats),
     "errorstats": ("Errorstats", _section_errorstats),
+    "latencystats": ("Latencystats", _section_latencystats),
     "cluster": ("Cluster", lambda e: ["cluster_enabled:0"]),
     "keyspace": ("Keyspace", _section_keyspace),
 }
 DEFAULT = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
            "errorstats", "cluster", "keyspace"]  # fmt: skip
-ALL = DEFAULT[:8] + ["commandstats"] + DEFAULT[8:]
+ALL = DEFAULT[:8] + ["commandstats"] + DEFAULT[8:9] + ["latencystats"] + DEFAULT[9:]
 
 
 def info_text(e, args: list[bytes]) -> str:

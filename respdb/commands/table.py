@@ -47,7 +47,7 @@ class Command:
     __slots__ = (
         "name", "fullname", "spec", "arity", "flags", "handler", "subcommands", "parent",
         "first_key", "last_key", "key_step", "calls", "ns", "rejected_calls",
-        "failed_calls", "getkeys",
+        "failed_calls", "getkeys", "hist",
     )  # fmt: skip
 
     def __init__(self, fullname: str, spec: dict[str, Any], parent: Command | None = None) -> None:
@@ -70,6 +70,7 @@ class Command:
         self.ns = 0  # time spent in the handler, nanoseconds
         self.rejected_calls = 0
         self.failed_calls = 0
+        self.hist = [0] * 65  # durations by bit length of their nanoseconds (latency.py)
 
     @property
     def implemented(self) -> bool:

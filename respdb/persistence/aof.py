@@ -247,6 +247,7 @@ class AOF:
             return
         data = b"".join(self.buf)
         self.buf = []
+        t0 = time.perf_counter()
         try:
             view = memoryview(data)
             while view:
@@ -258,9 +259,13 @@ class AOF:
                 self.engine.log("warning", "Error writing to the AOF file: %s" % err.strerror)
             self.last_write_ok = False
             return
+        lat = self.engine.latency
+        lat.aof_written(t0, self.child_pid != -1 or self.engine.persistence.child_pid != -1)
         self.current_size += len(data)
         if fsync:
+            t0 = time.perf_counter()
             os.fsync(self.fd)
+            lat.since("aof-fsync-always", t0)
             self.last_fsync = time.monotonic()
         else:
             self.unsynced = True
@@ -435,6 +440,7 @@ class AOF:
             finally:
                 os._exit(code)
         e.persistence.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
+        e.latency.sample("fork", e.persistence.latest_fork_usec // 1000)
         e.persistence.total_forks += 1
         self._frozen = True
         self.child_pid = pid

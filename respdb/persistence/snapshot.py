@@ -182,6 +182,7 @@ class Persistence:
             finally:
                 os._exit(code)
         self.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
+        e.latency.sample("fork", self.latest_fork_usec // 1000)
         self.total_forks += 1
         self.child_pid = pid
         self.child_start = time.time()
