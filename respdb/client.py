@@ -85,6 +85,7 @@ class Client:
             or not self.authenticated
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
+            or "O" in self.flags  # a monitor: no keyspace commands
         )
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from respdb import REDIS_VERSION, errors, lfu, notify
+from respdb import REDIS_VERSION, errors, lfu, monitor, notify
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import (
@@ -61,6 +61,7 @@ class Engine:
         ndb = self.config.get_int("databases")
         self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
         self.clients: dict[int, Client] = {}
+        self.monitors: list[Client] = []  # MONITOR clients (see monitor.py)
         self._next_id = 0
         self.dirty = 0
         self.start_time = time.time()
@@ -223,6 +224,8 @@ class Engine:
             self.unwatch_all(c)
         if c.bstate is not None:
             self.blocking.disconnect(c)
+        if self.monitors:
+            monitor.stop(c)
         self.clients.pop(c.id, None)
 
     # -- dispatch ----------------------------------------------------------
@@ -280,6 +283,8 @@ class Engine:
             c.rewrite = None
         if c.tracking is not None:
             self._after_tracked(c, cmd, argv)
+        if self.monitors:
+            reply = monitor.feed(self, c, cmd, argv, reply)
         if c.reply_mode:
             reply = self._filter_reply(c, reply)
         if self.post_work:
@@ -346,6 +351,8 @@ class Engine:
             c.rewrite = None
         if c.tracking is not None:
             self._after_tracked(c, cmd, argv)
+        if self.monitors:
+            reply = monitor.feed(self, c, cmd, argv, reply)
         if c.reply_mode:
             return self._filter_reply(c, reply)
         return reply
@@ -396,6 +403,8 @@ class Engine:
             or (cmd.fullname == "exec" and c.multi and any(q.flags & WRITE for q, _ in c.multi))
         ):
             return self._reject(c, cmd, MISCONF)
+        if "O" in c.flags and monitor.refused(c, cmd):
+            return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
             return self._reject(
                 c,

@@ -216,3 +216,32 @@ def test_same_second_keeps_highest_and_ring() -> None:
     for t in range(101, 101 + lat_mod.TS_LEN + 5):
         s.add(t, 1)
     assert len(s.samples()) == lat_mod.TS_LEN and s.samples()[0][0] == 106
+
+
+# -- redis-py over TCP ------------------------------------------------------------------------
+
+
+def test_redis_py_helpers(r, r3) -> None:
+    try:
+        r.config_set("slowlog-log-slower-than", 0)
+        r.slowlog_reset()
+        r.client_setname("pyclient")
+        r.set("foo", "bar")
+        entries = r.slowlog_get(2)
+        assert entries[0]["command"] == b"SET foo bar" and entries[0]["client_name"] == b"pyclient"
+        assert entries[0]["client_address"].startswith(b"127.0.0.1:") and entries[0]["duration"] >= 0
+        assert r.slowlog_len() >= 2
+        assert r.slowlog_reset()
+        r.config_set("latency-monitor-threshold", 10)
+        r.execute_command("DEBUG", "SLEEP", "0.02")
+        for client in (r, r3):
+            latest = client.latency_latest()
+            assert latest[0][0] == b"command" and latest[0][2] >= 20
+            assert len(client.latency_history("command")) == 1
+        assert r.latency_reset() == 1
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+        r.config_set("latency-monitor-threshold", 0)
+        r.client_setname("")
+        r.latency_reset()
+        r.slowlog_reset()

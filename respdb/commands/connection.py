@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from respdb import errors
+from respdb import errors, monitor
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, Client
 from respdb.commands.args import get_int, parse_ll
 from respdb.commands.keys import help_reply
@@ -51,6 +51,7 @@ def cmd_reset(c, argv):
     e.unwatch_all(c)
     e.pubsub.drop(c)
     e.tracking.disable(c)
+    monitor.stop(c)
     c.update_gate()
     return simple("RESET")
 
