@@ -74,7 +74,7 @@ class Client:
         self.obuf_soft_since = 0.0
         self.tracking: Any = None  # tracking.TrackingState while CLIENT TRACKING is on
         # True when something (auth, MULTI, ...) needs the slow pre-call checks for this client.
-        self.gated = not self.authenticated
+        self.gated = not self.authenticated or self.user in engine.acl.restricted
 
     def update_gate(self) -> None:
         self.gated = (
@@ -83,6 +83,7 @@ class Client:
             or self.engine.evict_on
             or self.engine.loading
             or not self.authenticated
+            or self.user in self.engine.acl.restricted  # an ACL user some command is refused to
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
             or "O" in self.flags  # a monitor: no keyspace commands

@@ -35,7 +35,7 @@ ACTIVE = {
     "list-max-listpack-size", "stream-node-max-bytes", "stream-node-max-entries", "busy-reply-threshold",
     "client-output-buffer-limit", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
-    "latency-tracking-info-percentiles",
+    "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default",
 }  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

@@ -13,6 +13,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from respdb import REDIS_VERSION, errors, lfu, monitor, notify
+from respdb.acl import ACL
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import (
@@ -56,6 +57,7 @@ class Engine:
         load_all()
 
         self.config = config or Config()
+        self.acl = ACL(self)  # users and permissions (acl.py); before any client exists
         self.table = TABLE
         self.by_bytes = TABLE.by_bytes
         ndb = self.config.get_int("databases")
@@ -114,6 +116,10 @@ class Engine:
         self.tcp_port = 0
         self.persistence = Persistence(self)  # RDB snapshots: SAVE/BGSAVE state, save points
         self.aof = AOF(self)  # multi-part AOF: appending, fsync policy, BGREWRITEAOF
+        acl_error = self.acl.load_at_startup()  # `user` directives and the aclfile
+        if acl_error is not None:
+            self.log("warning", acl_error)
+            raise SystemExit(1)
 
     # -- configuration -----------------------------------------------------
 
@@ -156,7 +162,7 @@ class Engine:
         return (0, 0, 0)
 
     def auth_required(self) -> bool:
-        return bool(self.config["requirepass"])
+        return self.acl.auth_required()  # the default user has a password (or is off)
 
     def reset_stats(self) -> None:
         # Updated in place: connections keep a reference to this dict (net.py).
@@ -391,8 +397,14 @@ class Engine:
                     "you can run it from a local connection, otherwise you need to set this option in "
                     "the configuration file, and then restart the server." % cmd.name.upper(),
                 )
-        if not c.authenticated and not cmd.flags & NO_AUTH:
+        if not c.authenticated and not cmd.flags & NO_AUTH and self.acl.auth_required():
             return self._reject(c, cmd, errors.NOAUTH)
+        if c.user in self.acl.restricted:  # ACL: right after auth (and NO_MULTI), as processCommand
+            if c.multi is not None and cmd.flags & NO_MULTI:
+                return self._reject(c, cmd, "ERR Command not allowed inside a transaction")
+            denied = self.acl.check(c, cmd, argv)
+            if denied is not None:
+                return self._reject(c, cmd, denied)
         if self.evict_on:
             oom = self._check_oom(c, cmd, argv)
             if oom is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from respdb import errors, monitor
+from respdb.acl import NOPASS
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, Client
 from respdb.commands.args import get_int, parse_ll
 from respdb.commands.keys import help_reply
@@ -44,8 +45,7 @@ def cmd_reset(c, argv):
     c.name = b""
     c.reply_mode = REPLY_ON
     c.no_evict = False
-    c.authenticated = not e.auth_required()
-    c.user = "default"
+    e.acl.set_default_auth(c)
     c.multi = None
     c.multi_error = False
     e.unwatch_all(c)
@@ -56,20 +56,10 @@ def cmd_reset(c, argv):
     return simple("RESET")
 
 
-def _check_password(c, user: bytes, password: bytes) -> bool:
-    e = c.engine
-    if user != b"default":
-        return False
-    required = e.config["requirepass"]
-    return not required or password == required.encode("utf-8", "surrogateescape")
-
-
-def _authenticate(c, user: bytes, password: bytes) -> None:
-    if not _check_password(c, user, password):
+def _authenticate(c, user: bytes, password: bytes, cmd_name: bytes) -> None:
+    # acl.authenticate() logs a failure (reason auth, object: the command as sent)
+    if not c.engine.acl.authenticate(c, user, password, cmd_name):
         raise CommandError("WRONGPASS invalid username-password pair or user is disabled.")
-    c.authenticated = True
-    c.update_gate()
-    c.user = user.decode("utf-8", "surrogateescape")
 
 
 @command("auth")
@@ -77,14 +67,14 @@ def cmd_auth(c, argv):
     if len(argv) > 3:
         raise CommandError(errors.SYNTAX)
     if len(argv) == 2:
-        if not c.engine.config["requirepass"]:
+        if c.engine.acl.default.flags & NOPASS:
             raise CommandError(
                 "ERR AUTH <password> called without any password configured for the default user. "
                 "Are you sure your configuration is correct?"
             )
-        _authenticate(c, b"default", argv[1])
+        _authenticate(c, b"default", argv[1], argv[0])
     else:
-        _authenticate(c, argv[1], argv[2])
+        _authenticate(c, argv[1], argv[2], argv[0])
     return OK
 
 
@@ -121,7 +111,7 @@ def cmd_hello(c, argv):
             raise CommandError("ERR Syntax error in HELLO option '%s'" % argv[j].decode("utf-8", "surrogateescape"))
         j += 1
     if user is not None:
-        _authenticate(c, user, password)
+        _authenticate(c, user, password, argv[0])
     if not c.authenticated:
         raise CommandError(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
@@ -322,7 +312,7 @@ def cmd_client_kill(c, argv):
         elif opt == b"laddr":
             f_laddr = sval
         elif opt == b"user":
-            if sval != "default":
+            if e.acl.get(val) is None:
                 raise CommandError("ERR No such user '%s'" % sval)
             f_user = sval
         elif opt == b"skipme":

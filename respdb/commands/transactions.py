@@ -54,6 +54,11 @@ def cmd_exec(c, argv):
     e._exec_depth += 1
     try:
         for cmd, args in queued:
+            if c.user in e.acl.restricted:  # the rules may have changed since queueing
+                denied = e.acl.check_queued(c, cmd, args)
+                if denied is not None:
+                    replies.append(denied)
+                    continue
             replies.append(e.call(c, cmd, args))
     finally:
         c.in_multi = False

@@ -250,7 +250,9 @@ class Scripting:
         cmd = self._lookup(argv)
         if cmd is None:
             return None
-        return True  # no ACL users yet: the default user may run everything
+        run = self.run
+        user = self.engine.acl.get(run.caller.user if run is not None else "default")
+        return user is None or user.check(cmd, list(argv))[0] == 0
 
     def _call(self, resp: int, repl: int, *args: bytes) -> bytes:
         """redis.call / redis.pcall: run one command for the script; the reply as RESP."""
@@ -268,6 +270,10 @@ class Scripting:
         if flags & NOSCRIPT and not self.engine.__dict__.get("script_disable_deny_script"):
             # (DEBUG SET-DISABLE-DENY-SCRIPTS 1 sets engine.script_disable_deny_script)
             return self._refused(cmd, ERR_NOSCRIPT)
+        if run.client.user in self.engine.acl.restricted:  # scriptVerifyACL, as the caller's user
+            denied = self.engine.acl.check_script(run.caller, run.client.user, cmd, list(args), run.cmd)
+            if denied is not None:
+                return self._refused(cmd, b"-ERR %s\r\n" % denied.encode())
         if flags & WRITE:
             if run.read_only:
                 return self._refused(cmd, ERR_RO)

@@ -600,7 +600,7 @@ R.acl_check_cmd = function(...)
   if not argv then
     raise(n)
   end
-  local ok = host_acl(unpack(argv, 1, n > 2 and 2 or n)) -- the command (and subcommand) is what counts
+  local ok = host_acl(unpack(argv, 1, n)) -- the whole call: keys and channels count too
   if ok == nil then
     raise(error_table("Invalid command passed to redis.acl_check_cmd()"))
   end
