@@ -480,6 +480,11 @@ def test_multi_queue_and_exec_recheck(duo: Duo, servers) -> None:
             WATCH k1
             EXEC
             MULTI
+            SUBSCRIBE ch
+            WATCH zz
+            GET zz
+            EXEC
+            MULTI
             SET k1 v
             GET k1
             """
