@@ -275,6 +275,10 @@ def test_monitor_events(sp: Pair) -> None:
     p.run("CONFIG", "SET", "latency-monitor-threshold", "5")
     p.run("PING")  # fast: no event
     p.run("LATENCY", "LATEST")
+    # The two sleeps must fall in the same wall-clock second on both servers (one sample each):
+    # start early in a second.
+    while time.time() % 1 > 0.3:
+        time.sleep(0.02)
     p.run("DEBUG", "SLEEP", "0.03")
     p.run("DEBUG", "SLEEP", "0.01")  # same second: the sample keeps the highest
     a, b = p.both("LATENCY", "LATEST")
