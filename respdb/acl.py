@@ -878,16 +878,22 @@ class ACL:
     def context_of(c: Client) -> str:
         return "multi" if c.multi is not None or c.in_multi else "toplevel"
 
-    def check(self, c: Client, cmd: Command, argv: list[bytes]) -> str | None:
-        """The pre-call check (processCommand): None, or the NOPERM error; denials are logged."""
+    def _denied(self, c: Client, cmd: Command, argv: list[bytes], context: str) -> int:
+        """The user's verdict on a call (OK or a DENIED_* code); a denial goes to the ACL log."""
         u = self.users.get(c.user)
         if u is None:
-            return None
+            return OK
         res, pos = u.check(cmd, argv)
+        if res != OK:
+            obj = cmd.fullname.encode() if res == DENIED_CMD else argv[pos]
+            self.add_log(c, res, context, obj, None, cmd)
+        return res
+
+    def check(self, c: Client, cmd: Command, argv: list[bytes]) -> str | None:
+        """The pre-call check (processCommand): None, or the NOPERM error; denials are logged."""
+        res = self._denied(c, cmd, argv, self.context_of(c))
         if res == OK:
             return None
-        obj = cmd.fullname.encode() if res == DENIED_CMD else argv[pos]
-        self.add_log(c, res, self.context_of(c), obj, None, cmd)
         if res == DENIED_CMD:
             return NOPERM_CMD % cmd.fullname
         if res == DENIED_KEY:
@@ -896,14 +902,9 @@ class ACL:
 
     def check_queued(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """EXEC re-checks each queued command (the rules may have changed since)."""
-        u = self.users.get(c.user)
-        if u is None:
-            return None
-        res, pos = u.check(cmd, argv)
+        res = self._denied(c, cmd, argv, "multi")
         if res == OK:
             return None
-        obj = cmd.fullname.encode() if res == DENIED_CMD else argv[pos]
-        self.add_log(c, res, "multi", obj, None, cmd)
         return self.engine._error(
             "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
             "This command is no longer allowed for the following reason: " + EXEC_REASONS[res]
