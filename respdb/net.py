@@ -157,7 +157,7 @@ class RespProtocol(asyncio.Protocol):
                     self.transport.write(reply)
                     stats["total_net_output_bytes"] += len(reply)
             if client.close_after_reply:
-                self.transport.close()
+                self.close()  # after what is held (a reply waiting for the AOF write)
             elif client.bstate is not None:
                 self.queued = []
         elif not self._run(cmds, err):
@@ -251,7 +251,7 @@ class RespProtocol(asyncio.Protocol):
         if out:
             self._write(out)
         if client.close_after_reply:
-            self.transport.close()
+            self.close()  # after what is held (replies waiting for the AOF write)
             return False
         return True
 

@@ -498,3 +498,28 @@ def test_bgrewriteaof_with_appendonly_off_like_redis():
     finally:
         ours.stop()
         ref.stop()
+
+
+@pytest.mark.parametrize("fsync", ["everysec", "always"])
+def test_replies_held_for_the_aof_still_go_out_before_a_close(fsync):
+    """Replies wait for the once-per-loop AOF write; QUIT (or a protocol error) right behind a
+    write must still send them, in order, before the connection closes, and the write is in
+    the file by then."""
+    d = tempfile.mkdtemp(prefix="respdb-aof-")
+    s = _start(d, "--appendfsync", fsync)
+    try:
+        for tail, last in ((b"*1\r\n$4\r\nQUIT\r\n", b"+OK\r\n"), (b"*1\r\n$x\r\n", b"-ERR Protocol error")):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+                sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n" + tail)
+                got = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+            assert got.startswith(b"+OK\r\n:") and last in got, got
+        incr = Path(d, "appendonlydir").glob("*.incr.aof")
+        assert any(b"INCR" in p.read_bytes() for p in incr)
+    finally:
+        s.stop()
+        shutil.rmtree(d, ignore_errors=True)
