@@ -1,8 +1,10 @@
 """The network server: asyncio Protocols (on uvloop) feeding the engine.
 
-One read -> parse everything in it -> execute each request -> one write. A client
-whose unsent output grows past the transport's high-water mark stops being read
-until it drains, so a slow reader cannot make the server buffer without bound.
+One read -> parse everything in it -> execute each request; the replies are held and, at
+the end of the event-loop iteration, the AOF is written once and then every client's output
+goes out in one write each (Redis's beforeSleep). A client whose unsent output grows past
+the transport's high-water mark stops being read until it drains, so a slow reader cannot
+make the server buffer without bound.
 """
 
 from __future__ import annotations
