@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from respdb.resp import split_inline
+from respdb.tls import ACTIVE as TLS_ACTIVE
 
 # Parameters whose values respdb acts on.
 ACTIVE = {
@@ -36,7 +37,7 @@ ACTIVE = {
     "client-output-buffer-limit", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
     "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default",
-}  # fmt: skip
+} | TLS_ACTIVE  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).
 RUN_DEFAULTS = {
@@ -314,6 +315,9 @@ def _quote(s: str) -> str:
 _RANGES = {
     "databases": (1, 2**31 - 1),
     "port": (0, 65535),
+    "tls-port": (0, 65535),
+    "tls-session-cache-size": (0, 2**31 - 1),
+    "tls-session-cache-timeout": (0, 2**31 - 1),
     "hz": (0, 2**31 - 1),  # clamped to 1..500 where used, as Redis does
     "maxclients": (1, 2**32 - 1),
     "timeout": (0, 2**31 - 1),

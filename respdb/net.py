@@ -20,6 +20,7 @@ from respdb.client import REPLY_OFF, REPLY_SKIP_NEXT
 from respdb.engine import Engine
 from respdb.keyspace import Database
 from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
+from respdb.tls import TLSListeners
 
 MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
@@ -431,6 +432,7 @@ class Server:
             e.tcp_port = port
             if port == 0:
                 pass
+        await TLSListeners(e, lambda: RespProtocol(e, shared), backlog, self.servers).start()  # tls-port
         sock_path = cfg["unixsocket"]
         if sock_path:
             if os.path.exists(sock_path):
