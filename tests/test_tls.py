@@ -418,3 +418,29 @@ def test_differential_over_tls(certs: Certs, tls_only: int) -> None:
             assert have == want, args
     finally:
         ref.stop()
+
+
+def test_encrypted_key_with_pass(certs: Certs) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(Path(certs["server.key"]).read_bytes(), password=None)
+    enc = certs.root / "server-enc.key"
+    enc.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"s3cret"),
+        )
+    )
+    srv, port = launch(RESPDB, certs, tls_key_file=str(enc), tls_key_file_pass="s3cret")
+    try:
+        c = tls_client(certs, port)
+        assert c.ping()
+        # a wrong pass is refused and the running context stays
+        with pytest.raises(redis.ResponseError, match="Unable to update TLS configuration"):
+            c.config_set("tls-key-file-pass", "wrong")
+        assert c.config_get("tls-key-file-pass") == {"tls-key-file-pass": "s3cret"}
+        assert tls_client(certs, port).ping()
+        c.close()
+    finally:
+        srv.stop()
