@@ -242,14 +242,19 @@ class Engine:
         if cmd is None:
             cmd = self.table.lookup(argv[0])
             if cmd is None:
+                c.last_cmd = None
                 return self._reject(c, None, _unknown_command(argv))
         n = len(argv)
         if cmd.subcommands:
             if n >= 2:
                 sub = cmd.subcommands.get(argv[1].lower())
                 if sub is None or sub.handler is None:
+                    c.last_cmd = None
                     return self._reject(c, None, errors.unknown_subcommand(argv[1].split(b"\0", 1)[0], cmd.name))
                 cmd = sub
+        # CLIENT LIST's cmd=: set at lookup, before any check, as Redis's processCommand does
+        # (so it names the running CLIENT LIST itself, and a command refused for its arity).
+        c.last_cmd = cmd
         arity = cmd.arity
         if (arity > 0 and arity != n) or n < -arity:
             return self._reject(c, cmd, errors.wrong_args(cmd.fullname))
@@ -277,7 +282,6 @@ class Engine:
             cmd.calls += 1  # a command that blocked counts once, when it is served
             if took >= self.slow_ns:  # the one test for SLOWLOG, LATENCY and histograms (slowlog.py)
                 slow_observe(self, c, cmd, argv, took)
-        c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
             if rewrite is not None:
@@ -345,7 +349,6 @@ class Engine:
             cmd.calls += 1  # a command that blocked counts once, when it is served
             if took >= self.slow_ns:
                 slow_observe(self, c, cmd, argv, took)
-        c.last_cmd = cmd
         if self.dirty != dirty and self.propagators:
             rewrite = c.rewrite
             if rewrite is not None:
