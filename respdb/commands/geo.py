@@ -461,8 +461,6 @@ def _store(c, key: bytes, points, conv: float, storedist: bool, search: int) -> 
     db.set(key, value)
     e.written(db, key, "geosearchstore" if search else "georadiusstore", notify.ZSET)
     e.dirty += len(points) - 1
-    if db.blocking:
-        e.blocking.signal_ready(db, key)
     return integer(len(points))
 
 

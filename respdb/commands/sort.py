@@ -335,8 +335,6 @@ def sort_generic(c, argv, readonly: bool) -> bytes:
         db.set(storekey, list_types.from_values([b"" if x is None else bytes(x) for x in out]))
         e.written(db, storekey, "sortstore", NOTIFY_LIST)
         e.dirty += len(out) - 1
-        if db.blocking:
-            e.blocking.signal_ready(db, storekey)
     elif db.delete(storekey):
         e.written(db, storekey, "del", NOTIFY_GENERIC)
     return integer(len(out))
