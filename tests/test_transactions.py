@@ -114,6 +114,26 @@ def test_watched_key_expiring_aborts(respdb_server, redis_server):
             a.close()
 
 
+@pytest.mark.parametrize("move", [("LMOVE", "src", "dst", "LEFT", "RIGHT"), ("RPOPLPUSH", "src", "dst")])
+def test_list_move_touches_the_watched_source(respdb_server, redis_server, move):
+    """The key a list move pops from is modified too: WATCH on it aborts EXEC, as in Redis."""
+    got = []
+    for port in (redis_server.port, respdb_server.port):
+        a, b = RawConn(port), RawConn(port)
+        try:
+            a.cmd("FLUSHALL")
+            a.cmd("RPUSH", "src", "x", "y")
+            a.cmd("WATCH", "src")
+            b.cmd(*move)
+            a.cmd("MULTI")
+            a.cmd("PING")
+            got.append(a.cmd("EXEC"))
+        finally:
+            a.close()
+            b.close()
+    assert got == [b"*-1\r\n", b"*-1\r\n"]
+
+
 def test_exec_propagates_wrapped_in_multi():
     cfg = Config()
     e = Engine(cfg)

@@ -80,11 +80,6 @@ def _changed(c, db, key: bytes, event: str, dirty: int = 1, deleted: bool = Fals
         e.notify(NOTIFY_GENERIC, "del", key, db.id)
 
 
-def _signal(c, db, key: bytes) -> None:
-    if db.blocking:
-        c.engine.blocking.signal_ready(db, key)
-
-
 def _where(arg: bytes) -> bool:
     a = arg.lower()
     if a == b"left":
@@ -591,12 +586,13 @@ def _lmove(c, src: bytes, dst: bytes, wherefrom: bool, whereto: bool):
         _store(db, src, sv, rest)
         _store(db, dst, dv, push_items(dv, items, whereto))
     e = c.engine
-    # Redis's order: the push event on dst, then the pop event (and "del") on src.
+    # Redis's order: the push event on dst, then the pop event (and "del") on src. Both keys
+    # go through the mutation path (written() also wakes dst's waiters and touches WATCH).
     e.written(db, dst, "lpush" if whereto else "rpush", NOTIFY_LIST)
-    e.notify(NOTIFY_LIST, "lpop" if wherefrom else "rpop", src, db.id)
+    e.written(db, src, "lpop" if wherefrom else "rpop", NOTIFY_LIST)
+    e.dirty -= 1  # Redis counts the move as one change
     if rest is None and dst != src:
         e.notify(NOTIFY_GENERIC, "del", src, db.id)
-    _signal(c, db, dst)
     return items[0]
 
 
