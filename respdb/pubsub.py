@@ -63,6 +63,16 @@ class PubSub:
         c.update_gate()
         return b"".join(out)
 
+    def _forget(self, table: dict, name: bytes, c: Client) -> None:
+        """Take `c` off `name`'s subscribers; a name nobody follows any more is dropped."""
+        subs = table.get(name)
+        if subs is not None:
+            subs.pop(c, None)
+            if not subs:
+                del table[name]
+                if table is self.patterns:
+                    self._matchers.pop(name, None)
+
     def unsubscribe(self, c: Client, names: list[bytes], shard: bool = False) -> bytes:
         table = self.shard_channels if shard else self.channels
         mine = c.ssubs if shard else c.subs
@@ -76,11 +86,7 @@ class PubSub:
         for ch in names:
             if ch in mine:
                 del mine[ch]
-                subs = table.get(ch)
-                if subs is not None:
-                    subs.pop(c, None)
-                    if not subs:
-                        del table[ch]
+                self._forget(table, ch, c)
             n = len(c.ssubs) if shard else self.count(c)
             out.append(self._reply(c, kind, ch, n))
         c.update_gate()
@@ -107,37 +113,16 @@ class PubSub:
         for p in patterns:
             if p in c.psubs:
                 del c.psubs[p]
-                subs = self.patterns.get(p)
-                if subs is not None:
-                    subs.pop(c, None)
-                    if not subs:
-                        del self.patterns[p]
-                        self._matchers.pop(p, None)
+                self._forget(self.patterns, p, c)
             out.append(self._reply(c, b"punsubscribe", p, self.count(c)))
         c.update_gate()
         return b"".join(out)
 
     def drop(self, c: Client) -> None:
         """A client went away: forget its subscriptions without replying."""
-        for ch in list(c.subs):
-            subs = self.channels.get(ch)
-            if subs is not None:
-                subs.pop(c, None)
-                if not subs:
-                    del self.channels[ch]
-        for ch in list(c.ssubs):
-            subs = self.shard_channels.get(ch)
-            if subs is not None:
-                subs.pop(c, None)
-                if not subs:
-                    del self.shard_channels[ch]
-        for p in list(c.psubs):
-            subs = self.patterns.get(p)
-            if subs is not None:
-                subs.pop(c, None)
-                if not subs:
-                    del self.patterns[p]
-                    self._matchers.pop(p, None)
+        for table, names in ((self.channels, c.subs), (self.shard_channels, c.ssubs), (self.patterns, c.psubs)):
+            for name in names:
+                self._forget(table, name, c)
         c.subs.clear()
         c.psubs.clear()
         c.ssubs.clear()
