@@ -298,7 +298,7 @@ def _parse_add_trim(c, argv, xadd: bool) -> tuple[TrimArgs, int]:
         opt = arg.lower()
         if xadd and arg == b"*":
             break
-        if opt == b"maxlen" and more:
+        if (opt == b"maxlen" or opt == b"minid") and more:
             if a.trimming:
                 raise CommandError("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
             a.approx = False
@@ -308,23 +308,13 @@ def _parse_add_trim(c, argv, xadd: bool) -> tuple[TrimArgs, int]:
                 i += 1
             elif more >= 2 and nxt == b"=":
                 i += 1
-            maxlen = _getll(argv[i + 1])
-            if maxlen < 0:
-                raise CommandError("ERR The MAXLEN argument must be >= 0.")
-            a.maxlen = maxlen
-            i += 1
-            a.strategy_idx = i
-        elif opt == b"minid" and more:
-            if a.trimming:
-                raise CommandError("ERR syntax error, MAXLEN and MINID options at the same time are not compatible")
-            a.approx = False
-            nxt = argv[i + 1]
-            if more >= 2 and nxt == b"~":
-                a.approx = True
-                i += 1
-            elif more >= 2 and nxt == b"=":
-                i += 1
-            a.minid = parse_id(argv[i + 1], 0, True)
+            if opt == b"maxlen":
+                maxlen = _getll(argv[i + 1])
+                if maxlen < 0:
+                    raise CommandError("ERR The MAXLEN argument must be >= 0.")
+                a.maxlen = maxlen
+            else:
+                a.minid = parse_id(argv[i + 1], 0, True)
             i += 1
             a.strategy_idx = i
         elif opt == b"limit" and more:
