@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from respdb.persistence import rdb
-from respdb.persistence.snapshot import _fsync_dir, _unlink, rdb_used_mem
+from respdb.persistence.snapshot import _fsync_dir, _unlink, rdb_used_mem, reap
 
 BASE, INCR, HIST = "b", "i", "h"
 PAUSE = None  # yielded by the loading generators where clients may be served
@@ -526,11 +526,8 @@ class AOF:
 
     def cron(self) -> None:
         if self.child_pid != -1:
-            try:
-                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = self.child_pid, 1 << 8
-            if pid:
+            status = reap(self.child_pid)
+            if status is not None:
                 self._child_done(status)
         if not self.on:
             return
@@ -563,33 +560,15 @@ class AOF:
 
     # -- loading ---------------------------------------------------------------------------
     #
-    # The load is written once, as a generator (`_load_steps`), and driven two ways: all at once
-    # (`load_at_startup`) or from the event loop (`load_at_startup_async`), which serves clients
-    # with -LOADING between batches of commands, as Redis calls processEventsWhileBlocked every
-    # 1024 commands. The generator yields PAUSE where clients may be served, or a callable that
-    # the async driver runs in a worker thread (parsing an RDB preamble touches no engine state).
-
-    def load_at_startup(self) -> bool:
-        """Load the manifest's files when appendonly is yes; False (logged) when start-up must stop."""
-        if self.engine.config["appendonly"] != "yes":
-            return True
-        gen = self._load_steps()
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = gen.send(result) if error is None else gen.throw(error)
-            except StopIteration as stop:
-                return self._load_done(stop.value)
-            result, error = None, None
-            if step is not PAUSE:
-                try:
-                    result = step()
-                except BaseException as err:  # handed back to the generator, which reports it
-                    error = err
+    # The load is written as a generator (`_load_steps`) driven from the event loop
+    # (`load_at_startup_async`), which serves clients with -LOADING between batches of commands,
+    # as Redis calls processEventsWhileBlocked every 1024 commands. The generator yields PAUSE
+    # where clients may be served, or a callable that the driver runs in a worker thread
+    # (parsing an RDB preamble touches no engine state).
 
     async def load_at_startup_async(self, stopping: Callable[[], bool] | None = None) -> bool:
-        """The same with the server listening: clients get -LOADING until the dataset is in place.
+        """Load the manifest's files when appendonly is yes, with the server listening: clients get
+        -LOADING until the dataset is in place; False (logged) when start-up must stop.
         A shutdown requested meanwhile (`stopping()`) abandons the load; that returns True too."""
         import asyncio
 

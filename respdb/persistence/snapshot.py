@@ -238,11 +238,8 @@ class Persistence:
         if self.loading:
             return
         if self.child_pid != -1:
-            try:
-                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = self.child_pid, 1 << 8
-            if pid:
+            status = reap(self.child_pid)
+            if status is not None:
                 self._child_done(status)
             return
         if self.engine.aof.child_pid != -1:
@@ -359,26 +356,10 @@ class Persistence:
         self.install(res)
         return res
 
-    def load_at_startup(self) -> bool:
-        """Load the RDB file if there is one; False (logged) when it cannot be loaded."""
-        path = self._startup_file()
-        if path is None:
-            return True
-        t0 = time.perf_counter()
-        self._set_loading(True)
-        try:
-            res = self.load_file(path)
-        except (rdb.RDBError, OSError, ValueError) as err:
-            self._load_failed(path, err)
-            return False
-        finally:
-            self._set_loading(False)
-        self._loaded(res, t0)
-        return True
-
     async def load_at_startup_async(self) -> bool:
-        """The same, with the server already listening: the file is parsed in a worker thread
-        while the event loop answers -LOADING, then installed from the loop."""
+        """Load the RDB file if there is one, with the server already listening: the file is
+        parsed in a worker thread while the event loop answers -LOADING, then installed from
+        the loop. False (logged) when it cannot be loaded."""
         import asyncio
 
         path = self._startup_file()
@@ -507,6 +488,16 @@ def rdb_used_mem(data: bytes) -> int:
     except (rdb.RDBError, ValueError):
         pass
     return 0
+
+
+def reap(pid: int) -> int | None:
+    """The wait status of a finished child (BGSAVE, AOF rewrite), None while it runs; a child
+    that cannot be waited for counts as having exited with status 1."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 1 << 8
+    return status if done else None
 
 
 def _unlink(path: str) -> None:
