@@ -57,8 +57,8 @@ class HashLP(bytes):
         return list(zip(t[0::2], t[1::2], strict=True))
 
 
-def _find(t: tuple, field: bytes) -> int:
-    """Index of `field` among the even (field) positions of a flat tuple, or -1."""
+def _find(t: tuple | list, field: bytes) -> int:
+    """Index of `field` among the even (field) positions of a flat tuple or list, or -1."""
     i = 0
     try:
         while True:
@@ -139,7 +139,7 @@ def lp_set(h: HashLP | None, pairs: list[bytes], max_entries: int) -> tuple[tupl
     n = len(pairs)
     for i in range(0, n, 2):
         f = pairs[i]
-        j = _find_list(t, f)
+        j = _find(t, f)
         if j < 0:
             t.append(f)
             t.append(pairs[i + 1])
@@ -151,23 +151,11 @@ def lp_set(h: HashLP | None, pairs: list[bytes], max_entries: int) -> tuple[tupl
     return tuple(t), added, n
 
 
-def _find_list(t: list, field: bytes) -> int:
-    i = 0
-    try:
-        while True:
-            i = t.index(field, i)
-            if not i & 1:
-                return i
-            i += 1
-    except ValueError:
-        return -1
-
-
 def lp_delete(h: HashLP, fields: list[bytes]) -> tuple[tuple, int]:
     t = list(loads(h))
     removed = 0
     for f in fields:
-        j = _find_list(t, f)
+        j = _find(t, f)
         if j >= 0:
             del t[j : j + 2]
             removed += 1
