@@ -37,6 +37,15 @@ def _rev64(v: int) -> int:
     return int(format(v, "064b")[::-1], 2)
 
 
+def _emit(bucket: Any, out: list[bytes]) -> None:
+    """The keys of one KeyIndex bucket (None, a key, or a tuple of keys) onto `out`."""
+    if bucket is not None:
+        if type(bucket) is tuple:
+            out.extend(bucket)
+        else:
+            out.append(bucket)
+
+
 class KeyIndex:
     """Keys in 2**n buckets (None, one key, or a tuple of keys), resized incrementally.
 
@@ -167,12 +176,7 @@ class KeyIndex:
         mask = self.mask
         maxiter = count * 10
         while True:
-            b = table[cursor & mask]
-            if b is not None:
-                if type(b) is tuple:
-                    out.extend(b)
-                else:
-                    out.append(b)
+            _emit(table[cursor & mask], out)
             cursor |= ~mask & MASK64
             cursor = _rev64((_rev64(cursor) + 1) & MASK64)
             maxiter -= 1
@@ -190,19 +194,9 @@ class KeyIndex:
         diff = m0 ^ m1
         maxiter = count * 10
         while True:
-            b = t0[v & m0]
-            if b is not None:
-                if type(b) is tuple:
-                    out.extend(b)
-                else:
-                    out.append(b)
+            _emit(t0[v & m0], out)
             while True:
-                b = t1[v & m1]
-                if b is not None:
-                    if type(b) is tuple:
-                        out.extend(b)
-                    else:
-                        out.append(b)
+                _emit(t1[v & m1], out)
                 v |= ~m1 & MASK64
                 v = _rev64((_rev64(v) + 1) & MASK64)
                 if not v & diff:
