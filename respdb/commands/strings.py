@@ -9,7 +9,7 @@ from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.keyspace import Database
-from respdb.resp import EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, map_, null
+from respdb.resp import BULK_HEADERS, EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, map_, null
 from respdb.types.strings import (
     LongDoubleError,
     PlainBytes,
@@ -98,7 +98,10 @@ def cmd_get(c, argv):
         return _NULLS[c.proto]
     c.engine.stats["keyspace_hits"] += 1
     if type(v) is bytes or type(v) is bytearray or type(v) is PlainBytes:
-        return b"$%d\r\n%b\r\n" % (len(v), v)
+        n = len(v)
+        if n < 1024:
+            return BULK_HEADERS[n] + v + b"\r\n"
+        return b"$%d\r\n%b\r\n" % (n, v)
     raise CommandError(errors.WRONGTYPE)
 
 

@@ -122,6 +122,21 @@ def _legacy_range(spec: dict[str, Any]) -> tuple[int, int, int]:
     return first, last, 1
 
 
+# Commands that only read and change keys, reply to the caller and leave the client's own
+# state alone (no SELECT, MULTI, blocking, subscribing, closing): those a pipelined run of
+# one command may execute back to back (Engine.execute_run).
+_RUN_GROUPS = frozenset(
+    ("string", "list", "hash", "set", "sorted_set", "bitmap", "hyperloglog", "geo", "stream", "generic")
+)
+_NO_RUN = BLOCKING | PROTECTED | ADMIN | NOSCRIPT | PUBSUB | NO_MULTI
+
+
+def _runnable(cmd: Command) -> bool:
+    if cmd.subcommands or cmd.handler is None or cmd.flags & _NO_RUN:
+        return False
+    return cmd.spec.get("group") in _RUN_GROUPS or cmd.fullname in ("ping", "echo")
+
+
 class CommandTable:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
@@ -136,6 +151,8 @@ class CommandTable:
         # Dispatch dict keyed by the exact bytes clients send (lower and upper case);
         # other spellings fall back to a lowercase lookup.
         self.by_bytes: dict[bytes, Command] = {}
+        # The subset a pipelined run of one command may take (Engine.execute_run).
+        self.runs: dict[bytes, Command] = {}
 
     def get(self, fullname: str) -> Command:
         if "|" in fullname:
@@ -154,6 +171,9 @@ class CommandTable:
             name = cmd.name.encode()
             self.by_bytes[name] = cmd
             self.by_bytes[name.upper()] = cmd
+            if _runnable(cmd):
+                self.runs[name] = cmd
+                self.runs[name.upper()] = cmd
 
     def lookup(self, name: bytes) -> Command | None:
         cmd = self.by_bytes.get(name)
