@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from respdb import notify
 from respdb.glob import compile_glob
+from respdb.resp import bulk
 
 if TYPE_CHECKING:
     from respdb.client import Client
     from respdb.engine import Engine
-
-
-def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
 def _head(n: int, proto: int) -> bytes:
@@ -47,8 +44,8 @@ class PubSub:
         if name is None:
             nm = b"_\r\n" if c.proto == 3 else b"$-1\r\n"
         else:
-            nm = _bulk(name)
-        return _head(3, c.proto) + _bulk(kind) + nm + b":%d\r\n" % n
+            nm = bulk(name)
+        return _head(3, c.proto) + bulk(kind) + nm + b":%d\r\n" % n
 
     def subscribe(self, c: Client, names: list[bytes], shard: bool = False) -> bytes:
         table = self.shard_channels if shard else self.channels
@@ -134,8 +131,8 @@ class PubSub:
         table = self.shard_channels if shard else self.channels
         subs = table.get(channel)
         if subs:
-            kind = _bulk(b"smessage" if shard else b"message")
-            body = kind + _bulk(channel) + _bulk(message)
+            kind = bulk(b"smessage" if shard else b"message")
+            body = kind + bulk(channel) + bulk(message)
             m2 = b"*3\r\n" + body
             m3 = b">3\r\n" + body
             for c in list(subs):
@@ -145,7 +142,7 @@ class PubSub:
             for p, psubs in list(self.patterns.items()):
                 if self._matchers[p](channel) is None:
                     continue
-                body = _bulk(b"pmessage") + _bulk(p) + _bulk(channel) + _bulk(message)
+                body = bulk(b"pmessage") + bulk(p) + bulk(channel) + bulk(message)
                 for c in list(psubs):
                     self._send(c, (b">4\r\n" if c.proto == 3 else b"*4\r\n") + body)
                     receivers += 1

@@ -14,16 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from respdb.commands.keyspecs import get_keys
 from respdb.commands.table import PUBSUB
+from respdb.resp import bulk
 
 if TYPE_CHECKING:
     from respdb.client import Client
     from respdb.engine import Engine
 
 CHANNEL = b"__redis__:invalidate"
-
-
-def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
 class TrackingState:
@@ -134,7 +131,7 @@ class Tracking:
                 self.engine.tracking_pending.append(key)
                 self.engine.post_work = True
             else:
-                self.send(target, b"*1\r\n" + _bulk(key))
+                self.send(target, b"*1\r\n" + bulk(key))
 
     def invalidate_all(self, current: Client | None) -> None:
         """FLUSHDB/FLUSHALL: every tracking client gets a null invalidation."""
@@ -158,13 +155,13 @@ class Tracking:
             if target is None:
                 st.broken = True
                 if c.proto == 3:
-                    return c, b">2\r\n" + _bulk(b"tracking-redir-broken") + b":%d\r\n" % st.redirect
+                    return c, b">2\r\n" + bulk(b"tracking-redir-broken") + b":%d\r\n" % st.redirect
                 return None, b""
             redirected = True
         if target.proto == 3:
-            return target, b">2\r\n" + _bulk(b"invalidate") + value
+            return target, b">2\r\n" + bulk(b"invalidate") + value
         if redirected and target.subscribed:
-            return target, b"*3\r\n" + _bulk(b"message") + _bulk(CHANNEL) + value
+            return target, b"*3\r\n" + bulk(b"message") + bulk(CHANNEL) + value
         return None, b""  # a RESP2 connection cannot carry pushes
 
     def send(self, c: Client, value: bytes) -> None:
@@ -190,4 +187,4 @@ class Tracking:
                 else:
                     ks = list(keys)
                 if ks:
-                    self.send(c, b"*%d\r\n" % len(ks) + b"".join(_bulk(k) for k in ks))
+                    self.send(c, b"*%d\r\n" % len(ks) + b"".join(bulk(k) for k in ks))

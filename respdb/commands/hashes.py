@@ -232,7 +232,7 @@ def cmd_hget(c, argv):
     v = h.get(argv[2]) if h is not None else None
     if v is None:
         return null(c.proto)
-    return b"$%d\r\n%b\r\n" % (len(v), v)
+    return bulk(v)
 
 
 @command("hmget")

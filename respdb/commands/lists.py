@@ -20,7 +20,8 @@ from respdb.blocking import blocking_denied, parse_timeout
 from respdb.commands.args import LLONG_MIN, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
-from respdb.resp import EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, integer
+from respdb.keyspace import Database
+from respdb.resp import BULK_HEADERS, EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, bulk, integer
 from respdb.types.lists import (
     SHRINK_ENTRIES,
     ListPack,
@@ -42,10 +43,6 @@ NOTIFY_GENERIC = notify.GENERIC
 _NULL = (NULL2, NULL2, NULL2, NULL3)  # by protocol version
 _NULL_ARRAY = (NULL_ARRAY2, NULL_ARRAY2, NULL_ARRAY2, NULL3)
 LEFT, RIGHT = True, False
-
-
-def _item(x: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(x), x)
 
 
 def get_list(db, key: bytes, read: bool = False):
@@ -119,7 +116,7 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
     if v is None and only_existing:
         return ZERO
     k = len(argv) - 2
-    new = push_items(v, [b"$%d\r\n%b\r\n" % (len(x), x) for x in argv[2:]], left)
+    new = push_items(v, [bulk(x) for x in argv[2:]], left)
     _store(db, key, v, new)
     n = length(new)
     _changed(c, db, key, "lpush" if left else "rpush", k)  # also wakes waiters (Engine.written)
@@ -127,19 +124,35 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
 
 
 def _push_one(c, argv, left: bool) -> bytes | None:
-    """The hot path, kept flat: one element onto a big list; None when it does not apply."""
+    """The hot path, kept flat: one element onto a big list; None when it does not apply.
+
+    Database.get and Engine.written are inlined for a database without expiring keys when
+    nothing listens for the change (as the string handlers do, see strings._hooked)."""
     db = c.db
     key = argv[1]
-    v = db.get(key)
-    if type(v) is not QuickList:
-        return None
+    if db.expires or Database.lfu:
+        v = db.get(key)
+        if type(v) is not QuickList:
+            return None
+    else:
+        v = db.data.get(key)
+        if type(v) is not QuickList:
+            return None
+        atime = db.atime
+        if atime is not None:
+            atime[key] = Database.clock
     x = argv[2]
-    item = b"$%d\r\n%b\r\n" % (len(x), x)
+    n = len(x)
+    item = BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x)
     if left:
         v.appendleft(item)
     else:
         v.append(item)
-    c.engine.written(db, key, "lpush" if left else "rpush", NOTIFY_LIST)  # also wakes waiters
+    e = c.engine
+    if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
+        e.written(db, key, "lpush" if left else "rpush", NOTIFY_LIST)  # also wakes waiters
+    else:
+        e.dirty += 1
     return b":%d\r\n" % len(v)
 
 
@@ -336,7 +349,7 @@ def cmd_lindex(c, argv):
     values = pack_values(v)
     n = len(values)
     if -n <= index < n:
-        return _item(values[index])
+        return bulk(values[index])
     return _NULL[c.proto]
 
 
@@ -431,7 +444,7 @@ def cmd_lpos(c, argv):
         return EMPTY_ARRAY if count != -1 else _NULL[c.proto]
     if count == -1:
         limit = 1
-    found = _matches(v, _item(argv[2]), from_tail, skip, limit, maxlen)
+    found = _matches(v, bulk(argv[2]), from_tail, skip, limit, maxlen)
     if from_tail:
         n = length(v)
         found = [n - 1 - i for i in found]
@@ -457,7 +470,7 @@ def cmd_lset(c, argv):
     n = length(v)
     if not -n <= index < n:
         raise CommandError("ERR index out of range")
-    it = _item(argv[3])
+    it = bulk(argv[3])
     if type(v) is QuickList:
         v[index] = it
     else:
@@ -482,13 +495,13 @@ def cmd_linsert(c, argv):
     v = get_list(db, key)
     if v is None:
         return ZERO
-    pivot = _item(argv[3])
+    pivot = bulk(argv[3])
     seq = v if type(v) is QuickList else items_of(v)
     try:
         i = seq.index(pivot)
     except ValueError:
         return b":-1\r\n"
-    seq.insert(i + 1 if after else i, _item(argv[4]))
+    seq.insert(i + 1 if after else i, bulk(argv[4]))
     if seq is not v:
         new = replace_items(v, seq)
         _store(db, key, v, new)
@@ -505,7 +518,7 @@ def cmd_lrem(c, argv):
     v = get_list(db, key)
     if v is None:
         return ZERO
-    target = _item(argv[3])
+    target = bulk(argv[3])
     n = length(v)
     found = _matches(v, target, count < 0, 0, abs(count), 0)
     if not found:

@@ -26,7 +26,7 @@ from respdb.commands.keys import help_reply
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.keyspace import now_ms
-from respdb.resp import NULL2, NULL3, NULL_ARRAY2, OK, ZERO, integer
+from respdb.resp import NULL2, NULL3, NULL_ARRAY2, OK, ZERO, bulk, integer
 from respdb.types.streams import (
     INVALID_ENTRIES_READ,
     MAX64,
@@ -113,12 +113,8 @@ def get_stream(db, key: bytes, read: bool = False) -> Stream | None:
     raise CommandError(errors.WRONGTYPE)
 
 
-def _bulk(b: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(b), b)
-
-
 def _id_reply(k: int) -> bytes:
-    return _bulk(id_bytes(k))
+    return bulk(id_bytes(k))
 
 
 def _map(pairs: list[bytes], n: int, proto: int) -> bytes:
@@ -760,7 +756,7 @@ def _xread(c, argv, xreadgroup: bool) -> bytes:
             body = _deliver(c, s, key, group, groups[i], cons, start, count, noack, props)
         if group is not None:
             e.dirty += 1
-        parts.append(_bulk(key) if c.proto == 3 else b"*2\r\n" + _bulk(key))
+        parts.append(bulk(key) if c.proto == 3 else b"*2\r\n" + bulk(key))
         parts.append(body)
     if xreadgroup:
         _propagate(c, props)
@@ -810,8 +806,8 @@ def _serve_waiter(c, argv, keys, sa, ns, count, noack, group, cname, timeout) ->
             e.dirty += 1  # Redis counts nothing here, but the engine propagates only after a change
         _propagate(c, props)
     if c.proto == 3:
-        return b"%1\r\n" + _bulk(key) + body
-    return b"*1\r\n*2\r\n" + _bulk(key) + body
+        return b"%1\r\n" + bulk(key) + body
+    return b"*1\r\n*2\r\n" + bulk(key) + body
 
 
 @command("xread")
@@ -1013,7 +1009,7 @@ def cmd_xpending(c, argv):
         owners = [cons for cons in g.sorted_consumers() if cons.pel]
         parts.append(b"*%d\r\n" % len(owners))
         for cons in owners:
-            parts.append(b"*2\r\n" + _bulk(cons.name) + _bulk(b"%d" % len(cons.pel)))
+            parts.append(b"*2\r\n" + bulk(cons.name) + bulk(b"%d" % len(cons.pel)))
         return b"".join(parts)
     if cname is not None:
         cons = g.consumers.get(cname)
@@ -1030,7 +1026,7 @@ def cmd_xpending(c, argv):
             if minidle and now - nack.time < minidle:
                 continue
             out.append(
-                b"*4\r\n" + _id_reply(k) + _bulk(nack.consumer.name) + integer(max(0, now - nack.time))
+                b"*4\r\n" + _id_reply(k) + bulk(nack.consumer.name) + integer(max(0, now - nack.time))
                 + integer(nack.count)
             )  # fmt: skip
             if len(out) == count:
@@ -1326,7 +1322,7 @@ def cmd_xinfo_consumers(c, argv):
     for cons in g.sorted_consumers():
         out.append(
             _map(
-                [b"$4\r\nname\r\n", _bulk(cons.name), b"$7\r\npending\r\n", integer(len(cons.pel)),
+                [b"$4\r\nname\r\n", bulk(cons.name), b"$7\r\npending\r\n", integer(len(cons.pel)),
                  b"$4\r\nidle\r\n", integer(max(0, now - cons.seen))],
                 3, c.proto,
             )
@@ -1354,7 +1350,7 @@ def cmd_xinfo_groups(c, argv):
         g = s.groups[name]
         out.append(
             _map(
-                [b"$4\r\nname\r\n", _bulk(name), b"$9\r\nconsumers\r\n", integer(len(g.consumers)),
+                [b"$4\r\nname\r\n", bulk(name), b"$9\r\nconsumers\r\n", integer(len(g.consumers)),
                  b"$7\r\npending\r\n", integer(len(g.pel)), b"$17\r\nlast-delivered-id\r\n", _id_reply(g.last_id),
                  b"$12\r\nentries-read\r\n", _entries_read(g, p), b"$3\r\nlag\r\n", _lag(s, g, p)],
                 6, p,
@@ -1407,7 +1403,7 @@ def cmd_xinfo_stream(c, argv):
         for k, nack in g.pel.items():
             if count and len(pel) >= count:
                 break
-            pel.append(b"*4\r\n" + _id_reply(k) + _bulk(nack.consumer.name) + integer(nack.time) + integer(nack.count))
+            pel.append(b"*4\r\n" + _id_reply(k) + bulk(nack.consumer.name) + integer(nack.time) + integer(nack.count))
         consumers = []
         for cons in g.sorted_consumers():
             cpel = []
@@ -1417,7 +1413,7 @@ def cmd_xinfo_stream(c, argv):
                 cpel.append(b"*3\r\n" + _id_reply(k) + integer(nack.time) + integer(nack.count))
             consumers.append(
                 _map(
-                    [b"$4\r\nname\r\n", _bulk(cons.name), b"$9\r\nseen-time\r\n", integer(cons.seen),
+                    [b"$4\r\nname\r\n", bulk(cons.name), b"$9\r\nseen-time\r\n", integer(cons.seen),
                      b"$9\r\npel-count\r\n", integer(len(cons.pel)),
                      b"$7\r\npending\r\n", b"*%d\r\n" % len(cpel) + b"".join(cpel)],
                     4, p,
@@ -1425,7 +1421,7 @@ def cmd_xinfo_stream(c, argv):
             )  # fmt: skip
         head.append(
             _map(
-                [b"$4\r\nname\r\n", _bulk(name), b"$17\r\nlast-delivered-id\r\n", _id_reply(g.last_id),
+                [b"$4\r\nname\r\n", bulk(name), b"$17\r\nlast-delivered-id\r\n", _id_reply(g.last_id),
                  b"$12\r\nentries-read\r\n", _entries_read(g, p), b"$3\r\nlag\r\n", _lag(s, g, p),
                  b"$9\r\npel-count\r\n", integer(len(g.pel)),
                  b"$7\r\npending\r\n", b"*%d\r\n" % len(pel) + b"".join(pel),

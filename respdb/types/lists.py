@@ -27,6 +27,8 @@ from collections.abc import Iterable
 
 import hiredis
 
+from respdb.resp import bulk
+
 COMPACT_MAX_ENTRIES = 64
 COMPACT_MAX_BYTES = 2048
 SHRINK_ENTRIES = 32
@@ -64,7 +66,7 @@ LIST_TYPES = (ListPack, QuickList)
 
 
 def item(x: bytes) -> bytes:
-    return b"$%d\r\n%b\r\n" % (len(x), x)
+    return bulk(x)
 
 
 def element(it: bytes) -> bytes:
