@@ -612,9 +612,9 @@ class Engine:
     def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
         """Every change to a key ends here: dirty counter, notification, WATCH/tracking.
 
-        The hot string handlers (strings.py: _hooked and its inline copies) and the one-element
-        list push (lists.py: _push_one) only add to `dirty` when none of the conditions below
-        holds: a new one must be added there too."""
+        The hot handlers (strings.py: _hooked and its inline copies; lists.py: _push_one;
+        HSET; SADD) only add to `dirty` when none of the conditions below holds: a new one must
+        be added there too."""
         self.dirty += 1
         if self.evict_on:
             self.evictor.dirty.add((db.id, key))

@@ -12,6 +12,7 @@ from respdb.commands.table import command
 from respdb.config import parse_memory
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
+from respdb.keyspace import Database
 from respdb.resp import EMPTY_ARRAY, OK, ONE, ZERO, bulk, integer, null
 from respdb.types.hashes import HashHT, HashLP, lp_delete, lp_set, pack, to_hashtable
 from respdb.types.strings import LongDoubleError, format_ld_human, parse_ld, round_ld
@@ -91,24 +92,28 @@ def cmd_hset(c, argv):
         raise CommandError(errors.wrong_args("hset"))
     db = c.db
     key = argv[1]
-    h = db.get(key)
+    if db.expires or Database.lfu:
+        h = db.get(key)
+    else:  # Database.get inlined: HSET on a big hash is a hot path
+        h = db.data.get(key)
+        if h is not None and db.atime is not None:
+            db.atime[key] = Database.clock
     if type(h) is HashHT and n == 4:
         # The common case on a big hash, inlined.
         f = argv[2]
-        if f in h:
-            h[f] = argv[3]
-            reply = ZERO
-        else:
-            h[f] = argv[3]
-            if h.index is not None:
-                h.index.add(f)
-            reply = ONE
+        reply = ZERO if f in h else ONE
+        h[f] = argv[3]
+        if reply is ONE and h.index is not None:
+            h.index.add(f)
     else:
         if h is not None and type(h) is not HashLP and type(h) is not HashHT:
             raise CommandError(errors.WRONGTYPE)
         reply = integer(set_fields(c, db, key, h, argv[2:]))
     e = c.engine
-    e.written(db, key, "hset", NOTIFY_HASH)
+    if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HASH:
+        e.written(db, key, "hset", NOTIFY_HASH)
+    else:
+        e.dirty += 1  # all Engine.written does when nothing listens (see lists._push_one)
     if n > 4:
         e.dirty += (n - 2) // 2 - 1  # Redis counts every pair as a change
     return reply

@@ -12,6 +12,7 @@ from respdb.commands.keys import parse_cursor, parse_scan_options
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
+from respdb.keyspace import Database
 from respdb.resp import EMPTY_ARRAY, ONE, ZERO, bulk, integer, null
 from respdb.types.sets import (
     INTSET_TYPES,
@@ -110,7 +111,12 @@ def _emptied(c, db, key: bytes, event: str) -> None:
 def cmd_sadd(c, argv):
     db = c.db
     key = argv[1]
-    s = db.get(key)
+    if db.expires or Database.lfu:
+        s = db.get(key)
+    else:  # Database.get inlined: SADD to a big set is a hot path
+        s = db.data.get(key)
+        if s is not None and db.atime is not None:
+            db.atime[key] = Database.clock
     if type(s) is SetHT and s.index is None:
         # The common case on a big set, inlined.
         n = len(s)
@@ -125,8 +131,11 @@ def cmd_sadd(c, argv):
         added = add_members(c, db, key, s, argv[2:])
     if added:
         e = c.engine
-        e.written(db, key, "sadd", NOTIFY_SET)
-        e.dirty += added - 1  # Redis counts one change per member added
+        if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_SET:
+            e.written(db, key, "sadd", NOTIFY_SET)
+            e.dirty += added - 1  # Redis counts one change per member added
+        else:
+            e.dirty += added  # all Engine.written does when nothing listens (see lists._push_one)
     return integer(added)
 
 
