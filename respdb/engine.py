@@ -612,7 +612,7 @@ class Engine:
     def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
         """Every change to a key ends here: dirty counter, notification, WATCH/tracking.
 
-        The hot handlers (strings.py: _hooked and its inline copies; lists.py: _push_one;
+        The hot handlers (strings.py: _hooked and its inline copies; lists.py: LPUSH/RPUSH, LPOP/RPOP;
         HSET; SADD) only add to `dirty` when none of the conditions below holds: a new one must
         be added there too."""
         self.dirty += 1

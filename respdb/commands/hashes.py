@@ -113,7 +113,7 @@ def cmd_hset(c, argv):
     if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HASH:
         e.written(db, key, "hset", NOTIFY_HASH)
     else:
-        e.dirty += 1  # all Engine.written does when nothing listens (see lists._push_one)
+        e.dirty += 1  # all Engine.written does when nothing listens (see lists._push_handler)
     if n > 4:
         e.dirty += (n - 2) // 2 - 1  # Redis counts every pair as a change
     return reply

@@ -123,55 +123,42 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
     return integer(n)
 
 
-def _push_one(c, argv, left: bool) -> bytes | None:
-    """The hot path, kept flat: one element onto a big list; None when it does not apply.
+def _push_handler(left: bool, event: str):
+    """LPUSH/RPUSH. The hot path, one element onto a big list, is kept flat in one frame:
+    Database.get inlined, and Engine.written only when something listens for the change (as
+    the string handlers do, see strings._hooked)."""
 
-    Database.get and Engine.written are inlined for a database without expiring keys when
-    nothing listens for the change (as the string handlers do, see strings._hooked)."""
-    db = c.db
-    key = argv[1]
-    if db.expires or Database.lfu:
-        v = db.get(key)
-        if type(v) is not QuickList:
-            return None
-    else:
-        v = db.data.get(key)
-        if type(v) is not QuickList:
-            return None
-        atime = db.atime
-        if atime is not None:
-            atime[key] = Database.clock
-    x = argv[2]
-    n = len(x)
-    item = BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x)
-    if left:
-        v.appendleft(item)
-    else:
-        v.append(item)
-    e = c.engine
-    if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
-        e.written(db, key, "lpush" if left else "rpush", NOTIFY_LIST)  # also wakes waiters
-    else:
-        e.dirty += 1
-    return b":%d\r\n" % len(v)
+    def handler(c, argv):
+        if len(argv) == 3:
+            db = c.db
+            key = argv[1]
+            if db.expires or Database.lfu:
+                v = db.get(key)
+            else:
+                v = db.data.get(key)
+                if v is not None and db.atime is not None:
+                    db.atime[key] = Database.clock
+            if type(v) is QuickList:
+                x = argv[2]
+                n = len(x)
+                item = BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x)
+                if left:
+                    v.appendleft(item)
+                else:
+                    v.append(item)
+                e = c.engine
+                if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
+                    e.written(db, key, event, NOTIFY_LIST)  # also wakes waiters
+                else:
+                    e.dirty += 1
+                return b":%d\r\n" % len(v)
+        return _push(c, argv, left, False)
 
-
-@command("lpush")
-def cmd_lpush(c, argv):
-    if len(argv) == 3:
-        reply = _push_one(c, argv, LEFT)
-        if reply is not None:
-            return reply
-    return _push(c, argv, LEFT, False)
+    return handler
 
 
-@command("rpush")
-def cmd_rpush(c, argv):
-    if len(argv) == 3:
-        reply = _push_one(c, argv, RIGHT)
-        if reply is not None:
-            return reply
-    return _push(c, argv, RIGHT, False)
+cmd_lpush = command("lpush")(_push_handler(LEFT, "lpush"))
+cmd_rpush = command("rpush")(_push_handler(RIGHT, "rpush"))
 
 
 @command("lpushx")
@@ -222,18 +209,12 @@ def _pop_cmd(c, argv, left: bool) -> bytes:
     n = len(argv)
     db = c.db
     key = argv[1]
-    if n == 2:
+    if n == 2:  # (a big list that stays big was handled by _pop_handler)
         v = db.get(key)
         t = type(v)
-        if t is QuickList:
-            if len(v) > SHRINK_ENTRIES + 1:
-                # The hot path: a big list stays big.
-                it = v.popleft() if left else v.pop()
-                c.engine.written(db, key, "lpop" if left else "rpop", NOTIFY_LIST)
-                return it
-        elif v is None:
+        if v is None:
             return _NULL[c.proto]
-        elif t is not ListPack:
+        if t is not ListPack and t is not QuickList:
             raise CommandError(errors.WRONGTYPE)
         return _pop_one(c, db, key, v, left)
     if n > 3:
@@ -254,14 +235,35 @@ def _pop_cmd(c, argv, left: bool) -> bytes:
     return _array(_pop_many(c, db, key, v, count, left))
 
 
-@command("lpop")
-def cmd_lpop(c, argv):
-    return _pop_cmd(c, argv, LEFT)
+def _pop_handler(left: bool, event: str):
+    """LPOP/RPOP. The hot path, one element off a big list that stays big, is kept flat in
+    one frame like the push (see _push_handler); everything else is _pop_cmd."""
+
+    def handler(c, argv):
+        if len(argv) == 2:
+            db = c.db
+            key = argv[1]
+            if db.expires or Database.lfu:
+                v = db.get(key)
+            else:
+                v = db.data.get(key)
+                if v is not None and db.atime is not None:
+                    db.atime[key] = Database.clock
+            if type(v) is QuickList and len(v) > SHRINK_ENTRIES + 1:
+                it = v.popleft() if left else v.pop()
+                e = c.engine
+                if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
+                    e.written(db, key, event, NOTIFY_LIST)
+                else:
+                    e.dirty += 1
+                return it
+        return _pop_cmd(c, argv, left)
+
+    return handler
 
 
-@command("rpop")
-def cmd_rpop(c, argv):
-    return _pop_cmd(c, argv, RIGHT)
+cmd_lpop = command("lpop")(_pop_handler(LEFT, "lpop"))
+cmd_rpop = command("rpop")(_pop_handler(RIGHT, "rpop"))
 
 
 # ---------------------------------------------------------------------------

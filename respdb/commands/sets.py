@@ -135,7 +135,7 @@ def cmd_sadd(c, argv):
             e.written(db, key, "sadd", NOTIFY_SET)
             e.dirty += added - 1  # Redis counts one change per member added
         else:
-            e.dirty += added  # all Engine.written does when nothing listens (see lists._push_one)
+            e.dirty += added  # all Engine.written does when nothing listens (see lists._push_handler)
     return integer(added)
 
 

@@ -39,6 +39,17 @@ BATCHES = {
     "incr to overflow": [("SET", "n", "9223372036854775805")] + [("INCR", "n")] * 4 + [("GET", "n")],
     "incr not a number": [("SET", "n", "abc")] + [("INCR", "n")] * 3 + [("INCRBY", "m", "x")] * 2,
     "lists": [("LPUSH", "q", "a%d" % i) for i in range(12)] + [("LPOP", "q")] * 14 + [("RPUSH", "q", "z")] * 3,
+    "big list": [("RPUSH", "bl", *range(300))]
+    + [("LPUSH", "bl", "x%d" % i) for i in range(5)]
+    + [("LPOP", "bl")] * 5
+    + [("RPOP", "bl")] * 5
+    + [("RPUSH", "bl", "y")] * 3
+    + [("LLEN", "bl")],
+    "big hash and set": [("HSET", "bh", *[x for i in range(200) for x in ("f%d" % i, i)])]
+    + [("HSET", "bh", "f%d" % i, "new") for i in range(195, 205)]
+    + [("SADD", "bs", *["m%d" % i for i in range(200)])]
+    + [("SADD", "bs", "m%d" % i) for i in range(195, 205)]
+    + [("HLEN", "bh"), ("SCARD", "bs")],
     "hashes": [("HSET", "h", "f%d" % i, "v") for i in range(10)] + [("HGET", "h", "f%d" % i) for i in range(12)],
     "sets": [("SADD", "st", i) for i in range(10)] + [("SADD", "st", "m%d" % i) for i in range(10)] + [("SCARD", "st")],
     "zsets": [("ZADD", "z", i, "m%d" % i) for i in range(10)] + [("ZADD", "z", "nan?", "m")] * 2 + [("ZADD", "z", "1")],
@@ -118,14 +129,32 @@ def test_run_wakes_a_blocked_client_in_order(p):
             w.close()
 
 
-def test_run_touches_watched_keys(p):
+WATCHED = {
+    "set": [("SET", "other", 1)] * 3 + [("SET", "k", 1)] * 2,
+    "lpush": [("LPUSH", "k", 1)] * 3,
+    "lpop": [("LPOP", "k")] * 3,
+    "hset": [("HSET", "k", "f%d" % i, 1) for i in range(3)],
+    "sadd": [("SADD", "k", "m%d" % i) for i in range(3)],
+}
+PREPARE = {
+    "lpush": ("RPUSH", "k", *range(300)),
+    "lpop": ("RPUSH", "k", *range(300)),
+    "hset": ("HSET", "k", *range(600)),
+    "sadd": ("SADD", "k", *range(600)),
+}
+
+
+@pytest.mark.parametrize("name", list(WATCHED))
+def test_run_touches_watched_keys(p, name):
+    if name in PREPARE:
+        p.run(*PREPARE[name])
     watchers = _conns(p)
     try:
         for w in watchers:
             assert w.cmd("WATCH", "k") == b"+OK\r\n"
             assert w.cmd("MULTI") == b"+OK\r\n"
-            w.cmd("GET", "k")
-        _pipeline(p, [("SET", "other", 1)] * 3 + [("SET", "k", 1)] * 2)
+            w.cmd("TYPE", "k")
+        _pipeline(p, WATCHED[name])
         a, b = (w.cmd("EXEC") for w in watchers)
         if a != b:
             raise Mismatch(("EXEC",), a, b, list(p.history), "the watching client")
@@ -159,6 +188,9 @@ def test_run_sends_invalidations_and_keyspace_events(p):
             t.cmd("GET", "k1")
             t.cmd("GET", "k2")
         _pipeline(p, [("SET", "k1", 1), ("SET", "k2", 2), ("SET", "k1", 3), ("INCR", "k3"), ("INCR", "k3")])
+        _pipeline(p, [("RPUSH", "l", *range(200)), ("HSET", "h", *range(300)), ("SADD", "s", *range(600))])
+        _pipeline(p, [("LPUSH", "l", "a")] * 3 + [("LPOP", "l")] * 3 + [("RPOP", "l")] * 2)
+        _pipeline(p, [("HSET", "h", "f", i) for i in range(3)] + [("SADD", "s", "m%d" % i) for i in range(3)])
         _pipeline(p, [("DEL", "k1"), ("DEL", "k2"), ("DEL", "k3")])
         got = [_drain(t) + b"|" + _drain(s) for t, s in zip(trackers, subs, strict=True)]
         assert b"k3" in got[0]
