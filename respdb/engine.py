@@ -341,20 +341,19 @@ class Engine:
         self.current = c
         handler = cmd.handler
         arity = cmd.arity
+        # the argument counts execute() accepts: exactly `arity`, or at least -arity
+        least, most = (arity, arity) if arity > 0 else (-arity, 1 << 30)
         props = self.propagators
         append = out.append
-        end = min(len(cmds), i + MAX_RUN)
         j = i
         failed = 0
+        dirty = 0
         t0 = perf_counter_ns()
-        while j < end:
-            argv = cmds[j]
-            if argv[0] != name:
-                break
-            n = len(argv)
-            if (arity > 0 and arity != n) or n < -arity:
-                break  # execute() gives the arity error
-            dirty = self.dirty
+        for argv in cmds[i : i + MAX_RUN]:
+            if argv[0] != name or not least <= len(argv) <= most:
+                break  # another command, or an arity error (execute() gives it)
+            if props:
+                dirty = self.dirty
             try:
                 reply = handler(c, argv)
             except CommandError as e:
