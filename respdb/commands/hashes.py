@@ -101,10 +101,14 @@ def cmd_hset(c, argv):
     if type(h) is HashHT and n == 4:
         # The common case on a big hash, inlined.
         f = argv[2]
-        reply = ZERO if f in h else ONE
-        h[f] = argv[3]
-        if reply is ONE and h.index is not None:
-            h.index.add(f)
+        size = len(h)
+        h[f] = argv[3]  # one lookup: whether the field is new shows in the size
+        if len(h) == size:
+            reply = ZERO
+        else:
+            reply = ONE
+            if h.index is not None:
+                h.index.add(f)
     else:
         if h is not None and type(h) is not HashLP and type(h) is not HashHT:
             raise CommandError(errors.WRONGTYPE)
