@@ -18,6 +18,7 @@ from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import (
     ADMIN,
+    FAST,
     LOADING,
     MAY_REPLICATE,
     NO_AUTH,
@@ -48,6 +49,7 @@ LOG_MARKS = ".-*#"
 # execute_run(): the most requests one run takes (the caller checks its output size between
 # runs), and the lowest slow_ns (SLOWLOG/latency threshold) at which requests may share a timing.
 MAX_RUN = 64
+RUN_BIG_REPLY = 64 * 1024  # a run ends after a reply this large (LRANGE of a big list...)
 RUN_MIN_SLOW_NS = FLOOR_NS
 
 Propagator = Callable[[int, list[bytes]], None]
@@ -345,6 +347,7 @@ class Engine:
         least, most = (arity, arity) if arity > 0 else (-arity, 1 << 30)
         props = self.propagators
         append = out.append
+        sizable = not cmd.flags & FAST  # replies of O(1) commands are small
         j = i
         failed = 0
         dirty = 0
@@ -385,6 +388,8 @@ class Engine:
                 break
             if reply:
                 append(reply)
+                if sizable and len(reply) > RUN_BIG_REPLY:
+                    break  # the caller writes out a large output before going on
         took = perf_counter_ns() - t0
         count = j - i
         if count:

@@ -91,3 +91,14 @@ def test_propagates_what_execute_propagates():
     shape = [[a for a in argv if not a.isdigit() or len(a) < 10] for argv in logs[0]]
     assert shape == [[a for a in argv if not a.isdigit() or len(a) < 10] for argv in logs[1]]
     assert [x[:4] for x in logs[0]] == [[b"SET", b"k", b"v", b"PXAT"]] * 2 + [[b"INCR", b"n"]] * 2
+
+
+def test_a_run_ends_after_a_large_reply():
+    """The network layer checks its output size between runs: a big reply ends the run."""
+    e = Engine()
+    c = e.new_client()
+    e.execute(c, [b"RPUSH", b"l", *[b"x" * 100 for _ in range(1000)]])
+    cmds = [[b"LRANGE", b"l", b"0", b"-1"]] * 5
+    n, out = _run(e, c, cmds)
+    assert n == 1 and len(out[0]) > 100_000
+    assert _run(e, c, [[b"LRANGE", b"l", b"0", b"1"]] * 5)[0] == 5
