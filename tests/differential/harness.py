@@ -292,6 +292,16 @@ class Pair:
                 return
         raise Mismatch(args, a, b, list(self.history), note)
 
+    def pipeline(self, commands: Sequence[Command], note: str = "") -> None:
+        """Send `commands` in one write to each server; every reply must match, in order."""
+        data = b"".join(encode_command(c) for c in commands)
+        self.redis.send(data)
+        self.respdb.send(data)
+        for c in commands:
+            a, b = self.redis.read_reply(), self.respdb.read_reply()
+            self.compare(c, a, b, note=note or "in a pipeline of %d" % len(commands))
+            self.history.append(c)
+
     def check(self, commands: Iterable[Command], reset: bool = True) -> None:
         """Run a sequence from an empty keyspace; raise Mismatch at the first difference."""
         if reset:

@@ -250,6 +250,18 @@ def test_random_sequences(pair: Pair, type_commands, family: str) -> None:
     run()
 
 
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.one_of(string_commands, basic_string_commands), st.integers(1, 4)), min_size=4, max_size=20)
+)
+def test_random_pipelines_with_runs(pair: Pair, runs) -> None:
+    """The same kind of sequences, each command repeated 1-4 times in a row and the whole sent
+    as one pipeline: repeats are executed as runs (Engine.execute_run)."""
+    cmds = [c for c, times in runs for _ in range(times)]
+    pair.reset()
+    pair.pipeline(distinct_expiries(cmds))
+
+
 # ---------------------------------------------------------------------------
 # Wider value spaces for the commands that compute: float parsing/formatting, ranges, LCS.
 

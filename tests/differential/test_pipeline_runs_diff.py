@@ -14,20 +14,13 @@ import time
 import pytest
 from conftest import RawConn
 
-from .harness import Mismatch, Pair, encode_command, parse
+from .harness import Mismatch, Pair, parse
 
 BIG = b"x" * 3000
 
 
 def _pipeline(p: Pair, cmds) -> None:
-    """Send `cmds` in one write to each server; the replies must be equal byte for byte."""
-    data = b"".join(encode_command(c) for c in cmds)
-    for conn in (p.redis, p.respdb):
-        conn.send(data)
-    for c in cmds:
-        a, b = p.redis.read_reply(), p.respdb.read_reply()
-        p.compare(c, a, b, note="in a pipeline of %d" % len(cmds))
-        p.history.append(c)
+    p.pipeline(cmds)
 
 
 BATCHES = {
