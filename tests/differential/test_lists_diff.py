@@ -348,6 +348,20 @@ def test_random_sequences(pair, cmds):
             pair.run("LRANGE", k, "0", "-1")
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(runs=st.lists(st.tuples(list_command(), st.integers(1, 4)), min_size=1, max_size=20))
+def test_random_pipelines_with_runs(pair, runs):
+    """Each command repeated 1-4 times in a row, all in one pipeline (Engine.execute_run's
+    runs); blocking commands are left to the sequential test."""
+    cmds = [c for c, times in runs for _ in range(times) if not str(c[0]).startswith("B")]
+    pair.reset()
+    pair.pipeline(cmds)
+    for k in KEYS:
+        pair.run("TYPE", k)
+        if k != "s":
+            pair.run("LRANGE", k, "0", "-1")
+
+
 def test_keyspace_events(p, redis_server, respdb_server):
     """The notifications list commands send, in order (pattern-subscribed to every event)."""
     from conftest import RawConn
