@@ -183,6 +183,16 @@ def _valid_hash(h: bytes) -> bool:
     return len(h) == 64 and all(48 <= c <= 57 or 97 <= c <= 102 for c in h)
 
 
+def _password_hash(op: bytes) -> bytes:
+    """The stored hash a >/< rule (clear-text password) or #/! rule (hex hash) names."""
+    if op[:1] in (b">", b"<"):
+        return hash_password(op[1:])
+    h = op[1:]
+    if not _valid_hash(h):
+        raise RuleError(E_BAD_HASH)
+    return h
+
+
 def _has_spaces(s: bytes) -> bool:
     return any(c in b" \t\n\v\f\r\0" for c in s)
 
@@ -569,22 +579,12 @@ class User:
             self.flags &= ~NOPASS
             self.passwords = []
         elif op[:1] in (b">", b"#"):
-            if op[:1] == b">":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:]
-                if not _valid_hash(h):
-                    raise RuleError(E_BAD_HASH)
+            h = _password_hash(op)
             if h not in self.passwords:
                 self.passwords.append(h)
             self.flags &= ~NOPASS
         elif op[:1] in (b"<", b"!"):
-            if op[:1] == b"<":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:]
-                if not _valid_hash(h):
-                    raise RuleError(E_BAD_HASH)
+            h = _password_hash(op)
             if h not in self.passwords:
                 raise RuleError(E_NO_PASSWORD)
             self.passwords.remove(h)

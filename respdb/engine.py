@@ -279,8 +279,7 @@ class Engine:
             reply = self._error(e.msg)
             cmd.failed_calls += 1
         except Exception as e:  # a bug in a handler must not take the connection down
-            self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
-            reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+            reply = self._internal_error(cmd, e)
             cmd.failed_calls += 1
         took = perf_counter_ns() - t0
         cmd.ns += took
@@ -290,12 +289,7 @@ class Engine:
             if took >= self.slow_ns:  # the one test for SLOWLOG, LATENCY and histograms (slowlog.py)
                 slow_observe(self, c, cmd, argv, took)
         if self.dirty != dirty and self.propagators:
-            rewrite = c.rewrite
-            if rewrite is not None:
-                for a in rewrite:
-                    self.propagate(c.db.id, a)
-            elif cmd.flags & WRITE:
-                self.propagate(c.db.id, argv)
+            self._propagate_call(c, cmd, argv)
         if c.rewrite is not None:
             c.rewrite = None
         if c.tracking is not None:
@@ -305,12 +299,17 @@ class Engine:
         if c.reply_mode:
             reply = self._filter_reply(c, reply)
         if self.post_work:
-            # Set by tracking (invalidations due to this client) and blocking (ready keys).
-            self.post_work = False
-            if self.tracking_pending:
-                reply = self._send_pending_invalidations(c, reply)
-            if self.blocking.ready:
-                self.blocking.serve_ready()
+            reply = self._post_work(c, reply)
+        return reply
+
+    def _post_work(self, c: Client, reply: bytes) -> bytes:
+        """After a command that set `post_work` (tracking: invalidations due to this client;
+        blocking: ready keys): returns the reply with this client's invalidations after it."""
+        self.post_work = False
+        if self.tracking_pending:
+            reply = self._send_pending_invalidations(c, reply)
+        if self.blocking.ready:
+            self.blocking.serve_ready()
         return reply
 
     def execute_run(self, c: Client, cmds: list[list[bytes]], i: int, out: list[bytes]) -> int:
@@ -363,26 +362,15 @@ class Engine:
                 reply = self._error(e.msg)
                 failed += 1
             except Exception as e:  # as in execute()
-                self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
-                reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+                reply = self._internal_error(cmd, e)
                 failed += 1
             j += 1
             if c.rewrite is not None or props:
-                if self.dirty != dirty and props:
-                    rewrite = c.rewrite
-                    if rewrite is not None:
-                        for a in rewrite:
-                            self.propagate(c.db.id, a)
-                    elif cmd.flags & WRITE:
-                        self.propagate(c.db.id, argv)
+                if props and self.dirty != dirty:
+                    self._propagate_call(c, cmd, argv)
                 c.rewrite = None
-            if self.post_work:
-                # Invalidations for other clients, or blocked clients to serve: as execute().
-                self.post_work = False
-                if self.tracking_pending:
-                    reply = self._send_pending_invalidations(c, reply)
-                if self.blocking.ready:
-                    self.blocking.serve_ready()
+            if self.post_work:  # invalidations, blocked clients to serve: then the run ends
+                reply = self._post_work(c, reply)
                 if reply:
                     append(reply)
                 break
@@ -402,6 +390,21 @@ class Engine:
                 for k in range(i, j):
                     slow_observe(self, c, cmd, cmds[k], share)
         return j
+
+    def _internal_error(self, cmd: Command, e: Exception) -> bytes:
+        """The reply (and log line) for a handler that raised something other than CommandError."""
+        self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
+        return self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+
+    def _propagate_call(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """A command that changed the dataset goes to the propagators: in the form its handler
+        chose (c.rewrite), else as received if it is a write command."""
+        rewrite = c.rewrite
+        if rewrite is not None:
+            for a in rewrite:
+                self.propagate(c.db.id, a)
+        elif cmd.flags & WRITE:
+            self.propagate(c.db.id, argv)
 
     def before_sleep(self) -> None:
         """After a batch of requests (Redis's beforeSleep): send batched BCAST invalidations."""
@@ -437,8 +440,7 @@ class Engine:
             reply = self._error(e.msg)
             cmd.failed_calls += 1
         except Exception as e:  # a bug in a handler must not take the connection down
-            self.log("warning", f"internal error in '{cmd.fullname}': {e!r}")
-            reply = self._error(f"ERR internal error in '{cmd.fullname}': {type(e).__name__}")
+            reply = self._internal_error(cmd, e)
             cmd.failed_calls += 1
         took = perf_counter_ns() - t0
         cmd.ns += took
@@ -447,12 +449,7 @@ class Engine:
             if took >= self.slow_ns:
                 slow_observe(self, c, cmd, argv, took)
         if self.dirty != dirty and self.propagators:
-            rewrite = c.rewrite
-            if rewrite is not None:
-                for a in rewrite:
-                    self.propagate(c.db.id, a)
-            elif cmd.flags & WRITE:
-                self.propagate(c.db.id, argv)
+            self._propagate_call(c, cmd, argv)
         if c.rewrite is not None:
             c.rewrite = None
         if c.tracking is not None:

@@ -210,15 +210,15 @@ class RespProtocol(asyncio.Protocol):
         try:
             while i < n:
                 argv = cmds[i]
+                j = i
                 if i < last and cmds[i + 1][0] == argv[0]:
                     # A run of one command (a pipeline of GETs...): checked and timed once.
                     mark = len(out)
                     j = execute_run(client, cmds, i, out)
-                    if j != i:
-                        i = j
-                        size += sum(map(len, out[mark:]))
-                        argv = None
-                if argv is not None:
+                if j != i:
+                    i = j
+                    size += sum(map(len, out[mark:]))
+                else:
                     reply = execute(client, argv)
                     i += 1
                     if reply:

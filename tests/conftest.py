@@ -18,6 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def encode(*args: bytes | str | int) -> bytes:
+    """One request in RESP (a multibulk of bulk strings), as clients send it."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        b = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    return b"".join(parts)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,11 +145,7 @@ class RawConn:
 
     def send_cmd(self, *args: bytes | str) -> None:
         """Send one command without reading its reply (blocking commands, pipelines)."""
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a.encode() if isinstance(a, str) else a
-            parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-        self.send(b"".join(parts))
+        self.send(encode(*args))
 
     def cmd(self, *args: bytes | str) -> bytes:
         self.send_cmd(*args)

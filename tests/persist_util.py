@@ -14,6 +14,7 @@ import socket
 from typing import Any
 
 import hiredis
+from conftest import encode
 
 
 class Raw:
@@ -29,11 +30,7 @@ class Raw:
         self.reader = hiredis.Reader()
 
     def cmd(self, *args: Any) -> Any:
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a if isinstance(a, bytes) else str(a).encode()
-            parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-        self.sock.sendall(b"".join(parts))
+        self.sock.sendall(encode(*args))
         while True:
             reply = self.reader.gets()
             if reply is not False:

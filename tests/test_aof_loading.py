@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RawConn, redis_server_path, start_redis, start_respdb
+from conftest import RawConn, encode, redis_server_path, start_redis, start_respdb
 from persist_util import Raw, server_keyspace
 
 pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed")
@@ -25,32 +25,30 @@ LOADING = b"-LOADING Redis is loading the dataset in memory\r\n"
 N_COMMANDS = 250_000
 
 
-def _enc(*args: str | bytes) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a.encode() if isinstance(a, str) else a
-        parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-    return b"".join(parts)
-
-
 def _workload() -> bytes:
     """A long incr file: strings, counters, lists, hashes over two dbs, a MULTI, a last marker key."""
-    out = [_enc("SELECT", "0")]
+    out = [encode("SELECT", "0")]
     for i in range(N_COMMANDS):
         k = i % 3000
         m = i % 4
         if m == 0:
-            out.append(_enc("SET", "s%d" % k, "v%d" % i))
+            out.append(encode("SET", "s%d" % k, "v%d" % i))
         elif m == 1:
-            out.append(_enc("INCR", "n%d" % k))
+            out.append(encode("INCR", "n%d" % k))
         elif m == 2:
-            out.append(_enc("RPUSH", "l%d" % (k % 500), "x%d" % i))
+            out.append(encode("RPUSH", "l%d" % (k % 500), "x%d" % i))
         else:
-            out.append(_enc("HSET", "h%d" % (k % 700), "f%d" % (i % 11), "%d" % i))
+            out.append(encode("HSET", "h%d" % (k % 700), "f%d" % (i % 11), "%d" % i))
         if i == N_COMMANDS // 2:
-            out += [_enc("SELECT", "2"), _enc("MULTI"), _enc("SET", "t", "1"), _enc("INCR", "t"), _enc("EXEC")]
-            out.append(_enc("SELECT", "0"))
-    out.append(_enc("SET", "last", "done"))
+            out += [
+                encode("SELECT", "2"),
+                encode("MULTI"),
+                encode("SET", "t", "1"),
+                encode("INCR", "t"),
+                encode("EXEC"),
+            ]
+            out.append(encode("SELECT", "0"))
+    out.append(encode("SET", "last", "done"))
     return b"".join(out)
 
 
@@ -219,7 +217,7 @@ VARYING = {"TIME", "LASTSAVE", "INFO", "DBSIZE", "COMMAND", "SLOWLOG", "ROLE"}
 def _probe(port: int) -> list[bytes]:
     conn = _connect(port)
     assert conn.cmd("GET", "s1") == LOADING
-    conn.send(b"".join(_enc(*p) for p in PROBES))  # one pipeline: Redis serves clients between batches
+    conn.send(b"".join(encode(*p) for p in PROBES))  # one pipeline: Redis serves clients between batches
     replies = []
     for p in PROBES:
         r = conn.read_reply()

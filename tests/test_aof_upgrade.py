@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import free_port, redis_server_path, start_redis, start_respdb
+from conftest import encode, free_port, redis_server_path, start_redis, start_respdb
 from persist_util import Raw, server_keyspace
 
 pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server not installed")
@@ -33,42 +33,34 @@ pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-serve
 AOFDIR = "appendonlydir"
 
 
-def _enc(*args: str | bytes) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a.encode() if isinstance(a, str) else a
-        parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-    return b"".join(parts)
-
-
 COMMANDS = b"".join(
     [
-        _enc("SELECT", "0"),
-        _enc("SET", "a", "1"),
-        _enc("INCRBY", "a", "41"),
-        _enc("RPUSH", "l", "x", "y", "z"),
-        _enc("HSET", "h", "f", "v", "g", "w"),
-        _enc("SADD", "si", "1", "2", "3"),
-        _enc("ZADD", "z", "1", "one", "2.5", "two"),
-        _enc("SET", "ttl", "v"),
-        _enc("PEXPIREAT", "ttl", "99999999999999"),
-        _enc("XADD", "st", "1-1", "f", "v"),
-        _enc("SELECT", "5"),
-        _enc("MULTI"),
-        _enc("SET", "t", "1"),
-        _enc("INCR", "t"),
-        _enc("EXEC"),
-        _enc("SELECT", "0"),
-        _enc("DEL", "l"),
-        _enc("LPUSH", "l", "again"),
+        encode("SELECT", "0"),
+        encode("SET", "a", "1"),
+        encode("INCRBY", "a", "41"),
+        encode("RPUSH", "l", "x", "y", "z"),
+        encode("HSET", "h", "f", "v", "g", "w"),
+        encode("SADD", "si", "1", "2", "3"),
+        encode("ZADD", "z", "1", "one", "2.5", "two"),
+        encode("SET", "ttl", "v"),
+        encode("PEXPIREAT", "ttl", "99999999999999"),
+        encode("XADD", "st", "1-1", "f", "v"),
+        encode("SELECT", "5"),
+        encode("MULTI"),
+        encode("SET", "t", "1"),
+        encode("INCR", "t"),
+        encode("EXEC"),
+        encode("SELECT", "0"),
+        encode("DEL", "l"),
+        encode("LPUSH", "l", "again"),
     ]
 )
 TAIL = (
-    _enc("SELECT", "1")
-    + _enc("SET", "tail", "yes")
-    + _enc("INCR", "n")
-    + _enc("SELECT", "0")
-    + _enc("SET", "k1", "new")
+    encode("SELECT", "1")
+    + encode("SET", "tail", "yes")
+    + encode("INCR", "n")
+    + encode("SELECT", "0")
+    + encode("SET", "k1", "new")
 )
 
 
@@ -229,7 +221,7 @@ def compare_started(ref: Run, ours: Run) -> None:
 
 
 def _cases(rdb: bytes) -> dict[str, tuple[dict[str, bytes | None], tuple[str, ...]]]:
-    half = _enc("SET", "cut", "short")[:-4]
+    half = encode("SET", "cut", "short")[:-4]
     return {
         "plain": ({"appendonly.aof": COMMANDS}, ()),
         "preamble-tail": ({"appendonly.aof": rdb + TAIL}, ()),
@@ -237,7 +229,7 @@ def _cases(rdb: bytes) -> dict[str, tuple[dict[str, bytes | None], tuple[str, ..
         "plain-aof-base-option": ({"appendonly.aof": COMMANDS}, ("--aof-use-rdb-preamble", "no")),
         "truncated": ({"appendonly.aof": COMMANDS + half}, ("--aof-load-truncated", "yes")),
         "preamble-truncated": ({"appendonly.aof": rdb + TAIL + half}, ()),
-        "unfinished-multi": ({"appendonly.aof": COMMANDS + _enc("MULTI") + _enc("SET", "x", "1")}, ()),
+        "unfinished-multi": ({"appendonly.aof": COMMANDS + encode("MULTI") + encode("SET", "x", "1")}, ()),
         "empty": ({"appendonly.aof": b""}, ()),
         "custom-names": ({"old.aof": rdb + TAIL}, ("--appendfilename", "old.aof", "--appenddirname", "mydir")),
         "dir-without-manifest": ({"appendonly.aof": COMMANDS, AOFDIR: None}, ()),
@@ -301,7 +293,7 @@ def test_upgrade_like_redis(case, rdb_image):
 )
 def test_upgrade_failures_like_redis(case, rdb_image):
     """Start-up stops; the dirs are left as Redis leaves them (moved file and manifest, or untouched)."""
-    half = _enc("SET", "cut", "short")[:-4]
+    half = encode("SET", "cut", "short")[:-4]
     setup, args = {
         "truncated-refused": ({"appendonly.aof": COMMANDS + half}, ("--aof-load-truncated", "no")),
         "preamble-truncated-refused": ({"appendonly.aof": rdb_image + TAIL + half}, ("--aof-load-truncated", "no")),
@@ -465,7 +457,7 @@ def test_loading_rdb_used_mem_while_loading_dump(big_rdb):
 
 def test_loading_rdb_used_mem_while_loading_aof(big_rdb):
     """An old-style AOF: an RDB preamble then a long tail; Redis (slowed down) shows the same figure."""
-    tail = b"".join(_enc("SET", "t%d" % i, "v") for i in range(100_000))
+    tail = b"".join(encode("SET", "t%d" % i, "v") for i in range(100_000))
     seen = {}
     for exe, extra in ((REDIS, ("--key-load-delay", "-10")), (RESPDB, ())):
         root = tempfile.mkdtemp(prefix="aofup-mem-")

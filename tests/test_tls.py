@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ServerProc, free_port, redis_server_path
+from tests.conftest import ServerProc, free_port, redis_server_path, wait_port
 
 trustme = pytest.importorskip("trustme")
 redis = pytest.importorskip("redis")
@@ -65,19 +65,6 @@ def certs() -> Iterator[Certs]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_tcp(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
 def launch(exe: list[str], certs: Certs, port: int = 0, **extra: str) -> tuple[ServerProc, int]:
     """A server with TCP on `port` (0: none) and TLS on a free port; returns it and the TLS port."""
     tls_port = free_port()
@@ -87,7 +74,7 @@ def launch(exe: list[str], certs: Certs, port: int = 0, **extra: str) -> tuple[S
            "--tls-port", str(tls_port), *certs.server_args(**extra)]  # fmt: skip
     with open(log, "w") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=workdir)
-    wait_tcp(tls_port, proc)
+    wait_port(tls_port, proc)
     return ServerProc(proc, port, workdir, log), tls_port
 
 
@@ -240,7 +227,7 @@ def test_no_ca_needed_when_clients_are_not_authenticated(certs: Certs) -> None:
     )  # fmt: skip
     srv = ServerProc(proc, 0, workdir, "")
     try:
-        wait_tcp(tls_port, proc)
+        wait_port(tls_port, proc)
         assert not rejected(certs, tls_port, None)
     finally:
         srv.stop()

@@ -12,7 +12,6 @@ from respdb.commands.table import command
 from respdb.config import parse_memory
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
-from respdb.keyspace import Database
 from respdb.resp import EMPTY_ARRAY, OK, ONE, ZERO, bulk, integer, null
 from respdb.types.hashes import HashHT, HashLP, lp_delete, lp_set, pack, to_hashtable
 from respdb.types.strings import LongDoubleError, format_ld_human, parse_ld, round_ld
@@ -92,12 +91,7 @@ def cmd_hset(c, argv):
         raise CommandError(errors.wrong_args("hset"))
     db = c.db
     key = argv[1]
-    if db.expires or Database.lfu:
-        h = db.get(key)
-    else:  # Database.get inlined: HSET on a big hash is a hot path
-        h = db.data.get(key)
-        if h is not None and db.atime is not None:
-            db.atime[key] = Database.clock
+    h = db.get(key)
     if type(h) is HashHT and n == 4:
         # The common case on a big hash, inlined.
         f = argv[2]

@@ -20,7 +20,6 @@ from respdb.blocking import blocking_denied, parse_timeout
 from respdb.commands.args import LLONG_MIN, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
-from respdb.keyspace import Database
 from respdb.resp import BULK_HEADERS, EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, bulk, integer
 from respdb.types.lists import (
     SHRINK_ENTRIES,
@@ -124,20 +123,15 @@ def _push(c, argv, left: bool, only_existing: bool) -> bytes:
 
 
 def _push_handler(left: bool, event: str):
-    """LPUSH/RPUSH. The hot path, one element onto a big list, is kept flat in one frame:
-    Database.get inlined, and Engine.written only when something listens for the change (as
-    the string handlers do, see strings._hooked)."""
+    """LPUSH/RPUSH. The hot path, one element onto a big list, is kept flat in one frame,
+    with Engine.written called only when something listens for the change (as the string
+    handlers do, see strings._hooked: the call is 5-7 % of an LPUSH)."""
 
     def handler(c, argv):
         if len(argv) == 3:
             db = c.db
             key = argv[1]
-            if db.expires or Database.lfu:
-                v = db.get(key)
-            else:
-                v = db.data.get(key)
-                if v is not None and db.atime is not None:
-                    db.atime[key] = Database.clock
+            v = db.get(key)
             if type(v) is QuickList:
                 x = argv[2]
                 n = len(x)
@@ -243,12 +237,7 @@ def _pop_handler(left: bool, event: str):
         if len(argv) == 2:
             db = c.db
             key = argv[1]
-            if db.expires or Database.lfu:
-                v = db.get(key)
-            else:
-                v = db.data.get(key)
-                if v is not None and db.atime is not None:
-                    db.atime[key] = Database.clock
+            v = db.get(key)
             if type(v) is QuickList and len(v) > SHRINK_ENTRIES + 1:
                 it = v.popleft() if left else v.pop()
                 e = c.engine

@@ -12,7 +12,6 @@ from respdb.commands.keys import parse_cursor, parse_scan_options
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
-from respdb.keyspace import Database
 from respdb.resp import EMPTY_ARRAY, ONE, ZERO, bulk, integer, null
 from respdb.types.sets import (
     INTSET_TYPES,
@@ -111,12 +110,7 @@ def _emptied(c, db, key: bytes, event: str) -> None:
 def cmd_sadd(c, argv):
     db = c.db
     key = argv[1]
-    if db.expires or Database.lfu:
-        s = db.get(key)
-    else:  # Database.get inlined: SADD to a big set is a hot path
-        s = db.data.get(key)
-        if s is not None and db.atime is not None:
-            db.atime[key] = Database.clock
+    s = db.get(key)
     if type(s) is SetHT and s.index is None:
         # The common case on a big set, inlined.
         n = len(s)
