@@ -528,7 +528,7 @@ class RequestParser:
                         clean = False
                         break
                     got.append(req)
-            except hiredis.HiredisError:
+            except (hiredis.HiredisError, TypeError):  # TypeError: a map with a list as key
                 clean = False
             if not got:
                 break  # a request larger than a window, or something hiredis should not parse
@@ -545,7 +545,7 @@ class RequestParser:
                 reader.feed(b"*0\r\n")
                 try:
                     trusted = reader.gets() == []
-                except hiredis.HiredisError:
+                except (hiredis.HiredisError, TypeError):
                     trusted = False
                 if trusted:
                     out += got
