@@ -2,6 +2,8 @@
 
 Throughput: `redis-benchmark` runs against both servers in turn (respdb, redis, respdb, redis, ...)
 for every test and pipeline depth; each server's figure is the median of its rounds.
+With --floor, benchmarks/minimal_server.py (the least a Python RESP server can do) takes its turn
+as a third server (respdb, redis, floor, ...), for the ratio floor/redis next to respdb/redis.
 Memory: fresh servers are loaded with exactly N distinct keys (16-byte keys, 32-byte values) by a
 raw-socket loader, and the VmRSS growth is divided by N.
 
@@ -47,6 +49,7 @@ QUICK_SCALE = 0.1
 MEMORY_KEYS = 1_000_000
 QUICK_MEMORY_KEYS = 100_000
 RUN_TIMEOUT = 600.0
+FLOOR_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "minimal_server.py")
 
 
 class BenchError(Exception):
@@ -169,6 +172,14 @@ class Servers:
         cmd = [exe, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
         return self._start(Server("redis", cmd, port, self._workdir("redis-bench-")))
 
+    def floor(self) -> Server:
+        """minimal_server.py takes only a port: no --dir, and no persistence whatever --appendfsync says."""
+        port = free_port(self.ports)
+        server = Server("floor", [sys.executable, FLOOR_SCRIPT, str(port)], port, self._workdir("floor-bench-"))
+        self.started.append(server)
+        server.start()
+        return server
+
     def _start(self, server: Server) -> Server:
         server.cmd += ["--dir", server.workdir] + self.persistence
         self.started.append(server)
@@ -265,13 +276,18 @@ class Case:
     label: str  # "set", "lpush" or a whole command line
     pipeline: int
     requests: int
-    rps: dict[str, list[float]] = field(default_factory=lambda: {"respdb": [], "redis": []})
-    p50: dict[str, list[float]] = field(default_factory=lambda: {"respdb": [], "redis": []})
+    rps: dict[str, list[float]] = field(default_factory=lambda: {"respdb": [], "redis": [], "floor": []})
+    p50: dict[str, list[float]] = field(default_factory=lambda: {"respdb": [], "redis": [], "floor": []})
     row_name: str = ""  # the test name redis-benchmark printed
     error: str = ""
 
     def median(self, who: str) -> float:
         return statistics.median(self.rps[who]) if self.rps[who] else float("nan")
+
+    def ratio(self, who: str) -> float | None:
+        """who/redis of the medians; None for a failed case."""
+        b = self.median("redis")
+        return self.median(who) / b if not self.error and b else None
 
 
 def benchmark_argv(exe: str, port: int, case: Case, is_command: bool) -> list[str]:
@@ -411,6 +427,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=["always", "everysec", "no"],
         help="run both servers with the AOF on (appendonly yes) and this fsync policy",
     )
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run every case against benchmarks/minimal_server.py (the floor) and report floor/redis",
+    )
     args = p.parse_args(argv)
     args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     if args.rounds < 1:
@@ -450,15 +471,23 @@ def fmt_rate(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:,.0f}"
 
 
-def print_table(cases: list[Case], memory: dict[str, dict[str, float]] | None, rounds: int) -> None:
+def print_table(
+    cases: list[Case], memory: dict[str, dict[str, float]] | None, rounds: int, floor: bool = False
+) -> None:
     headers = ("test", "pipeline", "respdb ops/s", "redis ops/s", "respdb/redis")
+    if floor:
+        headers += ("floor ops/s", "floor/redis")
     rows = []
     for c in cases:
         a, b = c.median("respdb"), c.median("redis")
         if c.error:
-            rows.append((c.row_name or c.label, str(c.pipeline), "error", "error", "-"))
+            rows.append((c.row_name or c.label, str(c.pipeline), "error", "error", "-") + ("error", "-") * floor)
             continue
-        rows.append((c.row_name or c.label, str(c.pipeline), fmt_rate(a), fmt_rate(b), f"{a / b:.2f}" if b else "-"))
+        row = (c.row_name or c.label, str(c.pipeline), fmt_rate(a), fmt_rate(b), f"{a / b:.2f}" if b else "-")
+        if floor:
+            f = c.median("floor")
+            row += (fmt_rate(f), f"{f / b:.2f}" if b else "-")
+        rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -470,10 +499,13 @@ def print_table(cases: list[Case], memory: dict[str, dict[str, float]] | None, r
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
-    ratios = [c.median("respdb") / c.median("redis") for c in cases if not c.error and c.median("redis")]
-    if ratios:
-        gmean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        print(f"geometric mean of respdb/redis: {gmean:.2f}")
+    for who in ("respdb", "floor") if floor else ("respdb",):
+        ratios = [x for c in cases if (x := c.ratio(who)) is not None]
+        if ratios:
+            gmean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+            print(f"geometric mean of {who}/redis: {gmean:.2f}")
+    if floor:
+        print("floor: benchmarks/minimal_server.py (uvloop + hiredis + dict, one write per read)")
     if memory:
         m, r = memory["respdb"], memory["redis"]
         print()
@@ -496,10 +528,14 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
     if cases:
         respdb, redis = servers.respdb(), servers.redis(redis_exe)
         log(f"respdb pid {respdb.pid} port {respdb.port}; redis pid {redis.pid} port {redis.port}")
+        turns = [respdb, redis]
+        if args.floor:
+            turns.append(servers.floor())
+            log(f"floor pid {turns[-1].pid} port {turns[-1].port}")
         for case, is_command in cases:
             for rnd in range(args.rounds):
                 try:
-                    for server in (respdb, redis):  # alternate, so drift on the machine hits both alike
+                    for server in turns:  # alternate, so drift on the machine hits all alike
                         run_benchmark(bench_exe, server, case, is_command)
                 except CaseFailed as err:
                     case.error = str(err)
@@ -507,14 +543,14 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
                     break
                 log(
                     f"{case.row_name} P={case.pipeline} n={case.requests} round {rnd + 1}/{args.rounds}: "
-                    f"respdb {case.rps['respdb'][-1]:,.0f}  redis {case.rps['redis'][-1]:,.0f}"
+                    + "  ".join(f"{s.name} {case.rps[s.name][-1]:,.0f}" for s in turns)
                 )
-        servers.stop(respdb)
-        servers.stop(redis)
+        for server in turns:
+            servers.stop(server)
 
     memory = None if args.no_memory else measure_memory(servers, redis_exe, args.memory_keys)
     elapsed = time.monotonic() - started
-    print_table([c for c, _ in cases], memory, args.rounds)
+    print_table([c for c, _ in cases], memory, args.rounds, args.floor)
     failed = [c for c, _ in cases if c.error]
     if failed:
         print(f"\n{len(failed)} case(s) failed: " + ", ".join(f"{c.label} P={c.pipeline}" for c in failed))
@@ -531,25 +567,34 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
         "rounds": args.rounds,
         "elapsed_seconds": round(elapsed, 1),
         "loadavg_at_end": os.getloadavg(),
-        "throughput": [
-            {
-                "test": c.row_name or c.label,
-                "label": c.label,
-                "pipeline": c.pipeline,
-                "requests": c.requests,
-                "respdb_rps": c.rps["respdb"],
-                "redis_rps": c.rps["redis"],
-                "respdb_p50_ms": c.p50["respdb"],
-                "redis_p50_ms": c.p50["redis"],
-                "respdb_median": None if c.error else c.median("respdb"),
-                "redis_median": None if c.error else c.median("redis"),
-                "ratio": c.median("respdb") / c.median("redis") if not c.error and c.median("redis") else None,
-                "error": c.error or None,
-            }
-            for c, _ in cases
-        ],
+        "throughput": [case_json(c, args.floor) for c, _ in cases],
         "memory": memory,
     }
+
+
+def case_json(c: Case, floor: bool) -> dict:
+    out = {
+        "test": c.row_name or c.label,
+        "label": c.label,
+        "pipeline": c.pipeline,
+        "requests": c.requests,
+        "respdb_rps": c.rps["respdb"],
+        "redis_rps": c.rps["redis"],
+        "respdb_p50_ms": c.p50["respdb"],
+        "redis_p50_ms": c.p50["redis"],
+        "respdb_median": None if c.error else c.median("respdb"),
+        "redis_median": None if c.error else c.median("redis"),
+        "ratio": c.ratio("respdb"),
+        "error": c.error or None,
+    }
+    if floor:
+        out |= {
+            "floor_rps": c.rps["floor"],
+            "floor_p50_ms": c.p50["floor"],
+            "floor_median": None if c.error else c.median("floor"),
+            "floor_ratio": c.ratio("floor"),
+        }
+    return out
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -573,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     servers = Servers(args.appendfsync or "")
     if args.appendfsync:
         log(f"both servers run with appendonly yes, appendfsync {args.appendfsync}")
+        if args.floor:
+            log("the floor has no persistence")
     try:
         result = run(args, servers, redis_exe, bench_exe)
     except BenchError as err:
