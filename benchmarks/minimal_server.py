@@ -69,7 +69,8 @@ def cmd_lpush(a: list[bytes]) -> bytes:
     lst = data.get(a[1])
     if lst is None:
         lst = data[a[1]] = deque()
-    lst.extendleft([bulk(v) for v in a[2:]])
+    for v in a[2:]:
+        lst.appendleft(b"$%d\r\n%b\r\n" % (len(v), v))
     return b":%d\r\n" % len(lst)
 
 
@@ -77,7 +78,8 @@ def cmd_rpush(a: list[bytes]) -> bytes:
     lst = data.get(a[1])
     if lst is None:
         lst = data[a[1]] = deque()
-    lst.extend([bulk(v) for v in a[2:]])
+    for v in a[2:]:
+        lst.append(b"$%d\r\n%b\r\n" % (len(v), v))
     return b":%d\r\n" % len(lst)
 
 
