@@ -66,6 +66,7 @@ class Engine:
         self.acl = ACL(self)  # users and permissions (acl.py); before any client exists
         self.table = TABLE
         self.by_bytes = TABLE.by_bytes
+        self.plain = TABLE.plain
         self.runs = TABLE.runs
         ndb = self.config.get_int("databases")
         self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
@@ -245,27 +246,22 @@ class Engine:
 
     def execute(self, c: Client, argv: list[bytes]) -> bytes:
         """Run one request and return its reply bytes (b"" when nothing is to be sent)."""
-        cmd = self.by_bytes.get(argv[0])
+        cmd = self.plain.get(argv[0])
+        gate = c.gated or self.busy_script is not None
         if cmd is None:
-            cmd = self.table.lookup(argv[0])
-            if cmd is None:
-                c.last_cmd = None
-                return self._reject(c, None, _unknown_command(argv))
-        n = len(argv)
-        if cmd.subcommands:
-            if n >= 2:
-                sub = cmd.subcommands.get(argv[1].lower())
-                if sub is None or sub.handler is None:
-                    c.last_cmd = None
-                    return self._reject(c, None, errors.unknown_subcommand(argv[1].split(b"\0", 1)[0], cmd.name))
-                cmd = sub
+            # other spellings, containers, PROTECTED commands, unknown names
+            cmd = self._resolve(c, argv)
+            if type(cmd) is bytes:
+                return cmd
+            gate = gate or cmd.flags & PROTECTED
         # CLIENT LIST's cmd=: set at lookup, before any check, as Redis's processCommand does
         # (so it names the running CLIENT LIST itself, and a command refused for its arity).
         c.last_cmd = cmd
+        n = len(argv)
         arity = cmd.arity
         if (arity > 0 and arity != n) or n < -arity:
             return self._reject(c, cmd, errors.wrong_args(cmd.fullname))
-        if c.gated or cmd.flags & PROTECTED or self.busy_script is not None:
+        if gate:
             early = self._check_gates(c, cmd, argv)
             if early is not None:
                 return early
@@ -288,7 +284,7 @@ class Engine:
             cmd.calls += 1  # a command that blocked counts once, when it is served
             if took >= self.slow_ns:  # the one test for SLOWLOG, LATENCY and histograms (slowlog.py)
                 slow_observe(self, c, cmd, argv, took)
-        if self.dirty != dirty and self.propagators:
+        if self.propagators and self.dirty != dirty:
             self._propagate_call(c, cmd, argv)
         if c.rewrite is not None:
             c.rewrite = None
@@ -301,6 +297,21 @@ class Engine:
         if self.post_work:
             reply = self._post_work(c, reply)
         return reply
+
+    def _resolve(self, c: Client, argv: list[bytes]) -> Command | bytes:
+        """execute()'s lookup beyond `plain`: the command (or subcommand) named by argv, or
+        the error reply for an unknown one (counted, with CLIENT LIST's cmd= cleared)."""
+        cmd = self.table.lookup(argv[0])
+        if cmd is None:
+            c.last_cmd = None
+            return self._reject(c, None, _unknown_command(argv))
+        if cmd.subcommands and len(argv) >= 2:
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None or sub.handler is None:
+                c.last_cmd = None
+                return self._reject(c, None, errors.unknown_subcommand(argv[1].split(b"\0", 1)[0], cmd.name))
+            return sub
+        return cmd
 
     def _post_work(self, c: Client, reply: bytes) -> bytes:
         """After a command that set `post_work` (tracking: invalidations due to this client;

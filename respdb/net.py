@@ -30,11 +30,12 @@ FLUSH_SIZE = 1024 * 1024  # within a batch, write out replies once this many byt
 class NetShared:
     """State shared by all connections of one server: parser limits and the connection count."""
 
-    __slots__ = ("engine", "limits", "connections", "flush_queue", "scheduled")
+    __slots__ = ("engine", "aof", "limits", "connections", "flush_queue", "scheduled")
 
     def __init__(self, engine: Engine) -> None:
         cfg = engine.config
         self.engine = engine
+        self.aof = engine.aof
         self.limits = ParserLimits(cfg.get_int("proto-max-bulk-len"), cfg.get_int("client-query-buffer-limit"))
         self.connections = 0  # accepted sockets, what maxclients is compared with
         # Connections holding output to send at the end of this loop iteration, in one write
@@ -51,7 +52,8 @@ class NetShared:
     def flush_all(self) -> None:
         """End of the loop iteration (Redis's beforeSleep): the AOF first, then the replies."""
         self.scheduled = False
-        self.engine.aof.write_ahead()
+        if self.aof.buf:
+            self.aof.write_ahead()
         queue = self.flush_queue
         self.flush_queue = []
         for conn in queue:
@@ -139,36 +141,54 @@ class RespProtocol(asyncio.Protocol):
         # small(): a few whole requests with nothing left over in the parser (the usual read)
         cmds = parser.small(data) if self.queued is None else None
         if cmds is None:
-            cmds, err = parser.feed(data)
-            if self.queued is not None:
-                # Blocked or paused: later requests wait, in order, behind the held ones.
-                self.queued.extend(cmds)
-                if err is not None and self.queued_err is None:
-                    self.queued_err = err
-                return
-            partial = True
-        else:
-            err = None
-            partial = False
-        if err is None and len(cmds) == 1:
+            self._received(data)
+            return
+        if len(cmds) == 1:
             reply = self.execute(client, cmds[0])
             if reply:
-                self._hold(reply)  # goes out with every other reply at the end of the loop iteration
+                # _hold(), inlined: out with every other reply at the end of the loop iteration
+                pending = self.pending
+                if pending is None:
+                    self.pending = [reply]
+                    self.pending_size = len(reply)
+                    shared = self.shared
+                    shared.flush_queue.append(self)
+                    if not shared.scheduled:
+                        shared.schedule()
+                else:
+                    self._hold(reply)
             if client.close_after_reply:
                 self.close()  # after what is held (a reply waiting for the AOF write)
             elif client.bstate is not None:
                 self.queued = []
-        elif not self._run(cmds, err):
+        elif not self._run(cmds, None):
             return
         if self.tracking.bcast_pending:
             self.engine.before_sleep()
         # Redis's idle time is in whole seconds of its cached clock; so is ours (see _cron)
         client.last_interaction = Database.clock
-        if partial:
-            if client.qbuf or parser.has_pending():
-                client.qbuf = parser.pending()
-        elif client.qbuf:
+        if client.qbuf:
             client.qbuf = 0
+
+    def _received(self, data: bytes) -> None:
+        """data_received() for a read small() does not take: a request cut by the end of the
+        read, a large read, a protocol error, a blocked or paused client."""
+        client = self.client
+        parser = self.parser
+        cmds, err = parser.feed(data)
+        if self.queued is not None:
+            # Blocked or paused: later requests wait, in order, behind the held ones.
+            self.queued.extend(cmds)
+            if err is not None and self.queued_err is None:
+                self.queued_err = err
+            return
+        if not self._run(cmds, err):
+            return
+        if self.tracking.bcast_pending:
+            self.engine.before_sleep()
+        client.last_interaction = Database.clock
+        if client.qbuf or parser.has_pending():
+            client.qbuf = parser.pending()
 
     def _unauthenticated(self, data: bytes) -> None:
         """Before AUTH Redis parses with lower limits, one request at a time (AUTH lifts them)."""

@@ -594,12 +594,12 @@ NEG_ONE = b":-1\r\n"
 NEG_TWO = b":-2\r\n"
 EMPTY_BULK = b"$0\r\n\r\n"
 
-_SMALL_INTS = [b":%d\r\n" % i for i in range(10001)]
+SMALL_INTS = [b":%d\r\n" % i for i in range(10001)]  # integer() for 0..10000, for inlining
 
 
 def integer(n: int) -> bytes:
     if 0 <= n <= 10000:
-        return _SMALL_INTS[n]
+        return SMALL_INTS[n]
     return b":%d\r\n" % n
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from respdb.commands.table import PROTECTED
 from respdb.config import Config, ConfigError
 from respdb.engine import Engine
 from respdb.keyspace import Database, KeyIndex
@@ -75,6 +76,18 @@ def test_debug_is_protected_by_default():
     e = Engine(Config())
     cl = e.new_client()
     assert run(e, cl, "debug", "sleep", "0").startswith(b"-ERR DEBUG command not allowed.")
+    assert run(e, cl, "DeBuG", "sleep", "0").startswith(b"-ERR DEBUG command not allowed.")
+    assert e.table.get("debug").rejected_calls == 2
+
+
+def test_single_lookup_table_leaves_out_containers_and_protected(eng):
+    # execute() resolves these names in one dict lookup; the rest go through _resolve()
+    plain = eng.plain
+    assert plain[b"get"] is plain[b"GET"] is eng.table.get("get")
+    for name in (b"client", b"CLIENT", b"config", b"debug", b"DEBUG"):
+        assert name not in plain
+    assert all(not cmd.subcommands and not cmd.flags & PROTECTED for cmd in plain.values())
+    assert {n.lower() for n in plain} | {b"client", b"config", b"debug"} <= {n.lower() for n in eng.by_bytes}
 
 
 def test_requirepass_gates_commands():

@@ -9,7 +9,7 @@ from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.keyspace import Database
-from respdb.resp import BULK_HEADERS, EMPTY_BULK, NULL2, NULL3, OK, ZERO, bulk, integer, map_, null
+from respdb.resp import BULK_HEADERS, EMPTY_BULK, NULL2, NULL3, OK, SMALL_INTS, ZERO, bulk, integer, map_, null
 from respdb.types.strings import (
     LongDoubleError,
     PlainBytes,
@@ -92,11 +92,11 @@ def cmd_get(c, argv):
                 else:
                     atime[key] = Database.clock
     if v is None:
-        c.engine.stats["keyspace_misses"] += 1
+        db.stats["keyspace_misses"] += 1
         if db.on_miss is not None:
             db.on_miss(db, key)
         return _NULLS[c.proto]
-    c.engine.stats["keyspace_hits"] += 1
+    db.stats["keyspace_hits"] += 1
     if type(v) is bytes or type(v) is bytearray or type(v) is PlainBytes:
         n = len(v)
         if n < 1024:
@@ -455,7 +455,10 @@ _COUNTER_BYTES = [b"%d" % i for i in range(_SMALL_COUNTERS)]
 _COUNTER_VALUES = {b: i for i, b in enumerate(_COUNTER_BYTES)}
 
 
-def _incr(c, key: bytes, delta: int) -> bytes:
+@command("incr")
+def _incr(c, argv: list[bytes], delta: int = 1) -> bytes:
+    """INCR itself (delta 1), and the body of DECR, INCRBY and DECRBY."""
+    key = argv[1]
     db = c.db
     atime = db.atime
     if not db.expires and db.index is None and atime is not None and not Database.lfu:
@@ -486,7 +489,7 @@ def _incr(c, key: bytes, delta: int) -> bytes:
             e.written(db, key, "incrby", NOTIFY_STRING)
         else:
             e.dirty += 1
-        return integer(new)
+        return SMALL_INTS[new] if 0 <= new <= 10000 else integer(new)
     v = get_string(db, key)
     cur = 0 if v is None else _counter(v)
     new = cur + delta
@@ -507,19 +510,14 @@ def _counter(v) -> int:
     return cur
 
 
-@command("incr")
-def cmd_incr(c, argv):
-    return _incr(c, argv[1], 1)
-
-
 @command("decr")
 def cmd_decr(c, argv):
-    return _incr(c, argv[1], -1)
+    return _incr(c, argv, -1)
 
 
 @command("incrby")
 def cmd_incrby(c, argv):
-    return _incr(c, argv[1], get_int(argv[2]))
+    return _incr(c, argv, get_int(argv[2]))
 
 
 @command("decrby")
@@ -527,7 +525,7 @@ def cmd_decrby(c, argv):
     delta = get_int(argv[2])
     if delta == LLONG_MIN:
         raise CommandError("ERR decrement would overflow")
-    return _incr(c, argv[1], -delta)
+    return _incr(c, argv, -delta)
 
 
 @command("incrbyfloat")

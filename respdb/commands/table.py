@@ -153,6 +153,8 @@ class CommandTable:
         self.by_bytes: dict[bytes, Command] = {}
         # The subset a pipelined run of one command may take (Engine.execute_run).
         self.runs: dict[bytes, Command] = {}
+        # The subset Engine.execute resolves in one lookup: no subcommands, not PROTECTED.
+        self.plain: dict[bytes, Command] = {}
 
     def get(self, fullname: str) -> Command:
         if "|" in fullname:
@@ -171,6 +173,9 @@ class CommandTable:
             name = cmd.name.encode()
             self.by_bytes[name] = cmd
             self.by_bytes[name.upper()] = cmd
+            if not cmd.subcommands and not cmd.flags & PROTECTED:
+                self.plain[name] = cmd
+                self.plain[name.upper()] = cmd
             if _runnable(cmd):
                 self.runs[name] = cmd
                 self.runs[name.upper()] = cmd
