@@ -128,6 +128,7 @@ class Blocking:
                 db.blocking[k] = waiters = deque()
             waiters.append(c)
         self.count += 1
+        self.engine.quiet = False
         if deadline:
             heapq.heappush(self.heap, (deadline, seq, c))
             if self.wake_after is not None:
@@ -149,6 +150,8 @@ class Blocking:
                     del st.db.blocking[k]
         c.bstate = None
         self.count -= 1
+        if st.keys:
+            self.engine.update_quiet()
 
     def _deliver(self, c: Client, reply: bytes) -> None:
         if c.conn is not None:

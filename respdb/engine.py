@@ -116,6 +116,8 @@ class Engine:
         # command runs (None between commands, e.g. in the cron).
         self.post_work = False
         self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
+        # True while a write needs nothing from written() but `dirty += 1` (see update_quiet)
+        self.quiet = True
         self.shutdown_requested: Callable[[list[bytes]], None] | None = None
         self.logfile = sys.stderr
         self.apply_config()
@@ -140,6 +142,20 @@ class Engine:
         Database.lfu = "lfu" in cfg["maxmemory-policy"]
         lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
         self.evictor.configure()
+        self.update_quiet()
+
+    def update_quiet(self) -> None:
+        """`quiet`: nothing listens to writes, so a write needs nothing from written() but
+        `dirty += 1`: no eviction, WATCH, tracking, blocked client or keyspace notification.
+        The hot write handlers test this one flag (and call written() otherwise); everything that
+        changes one of these calls this."""
+        self.quiet = not (
+            self.evict_on
+            or self.watched_keys
+            or self.tracking.clients
+            or self.notify_flags
+            or any(db.blocking for db in self.dbs)
+        )
 
     def _wire_dbs(self) -> None:
         """Databases count read hits/misses into our stats and call back for `new` / `keymiss`
@@ -624,9 +640,9 @@ class Engine:
     def written(self, db: Database, key: bytes, event: str, cls: int) -> None:
         """Every change to a key ends here: dirty counter, notification, WATCH/tracking.
 
-        The hot handlers (strings.py: _hooked and its inline copies; lists.py: LPUSH/RPUSH, LPOP/RPOP;
-        HSET; SADD) only add to `dirty` when none of the conditions below holds: a new one must
-        be added there too."""
+        The hot handlers (strings.py: SET, INCR, MSET...; lists.py: LPUSH/RPUSH, LPOP/RPOP; HSET;
+        SADD) only add to `dirty` while `quiet` holds, which update_quiet() derives from the
+        conditions below: a new condition must be added there too."""
         self.dirty += 1
         if self.evict_on:
             self.evictor.dirty.add((db.id, key))
@@ -671,6 +687,7 @@ class Engine:
         wk = [c, expired]
         self.watched_keys.setdefault(ident, []).append(wk)
         c.watched.append((ident, wk))
+        self.quiet = False
 
     def unwatch_all(self, c: Client) -> None:
         for ident, wk in c.watched:
@@ -682,7 +699,9 @@ class Engine:
                     pass
                 if not lst:
                     del self.watched_keys[ident]
-        c.watched = []
+        if c.watched:
+            c.watched = []
+            self.update_quiet()
         c.dirty_cas = False
 
     def touch_watched(self, db: Database, key: bytes) -> None:

@@ -167,6 +167,7 @@ class Evictor:
             self.dirty = set()
             self.running = False
         self.engine.evict_on = on
+        self.engine.update_quiet()
         for c in self.engine.clients.values():
             c.update_gate()
 

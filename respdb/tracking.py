@@ -54,6 +54,7 @@ class Tracking:
                prefixes: list[bytes]) -> None:  # fmt: skip
         if c.tracking is None:
             self.clients += 1
+            self.engine.quiet = False
             st = TrackingState(redirect, bcast, optin, optout, noloop)
         else:
             st = c.tracking
@@ -80,6 +81,7 @@ class Tracking:
                     self.bcast_pending.pop(p, None)
         c.tracking = None
         self.clients -= 1
+        self.engine.update_quiet()
 
     # -- remembering reads -------------------------------------------------------
 

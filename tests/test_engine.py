@@ -397,3 +397,69 @@ def test_info_has_real_figures(eng, c):
     assert "cmdstat_get:calls=2," in info
     body = run(eng, c, "info").decode()
     assert "cmdstat_" not in body and "# Keyspace" in body
+
+
+# -- Engine.quiet: the one flag the hot write handlers test ----------------------------------
+
+
+def _listening(e: Engine) -> bool:
+    return bool(
+        e.evict_on or e.watched_keys or e.tracking.clients or e.notify_flags or any(db.blocking for db in e.dbs)
+    )
+
+
+def test_quiet_follows_everything_that_listens_to_writes(eng):
+    a, b = eng.new_client(), eng.new_client()
+    steps = [
+        (a, "watch", "k"),
+        (a, "unwatch"),
+        (a, "watch", "k", "j"),
+        (a, "multi"),
+        (a, "exec"),
+        (a, "watch", "k"),
+        (a, "discard"),
+        (a, "reset"),
+        (a, "client", "tracking", "on"),
+        (a, "client", "tracking", "off"),
+        (a, "client", "tracking", "on", "bcast"),
+        (a, "reset"),
+        (a, "blpop", "q", "0"),
+        (b, "rpush", "q", "x"),  # serves a
+        (a, "blpop", "q2", "0"),
+        (b, "client", "unblock", str(a.id)),
+        (a, "blpop", "q3", "0"),
+        (b, "config", "set", "notify-keyspace-events", "Kl"),
+        (b, "config", "set", "notify-keyspace-events", ""),
+        (b, "config", "set", "maxmemory", "1gb"),
+        (b, "config", "set", "maxmemory", "0"),
+    ]
+    seen = set()
+    for cl, *args in steps:
+        run(eng, cl, *args)
+        assert eng.quiet == (not _listening(eng)), args
+        seen.add(eng.quiet)
+    assert seen == {True, False}
+    assert not eng.quiet  # a is still blocked on q3
+    eng.drop_client(a)  # a disconnects: nothing listens any more
+    assert eng.quiet and not _listening(eng)
+    for setup in (("watch", "k"), ("client", "tracking", "on")):
+        c2 = eng.new_client()
+        run(eng, c2, *setup)
+        assert not eng.quiet
+        eng.drop_client(c2)
+        assert eng.quiet
+
+
+def test_hot_writes_still_reach_watchers_and_waiters(eng):
+    # the hot SET/INCR/LPUSH/SADD/HSET paths skip written() only while nothing listens
+    a, b = eng.new_client(), eng.new_client()
+    for write in (("set", "k", "v"), ("incr", "k"), ("lpush", "k", "x"), ("sadd", "k", "m"), ("hset", "k", "f", "v")):
+        run(eng, b, "del", "k")
+        run(eng, a, "watch", "k")
+        run(eng, a, "multi")
+        run(eng, a, "ping")
+        run(eng, b, *write)
+        assert run(eng, a, "exec") == b"*-1\r\n", write
+    assert run(eng, a, "blpop", "q", "0") == b""
+    run(eng, b, "lpush", "q", "x")
+    assert a.pushed == [b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n"]

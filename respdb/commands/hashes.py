@@ -108,7 +108,7 @@ def cmd_hset(c, argv):
             raise CommandError(errors.WRONGTYPE)
         reply = integer(set_fields(c, db, key, h, argv[2:]))
     e = c.engine
-    if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HASH:
+    if not e.quiet:
         e.written(db, key, "hset", NOTIFY_HASH)
     else:
         e.dirty += 1  # all Engine.written does when nothing listens (see lists._push_handler)

@@ -141,7 +141,7 @@ def _push_handler(left: bool, event: str):
                 else:
                     v.append(item)
                 e = c.engine
-                if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
+                if not e.quiet:
                     e.written(db, key, event, NOTIFY_LIST)  # also wakes waiters
                 else:
                     e.dirty += 1
@@ -241,7 +241,7 @@ def _pop_handler(left: bool, event: str):
             if type(v) is QuickList and len(v) > SHRINK_ENTRIES + 1:
                 it = v.popleft() if left else v.pop()
                 e = c.engine
-                if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_LIST:
+                if not e.quiet:
                     e.written(db, key, event, NOTIFY_LIST)
                 else:
                     e.dirty += 1

@@ -125,7 +125,7 @@ def cmd_sadd(c, argv):
         added = add_members(c, db, key, s, argv[2:])
     if added:
         e = c.engine
-        if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_SET:
+        if not e.quiet:
             e.written(db, key, "sadd", NOTIFY_SET)
             e.dirty += added - 1  # Redis counts one change per member added
         else:

@@ -25,8 +25,6 @@ STRING_TYPES = frozenset((bytes, bytearray, PlainBytes))
 _NULLS = (NULL2, NULL2, NULL2, NULL3)
 NOTIFY_STRING = notify.STRING
 NOTIFY_GENERIC = notify.GENERIC
-# Classes the inlined string writes cannot skip: the command's own event and `new` (dbAdd's).
-NOTIFY_HOOKED = notify.STRING | notify.NEW
 
 
 def get_string(db, key: bytes, read: bool = False):
@@ -66,13 +64,6 @@ def _now_ms() -> int:
 
 # ---------------------------------------------------------------------------
 # GET / SET family
-
-
-def _hooked(e, db) -> bool:
-    """True when Engine.written() has more to do for a string key than count it dirty
-    (eviction, WATCH, tracking, blocked clients, keyspace notifications). The hot handlers below call
-    written() only then and otherwise just add to `dirty`: keep this in step with written()."""
-    return bool(e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HOOKED)
 
 
 @command("get")
@@ -213,7 +204,7 @@ def cmd_set(c, argv):
         if not db.expires and db.index is None and atime is not None and not Database.lfu:
             # Database.set() and Engine.written() inlined for a plain database.
             e = c.engine
-            if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_HOOKED:
+            if not e.quiet:
                 db.set(key, argv[2])  # with its `new` event
                 e.written(db, key, "set", NOTIFY_STRING)
                 return OK
@@ -324,7 +315,7 @@ def cmd_mset(c, argv):
     db = c.db
     e = c.engine
     atime = db.atime
-    if not db.expires and db.index is None and atime is not None and not Database.lfu and not _hooked(e, db):
+    if not db.expires and db.index is None and atime is not None and not Database.lfu and e.quiet:
         # A plain database and nothing listening: what the loop below does, in bulk (the last
         # value of a repeated key wins either way).
         keys = argv[1::2]
@@ -485,7 +476,7 @@ def _incr(c, argv: list[bytes], delta: int = 1) -> bytes:
             if db.on_new is not None:
                 db.on_new(db, key)
         e = c.engine
-        if e.evict_on or e.watched_keys or e.tracking.clients or db.blocking or e.notify_flags & NOTIFY_STRING:
+        if not e.quiet:
             e.written(db, key, "incrby", NOTIFY_STRING)
         else:
             e.dirty += 1
