@@ -392,8 +392,8 @@ class Engine:
                 reply = self._internal_error(cmd, e)
                 failed += 1
             j += 1
-            if c.rewrite is not None or props:
-                if props and self.dirty != dirty:
+            if props:
+                if self.dirty != dirty:
                     self._propagate_call(c, cmd, argv)
                 c.rewrite = None
             if self.post_work:  # invalidations, blocked clients to serve: then the run ends
@@ -406,6 +406,7 @@ class Engine:
                 if sizable and len(reply) > RUN_BIG_REPLY:
                     break  # the caller writes out a large output before going on
         took = perf_counter_ns() - t0
+        c.rewrite = None  # (only a propagator reads it: with none, once per run is enough)
         count = j - i
         if count:
             cmd.ns += took
