@@ -12,7 +12,7 @@ from respdb.commands.keys import parse_cursor, parse_scan_options
 from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.glob import compile_glob
-from respdb.resp import EMPTY_ARRAY, ONE, ZERO, bulk, integer, null
+from respdb.resp import EMPTY_ARRAY, ONE, SMALL_INTS, ZERO, bulk, integer, null
 from respdb.types.sets import (
     INTSET_TYPES,
     IntSet,
@@ -130,7 +130,7 @@ def cmd_sadd(c, argv):
             e.dirty += added - 1  # Redis counts one change per member added
         else:
             e.dirty += added  # all Engine.written does when nothing listens (see lists._push_handler)
-    return integer(added)
+    return SMALL_INTS[added] if added <= 10000 else integer(added)
 
 
 @command("srem")
