@@ -237,7 +237,8 @@ class RespProtocol(asyncio.Protocol):
                     j = execute_run(client, cmds, i, out)
                 if j != i:
                     i = j
-                    size += sum(map(len, out[mark:]))
+                    if i < n:  # more to run: count what the run holds (else _write checks)
+                        size += sum(map(len, out[mark:]))
                 else:
                     reply = execute(client, argv)
                     i += 1
