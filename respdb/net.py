@@ -89,7 +89,7 @@ class RespProtocol(asyncio.Protocol):
         self.ignored = -1  # >= 0: bytes received since a protocol error whose reply was muted
         self.parser = RequestParser(limits=self.shared.limits)
         # Out-of-band output waiting for the end of the loop iteration (see write()).
-        self.pending: list[bytes] | None = None
+        self.pending: Any = None  # one reply (the usual case), or a list of them
         self.pending_size = 0
         self.running: list[bytes] | None = None  # the replies of the batch being executed
 
@@ -149,7 +149,7 @@ class RespProtocol(asyncio.Protocol):
                 # _hold(), inlined: out with every other reply at the end of the loop iteration
                 pending = self.pending
                 if pending is None:
-                    self.pending = [reply]
+                    self.pending = reply
                     self.pending_size = len(reply)
                     shared = self.shared
                     shared.flush_queue.append(self)
@@ -361,14 +361,17 @@ class RespProtocol(asyncio.Protocol):
         if pending is None:
             if not data or self.transport is None:
                 return
-            self.pending = [data]
+            self.pending = data
             self.pending_size = len(data)
             shared = self.shared
             shared.flush_queue.append(self)
             if not shared.scheduled:
                 shared.schedule()
         else:
-            pending.append(data)
+            if type(pending) is list:
+                pending.append(data)
+            else:
+                self.pending = [pending, data]
             self.pending_size += len(data)
             if self.pending_size > FLUSH_SIZE:
                 self.flush()  # a long burst (a script publishing in a loop) goes out as it grows
@@ -382,7 +385,7 @@ class RespProtocol(asyncio.Protocol):
         pending = self.pending
         if pending is None:
             return
-        data = b"".join(pending)
+        data = b"".join(pending) if type(pending) is list else pending
         self.pending = None
         self.pending_size = 0
         t = self.transport
