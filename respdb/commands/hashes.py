@@ -337,6 +337,8 @@ def cmd_hrandfield(c, argv):
             f = h.random_field()
         return bulk(f)
     count = get_int(argv[2])
+    if count < -LLONG_MAX:
+        raise CommandError(errors.RAND_COUNT_RANGE)
     withvalues = False
     if n > 4 or (n == 4 and argv[3].lower() != b"withvalues"):
         raise CommandError(errors.SYNTAX)

@@ -290,7 +290,7 @@ def cmd_srandmember(c, argv):
         return bulk(s.random_member())
     count = get_int(argv[2])
     if count < -LLONG_MAX:
-        raise CommandError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        raise CommandError(errors.RAND_COUNT_RANGE)
     s = get_set(db, argv[1], read=True)
     if s is None or count == 0:
         return EMPTY_ARRAY

@@ -736,12 +736,14 @@ def cmd_zrandmember(c, argv):
         s, m = _random_pair(z)
         return bulk(m)
     count = get_int(argv[2])
+    if count < -LONG_MAX:
+        raise CommandError(errors.RAND_COUNT_RANGE)
     withscores = False
     if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscores"):
         raise CommandError(errors.SYNTAX)
     if len(argv) == 4:
         withscores = True
-        if count < LONG_MIN // 2 or count > LONG_MAX // 2:
+        if count < -(LONG_MAX // 2) or count > LONG_MAX // 2:  # C: -LONG_MAX/2 truncates toward 0
             raise CommandError("ERR value is out of range")
     z = get_zset(c.db, argv[1], read=True)
     if z is None or count == 0:

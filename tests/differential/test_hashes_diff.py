@@ -93,6 +93,8 @@ ERRORS = [
     ("HINCRBYFLOAT", "h", "v", "5.0e3"), ("HGET", "h", "v"), ("HGETALL", "h"),
     ("HRANDFIELD", "h", "x"), ("HRANDFIELD", "h", "1", "x"), ("HRANDFIELD", "h", "1", "withvalues", "x"),
     ("HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"), ("HRANDFIELD", "h", "4611686018427387904", "WITHVALUES"),
+    ("HRANDFIELD", "h", "-9223372036854775808"), ("HRANDFIELD", "h", "-9223372036854775808", "WITHVALUES"),
+    ("HRANDFIELD", "nokey", "-9223372036854775808"),
     ("HRANDFIELD", "h", "0"), ("HRANDFIELD", "h", "0", "WITHVALUES"), ("HRANDFIELD", "nokey"), ("HRANDFIELD", "nokey", "5"),
     ("HRANDFIELD", "nokey", "-5", "WITHVALUES"), ("HRANDFIELD", "nokey", "x"), ("HRANDFIELD", "h", "100"),
     ("HRANDFIELD", "h", "100", "WITHVALUES"),

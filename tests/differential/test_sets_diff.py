@@ -153,6 +153,7 @@ ERRORS = [
     ("SPOP", "s", "-1"), ("SPOP", "s", "x"), ("SPOP", "s", "1", "2"), ("SPOP", "s", "0"), ("SPOP", "nokey"),
     ("SPOP", "nokey", "3"), ("SPOP", "nokey", "x"), ("SPOP", "s", "9223372036854775808"),
     ("SRANDMEMBER", "s", "x"), ("SRANDMEMBER", "s", "1", "2"), ("SRANDMEMBER", "s", "-9223372036854775808"),
+    ("SRANDMEMBER", "nokey", "-9223372036854775808"), ("SPOP", "s", "-9223372036854775808"),
     ("SRANDMEMBER", "s", "0"), ("SRANDMEMBER", "nokey"), ("SRANDMEMBER", "nokey", "5"), ("SRANDMEMBER", "nokey", "-5"),
     ("SRANDMEMBER", "s", "3"), ("SRANDMEMBER", "s", "100"), ("SRANDMEMBER", "nokey", "x"),
     ("SINTERCARD", "0", "s"), ("SINTERCARD", "-1", "s"), ("SINTERCARD", "x", "s"), ("SINTERCARD", "2", "s"),
