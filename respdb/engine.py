@@ -37,6 +37,7 @@ from respdb.latency import FLOOR_NS, Latency
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
+from respdb.replication import Replication
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
 from respdb.slowlog import SlowLog
@@ -78,6 +79,7 @@ class Engine:
         self.run_id = os.urandom(20).hex()
         self.pid = os.getpid()
         self.propagators: list[Propagator] = []
+        self.replication = Replication(self)  # the master side: SYNC/PSYNC and the command stream
         self.blocking = Blocking(self)
         # WATCH: (dbid, key) -> list of [client, expired-at-watch-time] entries.
         self.watched_keys: dict[tuple[int, bytes], list[list[Any]]] = {}
@@ -254,6 +256,8 @@ class Engine:
             self.unwatch_all(c)
         if c.bstate is not None:
             self.blocking.disconnect(c)
+        if self.replication.replicas or self.replication.pending:
+            self.replication.detach(c)
         if self.monitors:
             monitor.stop(c)
         self.clients.pop(c.id, None)
@@ -795,6 +799,8 @@ class Engine:
             return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
         if self.blocking.heap:
             self.blocking.handle_timeouts()
+        if self.replication.replicas:
+            self.replication.cron()
         if self.pause_mode:
             self.check_pause_end()
         if self.active_expire_enabled and not self.pause_mode:

@@ -160,18 +160,21 @@ def _section_stats(e) -> list[str]:
 
 
 def _section_replication(e) -> list[str]:
+    repl = e.replication
+    size = e.config.get_int("repl-backlog-size")
+    first = repl.backlog_first
     return [
         "role:master",
-        "connected_slaves:0",
+        *repl.info(),
         "master_failover_state:no-failover",
-        "master_replid:" + getattr(e, "replid", e.run_id),  # DEBUG CHANGE-REPL-ID sets replid
+        "master_replid:" + repl.replid,
         "master_replid2:0000000000000000000000000000000000000000",
-        "master_repl_offset:0",
+        "master_repl_offset:%d" % repl.offset,
         "second_repl_offset:-1",
-        "repl_backlog_active:0",
-        "repl_backlog_size:%s" % e.config["repl-backlog-size"],
-        "repl_backlog_first_byte_offset:0",
-        "repl_backlog_histlen:0",
+        "repl_backlog_active:%d" % (1 if first else 0),
+        "repl_backlog_size:%d" % size,
+        "repl_backlog_first_byte_offset:%d" % (max(first, repl.offset - size + 1) if first else 0),
+        "repl_backlog_histlen:%d" % (min(size, repl.offset - first + 1) if first else 0),
     ]
 
 

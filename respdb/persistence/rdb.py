@@ -1192,8 +1192,10 @@ def write_rdb(
     aof_base: bool = False,
     functions: list[bytes] | None = None,
     progress: Callable[[int], None] | None = None,
+    with_data: bool = True,
 ) -> int:
-    """Serialize every database to `write` (called with chunks); returns the bytes written."""
+    """Serialize every database to `write` (called with chunks); returns the bytes written.
+    Without `with_data`, only the header and functions (a replica's REPLCONF rdb-filter-only)."""
     from respdb import lfu
     from respdb.persistence.functions import libraries
 
@@ -1217,7 +1219,7 @@ def write_rdb(
         add(b"\xf5" + enc_str(code, compress))
     string_types = (bytes, PlainBytes)
     done = 0
-    for db in engine.dbs:
+    for db in engine.dbs if with_data else ():
         data = db.data
         if not data:
             continue
