@@ -45,6 +45,8 @@ from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
+# replies Redis sends even under CLIENT REPLY OFF/SKIP (written as pushes, CLIENT_PUSHING)
+_PUSHED_REPLIES = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"))
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
 LOG_MARKS = ".-*#"
 # execute_run(): the most requests one run takes (the caller checks its output size between
@@ -313,7 +315,7 @@ class Engine:
         if self.monitors:
             reply = monitor.feed(self, c, cmd, argv, reply)
         if c.reply_mode:
-            reply = self._filter_reply(c, reply)
+            reply = self._filter_reply(c, cmd, reply)
         if self.post_work:
             reply = self._post_work(c, reply)
         return reply
@@ -489,7 +491,7 @@ class Engine:
         if self.monitors:
             reply = monitor.feed(self, c, cmd, argv, reply)
         if c.reply_mode:
-            return self._filter_reply(c, reply)
+            return self._filter_reply(c, cmd, reply)
         return reply
 
     def _after_tracked(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
@@ -500,16 +502,19 @@ class Engine:
         if st.caching and cmd.name != "caching" and c.multi is None:
             st.caching = False
 
-    def _filter_reply(self, c: Client, reply: bytes) -> bytes:
+    def _filter_reply(self, c: Client, cmd: Command, reply: bytes) -> bytes:
+        """CLIENT REPLY OFF/SKIP. (Un)subscribe confirmations are pushed past it, as in Redis:
+        a subscriber is told what it is subscribed to even when it silenced its replies."""
         mode = c.reply_mode
+        keep = cmd.fullname in _PUSHED_REPLIES
         if mode == REPLY_SKIP:  # this very command set SKIP: the next one is skipped
             c.reply_mode = REPLY_SKIP_NEXT
             return b""
         if mode == REPLY_SKIP_NEXT:
             c.reply_mode = REPLY_ON
-            return b""
+            return reply if keep else b""
         if mode == REPLY_OFF:
-            return b""
+            return reply if keep else b""
         return reply
 
     def _check_gates(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
