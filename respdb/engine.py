@@ -85,9 +85,9 @@ class Engine:
         self.blocking = Blocking(self)
         # WATCH: (dbid, key) -> list of [client, expired-at-watch-time] entries.
         self.watched_keys: dict[tuple[int, bytes], list[list[Any]]] = {}
-        # Propagation state while EXEC runs: MULTI is emitted before the first write.
+        # While EXEC or a script runs (depth > 0): what it propagates, sent by end_exec().
         self._exec_depth = 0
-        self._exec_propagated = False
+        self._exec_ops: list[tuple[int, list[bytes]]] = []
         # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
         self.pause_mode = ""
         self.pause_until = 0.0
@@ -678,12 +678,31 @@ class Engine:
             hook(cls, event, key, dbid)
 
     def propagate(self, dbid: int, argv: list[bytes]) -> None:
-        if self._exec_depth and not self._exec_propagated:
-            self._exec_propagated = True
-            for p in self.propagators:
-                p(dbid, [b"MULTI"])
+        if self._exec_depth:
+            self._exec_ops.append((dbid, argv))  # EXEC or a script: propagated as a whole at its end
+            return
         for p in self.propagators:
             p(dbid, argv)
+
+    def end_exec(self) -> None:
+        """After EXEC or a script (depth back to 0): what it changed, in MULTI/EXEC when that is
+        more than one command (one is atomic as it is), as Redis 7.0's propagatePendingCommands:
+        MULTI with the first command's database, EXEC with the last one's."""
+        ops = self._exec_ops
+        if not ops:
+            return
+        self._exec_ops = []
+        props = self.propagators
+        wrap = len(ops) > 1
+        if wrap:
+            for p in props:
+                p(ops[0][0], [b"MULTI"])
+        for dbid, argv in ops:
+            for p in props:
+                p(dbid, argv)
+        if wrap:
+            for p in props:
+                p(ops[-1][0], [b"EXEC"])
 
     # -- WATCH ---------------------------------------------------------------
 

@@ -47,7 +47,13 @@ WRITES = [
     ("SELECT", "3"), ("SET", "k3", "in-db-3"), ("MULTI",), ("INCR", "c"), ("SET", "t", "x", "PX", "100000"), ("EXEC",),
     ("EVAL", "redis.call('set', KEYS[1], ARGV[1]); return redis.call('incr', KEYS[2])", "2", "lk", "lc", "lv"),
     ("SELECT", "0"), ("DEL", "s"), ("SET", "gone", "1"), ("UNLINK", "gone"),
-    ("SELECT", "5"), ("SET", "x", "1"), ("FLUSHDB",), ("SET", "y", "2"), ("SWAPDB", "5", "6"), ("SELECT", "0"),
+    ("SELECT", "5"), ("SET", "x", "1"), ("FLUSHDB",), ("SET", "y", "2"), ("SELECT", "0"),
+    # one write in a transaction or a script goes alone; several in MULTI/EXEC (MULTI with the
+    # first command's database, EXEC with the last one's)
+    ("MULTI",), ("SET", "one", "1"), ("EXEC",), ("EVAL", "return redis.call('set', 'two', '2')", "0"),
+    ("EVAL", "redis.call('set','x','0'); redis.call('select', 3); redis.call('set','x','3'); return 1", "0"),
+    ("MULTI",), ("SELECT", "2"), ("SET", "y", "1"), ("SELECT", "4"), ("SET", "z", "1"), ("EXEC",), ("SELECT", "0"),
+    ("MULTI",), ("GET", "one"), ("EXEC",), ("SWAPDB", "5", "6"),
 ]  # fmt: skip
 
 

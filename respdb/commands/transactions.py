@@ -63,10 +63,8 @@ def cmd_exec(c, argv):
     finally:
         c.in_multi = False
         e._exec_depth -= 1
-        if not e._exec_depth and e._exec_propagated:
-            e._exec_propagated = False
-            for p in e.propagators:
-                p(c.db.id, [b"EXEC"])
+        if not e._exec_depth:
+            e.end_exec()
     return b"".join(replies)
 
 

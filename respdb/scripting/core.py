@@ -519,10 +519,8 @@ class Scripting:
         if run.timed_out:
             self._leave_busy(run)
         e._exec_depth -= 1
-        if not e._exec_depth and e._exec_propagated:
-            e._exec_propagated = False
-            for p in e.propagators:
-                p(run.caller.db.id, [b"EXEC"])
+        if not e._exec_depth:
+            e.end_exec()
 
     def _complete(self, run: Run, res: Any) -> bytes:
         """The reply of a finished run: (status, payload) from the Lua side."""
