@@ -95,8 +95,18 @@ IMMUTABLE = {
     "aclfile", "appendfilename", "appenddirname", "set-proc-title", "always-show-logo",
     "tcp-backlog", "disable-thp", "enable-debug-command", "enable-module-command",
     "enable-protected-configs", "aof_rewrite_cpulist", "bgsave_cpulist", "bio_cpulist",
-    "server_cpulist", "ignore-warnings", "rdbchecksum",
+    "server_cpulist", "rdbchecksum",
 }  # fmt: skip
+
+# Redis 7.0's hidden parameters: CONFIG GET/SET by exact name only, never matched by a pattern
+# (test and debugging knobs; respdb stores them).
+HIDDEN = {
+    "use-exit-on-panic": "no",
+    "rdb-key-save-delay": "0",
+    "key-load-delay": "0",
+    "watchdog-period": "0",
+    "loading-process-events-interval-bytes": "2097152",
+}
 
 _MEM_RE = re.compile(r"^(-?\d+)([kmg]b?|b)?$", re.I)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
@@ -122,6 +132,7 @@ def load_defaults() -> dict[str, str]:
         name, _, value = line.partition("\t")
         out[name] = value
     out.update(RUN_DEFAULTS)
+    out.update(HIDDEN)
     out["dir"] = os.getcwd()
     return out
 
@@ -223,7 +234,7 @@ class Config:
                 return [(pat, self.values[name])]
             return []
         for name, value in self.values.items():
-            if fnmatch.fnmatchcase(name, pat):
+            if fnmatch.fnmatchcase(name, pat) and name not in HIDDEN:
                 out.append((name, value))
         for alias, name in ALIASES.items():
             if fnmatch.fnmatchcase(alias, pat) and name in self.values:
@@ -314,6 +325,10 @@ def _quote(s: str) -> str:
 
 _RANGES = {
     "databases": (1, 2**31 - 1),
+    "rdb-key-save-delay": (-(2**31), 2**31 - 1),
+    "key-load-delay": (-(2**31), 2**31 - 1),
+    "watchdog-period": (0, 2**31 - 1),
+    "loading-process-events-interval-bytes": (1024, 2**31 - 1),
     "port": (0, 65535),
     "tls-port": (0, 65535),
     "tls-session-cache-size": (0, 2**31 - 1),

@@ -129,8 +129,8 @@ class RespProtocol(asyncio.Protocol):
         client = self.client
         if client is None or client.closed:
             return
-        stats = self.stats
-        stats["total_net_input_bytes"] += len(data)
+        n = len(data)
+        self.stats["total_net_input_bytes"] += n
         if self.ignored >= 0:
             self._ignore(data)
             return
@@ -143,6 +143,8 @@ class RespProtocol(asyncio.Protocol):
         if cmds is None:
             self._received(data)
             return
+        # CLIENT LIST's qbuf while the read's commands run: its bytes, as Redis's query buffer
+        client.qbuf = n
         if len(cmds) == 1:
             reply = self.execute(client, cmds[0])
             if reply:
@@ -175,6 +177,7 @@ class RespProtocol(asyncio.Protocol):
         read, a large read, a protocol error, a blocked or paused client."""
         client = self.client
         parser = self.parser
+        client.qbuf += len(data)  # what is left from earlier reads, and this one
         cmds, err = parser.feed(data)
         if self.queued is not None:
             # Blocked or paused: later requests wait, in order, behind the held ones.

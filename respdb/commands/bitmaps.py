@@ -55,15 +55,16 @@ def cmd_setbit(c, argv):
     on = parse_ll(argv[3])
     if on not in (0, 1):
         raise CommandError("ERR bit is not an integer or out of range")
-    buf, _ = _string_for_write(c, argv[1], offset)
+    buf, grew = _string_for_write(c, argv[1], offset)
     byte = offset >> 3
     mask = 1 << (7 - (offset & 7))
     old = 1 if buf[byte] & mask else 0
-    if on:
-        buf[byte] |= mask
-    else:
-        buf[byte] &= ~mask & 0xFF
-    c.engine.written(c.db, argv[1], "setbit", NOTIFY_STRING)
+    if grew or old != on:  # a change only when created, lengthened or the bit flips (as Redis)
+        if on:
+            buf[byte] |= mask
+        else:
+            buf[byte] &= ~mask & 0xFF
+        c.engine.written(c.db, argv[1], "setbit", NOTIFY_STRING)
     return integer(old)
 
 
@@ -375,10 +376,11 @@ def _bitfield(c, argv, readonly_cmd: bool):
             continue
         _set_field(buf, offset, bits, new)
         out.append(integer(ret))
-        changes += 1
-    if grew or changes:
+        if grew or old != new:  # Redis counts a write that changed (or made) the string
+            changes += 1
+    if changes:
         c.engine.written(db, key, "setbit", NOTIFY_STRING)
-        c.engine.dirty += max(changes - 1, 0)
+        c.engine.dirty += changes - 1
     return b"".join(out)
 
 

@@ -1,0 +1,91 @@
+"""Behaviours Redis 7.0's own test suite checks (unit/introspection, unit/bitops), compared with
+a real redis-server: CLIENT INFO's qbuf while the command runs, the dirty counter of SETBIT and
+BITFIELD, hidden configuration parameters and a mutable `ignore-warnings`.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from conftest import RawConn
+
+QBUF_READS = [
+    b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n",  # qbuf: the request's own 26 bytes
+    b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n*1\r\n$4\r\nping\r\n",  # the whole read, still unprocessed part included
+    b"CLIENT INFO\r\n",  # inline
+]
+
+
+def _qbuf_fields(port: int) -> list[list[bytes]]:
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        out = []
+        for raw in QBUF_READS:
+            s.sendall(raw)
+            time.sleep(0.1)
+            data = s.recv(65536)
+            out.append([f for f in data.split(b" ") if f.startswith((b"qbuf=", b"qbuf-free="))])
+        return out
+    finally:
+        s.close()
+
+
+def test_client_info_qbuf_during_the_command(redis_server, respdb_server):
+    expected = _qbuf_fields(redis_server.port)
+    assert expected[0] == [b"qbuf=26", b"qbuf-free=20448"]
+    assert _qbuf_fields(respdb_server.port) == expected
+
+
+BIT_WRITES = [
+    ("SETBIT", "foo", "0", "0"), ("BITFIELD", "foo2", "SET", "i5", "0", "0"), ("SETBIT", "foo", "0", "0"),
+    ("BITFIELD", "foo2", "SET", "i5", "0", "0"), ("SETBIT", "foo", "0", "1"), ("SETBIT", "foo", "0", "1"),
+    ("SETBIT", "foo", "0", "0"), ("BITFIELD", "foo2", "SET", "i5", "0", "1"), ("BITFIELD", "foo2", "SET", "i5", "0", "1"),
+    ("BITFIELD", "foo2", "INCRBY", "u2", "100", "1", "OVERFLOW", "FAIL", "INCRBY", "u2", "100", "5"),
+    ("BITFIELD", "foo3", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9"), ("EXISTS", "foo3"), ("SETBIT", "foo", "100", "0"),
+    ("BITFIELD", "foo2", "SET", "u8", "0", "255", "SET", "u8", "0", "255"), ("BITFIELD", "foo2", "SET", "u8", "0", "255"),
+]  # fmt: skip
+
+
+def _dirty(conn: RawConn) -> int:
+    info = conn.cmd("INFO", "persistence")
+    return int(info.split(b"rdb_changes_since_last_save:")[1].split(b"\r\n")[0])
+
+
+def _bit_deltas(port: int) -> list[tuple[bytes, int]]:
+    c = RawConn(port)
+    try:
+        c.cmd("FLUSHALL")
+        out = []
+        for cmd in BIT_WRITES:
+            before = _dirty(c)
+            reply = c.cmd(*cmd)
+            out.append((reply, _dirty(c) - before))
+        return out
+    finally:
+        c.close()
+
+
+def test_setbit_and_bitfield_count_changes_only(redis_server, respdb_server):
+    expected = _bit_deltas(redis_server.port)
+    assert 0 in [d for _, d in expected] and 1 in [d for _, d in expected]
+    assert _bit_deltas(respdb_server.port) == expected
+
+
+CONFIG_SCRIPT = [
+    ("CONFIG", "GET", "key-load-delay"), ("CONFIG", "GET", "rdb-key-save-delay"),
+    ("CONFIG", "GET", "loading-process-events-interval-bytes"), ("CONFIG", "GET", "watchdog-period"),
+    ("CONFIG", "GET", "use-exit-on-panic"), ("CONFIG", "GET", "key-load-*"), ("CONFIG", "GET", "*-delay"),
+    ("CONFIG", "SET", "key-load-delay", "5"), ("CONFIG", "GET", "key-load-delay"), ("CONFIG", "SET", "key-load-delay", "0"),
+    ("CONFIG", "SET", "loading-process-events-interval-bytes", "100"), ("CONFIG", "SET", "ignore-warnings", ""),
+    ("CONFIG", "GET", "ignore-warnings"),
+]  # fmt: skip
+
+
+def test_hidden_configs_and_ignore_warnings(redis_server, respdb_server):
+    replies = []
+    for port in (redis_server.port, respdb_server.port):
+        c = RawConn(port)
+        replies.append([c.cmd(*cmd) for cmd in CONFIG_SCRIPT])
+        c.close()
+    assert replies[1] == replies[0]
