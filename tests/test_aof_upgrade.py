@@ -110,15 +110,20 @@ class Run:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
     def ready(self, timeout: float = 20.0) -> bool:
-        """True once PING answers PONG (loaded); False when the server exited instead."""
+        """True once PING answers PONG (loaded); False when the server exited instead.
+
+        The PONG must come from this process: free_port() can hand the same port to two servers
+        started at once, and then the one that did not get it must not pass for loaded."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
+                    sock.sendall(b"PING\r\nINFO server\r\n")
+                    time.sleep(0.05)
+                    reply = sock.recv(65536)
+                    if reply.startswith(b"+PONG") and b"process_id:%d\r\n" % self.proc.pid in reply:
                         return True
             except OSError:
                 pass
