@@ -58,6 +58,31 @@ def test_loadaof_without_aof_is_an_error(r):
         r.execute_command("DEBUG", "LOADAOF")
 
 
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_loadaof_with_appendonly_off_loads_what_bgrewriteaof_wrote(preamble):
+    # Redis's unit/other does this: BGREWRITEAOF with the AOF off still writes a base file and
+    # a manifest, and DEBUG LOADAOF loads them
+    s = start_respdb("--aof-use-rdb-preamble", preamble)
+    try:
+        r = _client(s.port)
+        r.set("k", "v")
+        r.set("t", "v", ex=1000)
+        before = r.execute_command("DEBUG", "DIGEST")
+        r.execute_command("BGREWRITEAOF")
+        deadline = time.monotonic() + 10
+        while r.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r.set("k", "changed")
+        r.set("extra", "1")
+        assert r.execute_command("DEBUG", "LOADAOF") in (b"OK", "OK", True)
+        assert r.execute_command("DEBUG", "DIGEST") == before
+        assert r.get("k") == b"v" and r.exists("extra") == 0 and r.ttl("t") > 900
+        assert r.info("persistence")["aof_enabled"] == 0
+        r.close()
+    finally:
+        s.stop()
+
+
 def test_segfault_kills_the_server():
     s = start_respdb()
     try:

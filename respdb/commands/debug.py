@@ -599,9 +599,10 @@ def _merge(c, res, replace: bool) -> None:
 def _loadaof(c, argv):
     e = c.engine
     aof = e.aof
-    if e.config["appendonly"] != "yes":
-        # Redis 7.0 stops the whole server here; respdb answers with its load error instead.
-        e.log("warning", "DEBUG LOADAOF: appendonly is off, there is no AOF to load")
+    if e.config["appendonly"] != "yes" and not os.path.exists(aof.manifest_path()):
+        # With no AOF at all Redis 7.0 stops the whole server here; respdb answers with its load
+        # error instead. (With appendonly off, what BGREWRITEAOF wrote is loaded, as in Redis.)
+        e.log("warning", "DEBUG LOADAOF: there is no AOF to load (appendonly is off)")
         raise CommandError("ERR Error trying to load the AOF files, check server logs.")
     aof.flush(fsync=True)
     e.signal_flushed(None, None)
