@@ -179,11 +179,21 @@ class Config:
             if v not in ENUMS[name]:
                 raise ConfigError("argument(s) must be one of the following: " + ", ".join(ENUMS[name]))
             return v
+        if name == "maxmemory-clients":  # Redis 7.0's one memory-or-percent parameter
+            if value.endswith("%"):
+                digits = value[:-1]
+                if not digits.isdigit() or (len(digits) > 1 and digits[0] == "0"):
+                    raise ConfigError("argument must be a memory or percent value")
+                if int(digits) > 100:
+                    raise ConfigError("percentage argument must be less or equal to 100")
+                return value if digits != "0" else "0"
+            mem = parse_memory(value)
+            if mem is None or mem < 0:
+                raise ConfigError("argument must be a memory or percent value")
+            return str(mem)
         if kind == "memory":
             mem = parse_memory(value)
-            if mem is None:
-                raise ConfigError("argument must be a memory value")
-            if mem < 0 and name not in ("maxmemory-clients",):
+            if mem is None or mem < 0:
                 raise ConfigError("argument must be a memory value")
             if name in _RANGES and not _RANGES[name][0] <= mem <= _RANGES[name][1]:
                 raise ConfigError("argument must be between %d and %d inclusive" % _RANGES[name])

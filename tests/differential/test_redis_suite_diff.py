@@ -79,6 +79,16 @@ CONFIG_SCRIPT = [
     ("CONFIG", "SET", "key-load-delay", "5"), ("CONFIG", "GET", "key-load-delay"), ("CONFIG", "SET", "key-load-delay", "0"),
     ("CONFIG", "SET", "loading-process-events-interval-bytes", "100"), ("CONFIG", "SET", "ignore-warnings", ""),
     ("CONFIG", "GET", "ignore-warnings"),
+    # maxmemory-clients takes a memory value or a percentage of maxmemory
+    ("CONFIG", "SET", "maxmemory-clients", "10%"), ("CONFIG", "GET", "maxmemory-clients"),
+    ("CONFIG", "SET", "maxmemory-clients", "200%"), ("CONFIG", "SET", "maxmemory-clients", "100%"),
+    ("CONFIG", "SET", "maxmemory-clients", "-5%"), ("CONFIG", "SET", "maxmemory-clients", "0%"),
+    ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "x%"),
+    ("CONFIG", "SET", "maxmemory-clients", "-5"), ("CONFIG", "SET", "maxmemory-clients", "050%"),
+    ("CONFIG", "SET", "maxmemory-clients", "5.5%"), ("CONFIG", "SET", "maxmemory-clients", "1gb"),
+    ("CONFIG", "GET", "maxmemory-clients"),
+    ("CONFIG", "SET", "maxmemory", "10000001", "maxmemory-clients", "200%", "client-query-buffer-limit", "invalid"),
+    ("CONFIG", "GET", "maxmemory"), ("CONFIG", "SET", "maxmemory-clients", "0"),
 ]  # fmt: skip
 
 
