@@ -806,7 +806,8 @@ class Engine:
             self.touch_watched(db, key)
         tr = self.tracking
         if tr.table or tr.prefixes:
-            tr.invalidate(key, self.current)
+            # nobody's own change (Redis: signalModifiedKey(NULL, ...)), so NOLOOP filters nothing
+            tr.invalidate(key, None)
         self.notify(notify.EXPIRED, "expired", key, db.id)
         if self.propagators:
             lazy = self.config["lazyfree-lazy-expire"] == "yes"
@@ -853,6 +854,8 @@ class Engine:
             del self._ops_samples[0]
         self.persistence.cron()  # reap a BGSAVE child, start one when a save point is due
         self.aof.cron()  # reap a rewrite child, everysec fsync, auto rewrite
+        if self.tracking.bcast_pending:
+            self.tracking.flush_broadcasts()  # e.g. keys the cycle expired (Redis: beforeSleep)
 
     def total_commands(self) -> int:
         return sum(c.calls for c in self.table.all_commands())

@@ -99,3 +99,33 @@ def test_hidden_configs_and_ignore_warnings(redis_server, respdb_server):
         replies.append([c.cmd(*cmd) for cmd in CONFIG_SCRIPT])
         c.close()
     assert replies[1] == replies[0]
+
+
+def _invalidations_on_expiry(port: int) -> list[bytes]:
+    """unit/tracking: a BCAST NOLOOP client is told about keys that expire, actively or lazily
+    (an expiry is nobody's own change), through its REDIRECT client."""
+    a, b = RawConn(port), RawConn(port)
+    try:
+        rid = a.client_id()
+        a.cmd("SUBSCRIBE", "__redis__:invalidate")
+        b.cmd("CLIENT", "TRACKING", "on", "BCAST", "REDIRECT", str(rid), "NOLOOP")
+        b.cmd("SET", "mykey", "myval", "px", "1")  # b's own change: filtered by NOLOOP
+        b.cmd("SET", "mykeyotherkey", "myval")
+        got = [a.read_reply()]  # the cron's expiry of mykey (within about a second)
+        b.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        b.cmd("SET", "mykey2", "myval", "px", "1")
+        time.sleep(0.05)
+        got.append(b.cmd("GET", "mykey2"))  # expired on access: an invalidation for b too
+        got.append(a.read_reply())
+        assert a.silent(0.2)
+        b.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        return got
+    finally:
+        a.close()
+        b.close()
+
+
+def test_tracking_invalidations_for_expired_keys(redis_server, respdb_server):
+    expected = _invalidations_on_expiry(redis_server.port)
+    assert b"mykey2" in expected[2]
+    assert _invalidations_on_expiry(respdb_server.port) == expected
