@@ -12,7 +12,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from respdb import REDIS_VERSION, errors, lfu, monitor, notify
+from respdb import REDIS_VERSION, errors, lfu, monitor, notify, scripting
 from respdb.acl import ACL
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
@@ -45,6 +45,8 @@ from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
+# commands whose effective flags come from the script or function they run
+_SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))
 # replies Redis sends even under CLIENT REPLY OFF/SKIP (written as pushes, CLIENT_PUSHING)
 _PUSHED_REPLIES = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"))
 LOG_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
@@ -567,7 +569,7 @@ class Engine:
             refused = self.busy_script.refuse(c, cmd, argv)
             if refused is not None:
                 return self._reject(c, cmd, refused)
-        if self.pause_mode and c.kind == "normal" and self._paused_for(c, cmd):
+        if self.pause_mode and c.kind == "normal" and self._paused_for(c, cmd, argv):
             return self.blocking.postpone(c, argv)
         if c.multi is not None:
             if cmd.flags & NO_MULTI:
@@ -595,10 +597,13 @@ class Engine:
 
     # -- CLIENT PAUSE ----------------------------------------------------------
 
-    def _paused_for(self, c: Client, cmd: Command) -> bool:
+    def _paused_for(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         if self.pause_mode == "all":
             return True
-        if cmd.flags & (WRITE | MAY_REPLICATE):
+        flags = cmd.flags
+        if cmd.fullname in _SCRIPT_CALLS:  # a script's declared flags decide (no-writes runs)
+            flags = scripting.command_flags(self, cmd.fullname, argv, flags)
+        if flags & (WRITE | MAY_REPLICATE):
             return True
         if cmd.fullname == "exec" and c.multi:
             return any(q.flags & (WRITE | MAY_REPLICATE) for q, _ in c.multi)

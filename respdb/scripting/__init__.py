@@ -73,3 +73,51 @@ def get(engine: Engine) -> Scripting:
 
         sc = engine.scripting = Scripting(engine)
     return sc
+
+
+def command_flags(engine: Engine, fullname: str, argv: list[bytes], cmd_flags: int) -> int:
+    """EVAL/EVALSHA/FCALL's flags as Redis's processCommand sees them (evalGetCommandFlags,
+    fcallGetCommandFlags): a script or function that declares flags (a shebang, or
+    register_function's flags) is a write command only without `no-writes`, and may run
+    during CLIENT PAUSE WRITE or past maxmemory according to them."""
+    from respdb.commands.table import DENYOOM, MAY_REPLICATE, STALE, WRITE
+    from respdb.errors import CommandError
+    from respdb.scripting.core import ALLOW_OOM, ALLOW_STALE, EVAL_COMPAT, NO_WRITES, parse_script_shebang
+
+    if len(argv) < 2:
+        return cmd_flags
+    sc = engine.__dict__.get("scripting")
+    if fullname in ("fcall", "fcall_ro"):
+        f = sc.functions.find(argv[1]) if sc is not None else None
+        if f is None:
+            return cmd_flags
+        flags = f.flags
+    else:
+        evalsha = fullname.startswith("evalsha")
+        if evalsha and len(argv[1]) != 40:
+            return cmd_flags
+        if evalsha:
+            script = sc.scripts.get(argv[1].lower()) if sc is not None else None
+        else:
+            import hashlib
+
+            script = sc.scripts.get(hashlib.sha1(argv[1]).hexdigest().encode()) if sc is not None else None
+        if script is not None:
+            flags = script.flags
+        elif evalsha:
+            return cmd_flags
+        else:
+            try:
+                flags, _ = parse_script_shebang(argv[1])
+            except CommandError:
+                return cmd_flags
+        if flags & EVAL_COMPAT:
+            return cmd_flags
+    out = cmd_flags & ~(STALE | DENYOOM | WRITE | MAY_REPLICATE)
+    if not flags & (ALLOW_OOM | NO_WRITES):
+        out |= DENYOOM
+    if not flags & NO_WRITES:
+        out |= WRITE
+    if flags & ALLOW_STALE:
+        out |= STALE
+    return out

@@ -129,3 +129,39 @@ def test_tracking_invalidations_for_expired_keys(redis_server, respdb_server):
     expected = _invalidations_on_expiry(redis_server.port)
     assert b"mykey2" in expected[2]
     assert _invalidations_on_expiry(respdb_server.port) == expected
+
+
+LIB = "#!lua name=pauselib\nredis.register_function{function_name='ro', callback=function() return 'hello' end, flags={'no-writes'}}\nredis.register_function('rw', function() return 'rw' end)"
+
+
+def _pause_script_replies(port: int) -> list[bytes]:
+    """unit/pause: during CLIENT PAUSE WRITE a script or function declaring no-writes runs; one
+    that may write (no flags, or a shebang without no-writes) waits for the pause to end."""
+    a, b = RawConn(port), RawConn(port)
+    try:
+        b.cmd("FUNCTION", "FLUSH")
+        b.cmd("FUNCTION", "LOAD", LIB)
+        a.cmd("CLIENT", "PAUSE", "100000", "WRITE")
+        got = [
+            b.cmd("EVAL", "#!lua flags=no-writes\nreturn 1", "0"),
+            b.cmd("FCALL", "ro", "0"),
+            b.cmd("EVAL_RO", "return 2", "0"),
+        ]
+        for waiting in (("EVAL", "#!lua\nreturn 3", "0"), ("FCALL", "rw", "0"), ("EVAL", "return 4", "0")):
+            b.send_cmd(*waiting)
+            got.append(b"paused" if b.silent(0.2) else b.read_reply())
+            a.cmd("CLIENT", "UNPAUSE")
+            got.append(b.read_reply())
+            a.cmd("CLIENT", "PAUSE", "100000", "WRITE")
+        a.cmd("CLIENT", "UNPAUSE")
+        b.cmd("FUNCTION", "FLUSH")
+        return got
+    finally:
+        a.close()
+        b.close()
+
+
+def test_pause_lets_no_writes_scripts_run(redis_server, respdb_server):
+    expected = _pause_script_replies(redis_server.port)
+    assert expected[3] == b"paused" and expected[:3] == [b":1\r\n", b"$5\r\nhello\r\n", b":2\r\n"]
+    assert _pause_script_replies(respdb_server.port) == expected
