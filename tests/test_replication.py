@@ -40,7 +40,7 @@ def master() -> ServerProc:
 # a bit of everything: types, expiry (relative, rewritten to absolute), several databases, a
 # transaction, a script, deletions, a flush and a swap
 WRITES = [
-    ("SET", "s", "v"), ("SET", "e", "x", "EX", "1000"), ("INCRBY", "n", "5"), ("APPEND", "s", "w"),
+    ("SET", "s", "v"), ("SET", "e", "x", "EX", "1000"), ("set", "pa", "x", "pxat", "99999999999999"), ("INCRBY", "n", "5"), ("APPEND", "s", "w"),
     ("HSET", "h", "f1", "v1", "f2", "v2"), ("RPUSH", "l", "a", "b", "c"), ("LPOP", "l"),
     ("SADD", "set", "m1", "m2", "3"), ("ZADD", "z", "1", "a", "2.5", "b"), ("XADD", "st", "1-1", "f", "v"),
     ("PFADD", "hll", "a", "b"), ("SETBIT", "bits", "7", "1"), ("EXPIRE", "h", "5000"),

@@ -175,8 +175,8 @@ def set_generic(c, key: bytes, value: bytes, flags: int, expire: bytes | None, c
     e.written(db, key, "set", NOTIFY_STRING)
     if when is not None:
         db.set_expire(key, when)
-        if not flags & PXAT:
-            c.propagate_as([b"SET", key, value, b"PXAT", b"%d" % when])
+        # always this form, PXAT given or not (Redis 7.0's setGenericCommand)
+        c.propagate_as([b"SET", key, value, b"PXAT", b"%d" % when])
         e.notify(NOTIFY_GENERIC, "expire", key, db.id)
     elif flags & GET:
         c.propagate_as([a for a in _without_get(c, key, value, flags)])
