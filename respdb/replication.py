@@ -53,6 +53,8 @@ class Replication:
         self.backlog_first = 0  # 0: no backlog yet (created when the first replica attaches)
         self.seldb = -1  # the database the stream last SELECTed; -1: the next command SELECTs
         self.last_ping = time.monotonic()
+        self.sync_full = 0  # INFO stats: full resynchronizations served
+        self.sync_partial_err = 0  # PSYNCs that asked to continue and got a full one
 
     @property
     def replid(self) -> str:
@@ -72,6 +74,8 @@ class Replication:
         propagated from now on follows it."""
         e = self.engine
         r = self.pending.pop(c.id, None) or Replica(c)
+        if not self.replicas:
+            self.last_ping = time.monotonic()  # the first PING a period after the first replica
         if not self.replicas and not self.backlog_first:
             # Redis creates its backlog (with a new replication ID) for the first replica
             e.replid = os.urandom(20).hex()
@@ -83,6 +87,7 @@ class Replication:
         if self.feed not in e.propagators:
             e.propagators.append(self.feed)
         e.log("notice", "Replica %s asks for synchronization" % c.addr)
+        self.sync_full += 1
         chunks: list[bytes] = []
         only = r.rdb_filter
         if only is None:

@@ -36,7 +36,9 @@ def cmd_psync(c, argv):
     if parse_ll(argv[2]) is None:
         c.engine.log("warning", "Replica %s asks for synchronization but with a wrong offset" % c.addr)
         raise CommandError(errors.NOT_INTEGER)
-    return _sync(c, True)  # no backlog to continue from: always a full resynchronization
+    if argv[1] != b"?":
+        c.engine.replication.sync_partial_err += 1  # asked to continue: no backlog to do it from
+    return _sync(c, True)  # always a full resynchronization
 
 
 def _sync(c, psync: bool) -> bytes:

@@ -9,7 +9,7 @@ import sys
 import time
 
 from respdb import REDIS_VERSION as VERSION
-from respdb import errors
+from respdb import errors, scripting
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
 from respdb.config import IMMUTABLE, ConfigError
@@ -107,6 +107,7 @@ def _section_memory(e) -> list[str]:
         "used_memory_dataset:%d" % mem["dataset"],
         "total_system_memory:%d" % total,
         "total_system_memory_human:" + _human(total),
+        *("%s:%s" % kv for kv in scripting.info_memory(e)),
         "maxmemory:%d" % maxmem,
         "maxmemory_human:" + _human(maxmem),
         "maxmemory_policy:" + e.config["maxmemory-policy"],
@@ -138,6 +139,9 @@ def _section_stats(e) -> list[str]:
         "total_net_input_bytes:%d" % s["total_net_input_bytes"],
         "total_net_output_bytes:%d" % s["total_net_output_bytes"],
         "rejected_connections:%d" % s["rejected_connections"],
+        "sync_full:%d" % e.replication.sync_full,
+        "sync_partial_ok:0",  # no backlog to continue from: every PSYNC is a full one
+        "sync_partial_err:%d" % e.replication.sync_partial_err,
         "expired_keys:%d" % s["expired_keys"],
         "expired_stale_perc:0.00",
         "expired_time_cap_reached_count:%d" % s["expired_time_cap_reached_count"],
@@ -150,10 +154,12 @@ def _section_stats(e) -> list[str]:
         "pubsub_patterns:%d" % len(e.pubsub.patterns),
         "pubsubshard_channels:%d" % len(e.pubsub.shard_channels),
         "latest_fork_usec:%d" % e.persistence.latest_fork_usec,
+        "total_forks:%d" % e.persistence.total_forks,
+        "migrate_cached_sockets:0",  # MIGRATE is not implemented
+        "slave_expires_tracked_keys:0",  # respdb is never a replica
         "tracking_total_keys:%d" % len(e.tracking.table),
         "tracking_total_items:%d" % e.tracking.items,
         "tracking_total_prefixes:%d" % len(e.tracking.prefixes),
-        "total_forks:%d" % e.persistence.total_forks,
         "unexpected_error_replies:%d" % s["unexpected_error_replies"],
         "total_error_replies:%d" % s["total_error_replies"],
     ]

@@ -165,3 +165,22 @@ def test_pause_lets_no_writes_scripts_run(redis_server, respdb_server):
     expected = _pause_script_replies(redis_server.port)
     assert expected[3] == b"paused" and expected[:3] == [b":1\r\n", b"$5\r\nhello\r\n", b":2\r\n"]
     assert _pause_script_replies(respdb_server.port) == expected
+
+
+def test_info_scripting_memory_and_replication_stats(redis_server, respdb_server):
+    """unit/scripting reads number_of_cached_scripts from INFO memory, unit/dump
+    migrate_cached_sockets from INFO stats; the sync counters follow SYNC/PSYNC."""
+    for port in (redis_server.port, respdb_server.port):
+        c = RawConn(port)
+        c.cmd("SCRIPT", "FLUSH")
+        for i in range(3):
+            c.cmd("SCRIPT", "LOAD", "return %d" % i)
+        memory = c.cmd("INFO", "memory")
+        stats = c.cmd("INFO", "stats")
+        c.cmd("SCRIPT", "FLUSH")
+        c.close()
+        assert b"\r\nnumber_of_cached_scripts:3\r\n" in memory, port
+        for field in (b"used_memory_lua", b"used_memory_scripts_eval", b"used_memory_vm_total", b"number_of_functions"):
+            assert b"\r\n" + field + b":" in memory, (port, field)
+        assert b"\r\nmigrate_cached_sockets:0\r\n" in stats, port
+        assert b"\r\nsync_full:" in stats and b"\r\nsync_partial_err:" in stats, port
