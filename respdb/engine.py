@@ -89,7 +89,7 @@ class Engine:
         self.watched_keys: dict[tuple[int, bytes], list[list[Any]]] = {}
         # While EXEC or a script runs (depth > 0): what it propagates, sent by end_exec().
         self._exec_depth = 0
-        self._exec_ops: list[tuple[int, list[bytes]]] = []
+        self._exec_ops: list[tuple[int, list[bytes], bool]] = []
         # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
         self.pause_mode = ""
         self.pause_until = 0.0
@@ -682,9 +682,18 @@ class Engine:
         for hook in self.notify_hooks:
             hook(cls, event, key, dbid)
 
-    def propagate(self, dbid: int, argv: list[bytes]) -> None:
+    def propagate(self, dbid: int, argv: list[bytes], repl_only: bool = False) -> None:
+        """To the AOF and the replicas; `repl_only`: to the replicas alone (PUBLISH)."""
         if self._exec_depth:
-            self._exec_ops.append((dbid, argv))  # EXEC or a script: propagated as a whole at its end
+            # EXEC or a script: propagated as a whole at its end
+            self._exec_ops.append((dbid, argv, repl_only))
+            return
+        self._feed(dbid, argv, repl_only)
+
+    def _feed(self, dbid: int, argv: list[bytes], repl_only: bool) -> None:
+        if repl_only:
+            if self.replication.replicas:
+                self.replication.feed(dbid, argv)
             return
         for p in self.propagators:
             p(dbid, argv)
@@ -702,9 +711,8 @@ class Engine:
         if wrap:
             for p in props:
                 p(ops[0][0], [b"MULTI"])
-        for dbid, argv in ops:
-            for p in props:
-                p(dbid, argv)
+        for dbid, argv, repl_only in ops:
+            self._feed(dbid, argv, repl_only)
         if wrap:
             for p in props:
                 p(ops[-1][0], [b"EXEC"])

@@ -53,7 +53,10 @@ WRITES = [
     ("MULTI",), ("SET", "one", "1"), ("EXEC",), ("EVAL", "return redis.call('set', 'two', '2')", "0"),
     ("EVAL", "redis.call('set','x','0'); redis.call('select', 3); redis.call('set','x','3'); return 1", "0"),
     ("MULTI",), ("SELECT", "2"), ("SET", "y", "1"), ("SELECT", "4"), ("SET", "z", "1"), ("EXEC",), ("SELECT", "0"),
-    ("MULTI",), ("GET", "one"), ("EXEC",), ("SWAPDB", "5", "6"),
+    ("MULTI",), ("GET", "one"), ("EXEC",),
+    # PUBLISH goes to replicas (their subscribers), alone or in a transaction
+    ("PUBLISH", "ch", "m"), ("MULTI",), ("PUBLISH", "bla", "bla"), ("EXEC",), ("SPUBLISH", "sch", "m"),
+    ("SWAPDB", "5", "6"),
 ]  # fmt: skip
 
 

@@ -40,12 +40,20 @@ def cmd_sunsubscribe(c, argv):
 
 @command("publish")
 def cmd_publish(c, argv):
-    return integer(c.engine.pubsub.publish(argv[1], argv[2]))
+    e = c.engine
+    n = e.pubsub.publish(argv[1], argv[2])
+    if e.replication.replicas:
+        e.propagate(c.db.id, argv, repl_only=True)  # replicas' subscribers get it too (not the AOF)
+    return integer(n)
 
 
 @command("spublish")
 def cmd_spublish(c, argv):
-    return integer(c.engine.pubsub.publish(argv[1], argv[2], shard=True))
+    e = c.engine
+    n = e.pubsub.publish(argv[1], argv[2], shard=True)
+    if e.replication.replicas:
+        e.propagate(c.db.id, argv, repl_only=True)
+    return integer(n)
 
 
 container("pubsub")
