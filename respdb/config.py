@@ -19,6 +19,7 @@ from respdb.tls import ACTIVE as TLS_ACTIVE
 
 # Parameters whose values respdb acts on.
 ACTIVE = {
+    "min-replicas-to-write", "min-replicas-max-lag", "repl-ping-replica-period",
     "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
     "dir", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
     "proto-max-bulk-len", "client-query-buffer-limit", "hz",

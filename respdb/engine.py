@@ -45,6 +45,7 @@ from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 # commands whose effective flags come from the script or function they run
 _SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))
 # replies Redis sends even under CLIENT REPLY OFF/SKIP (written as pushes, CLIENT_PUSHING)
@@ -102,6 +103,7 @@ class Engine:
         self.active_expire_enabled = True
         # maxmemory > 0: every client is gated so the OOM check and eviction run (eviction.py).
         self.evict_on = False
+        self.min_replicas = False  # min-replicas-to-write in force (clients gated; see apply_config)
         self.evictor = Evictor(self)
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
@@ -149,6 +151,12 @@ class Engine:
         lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
         self.evictor.configure()
         self.update_quiet()
+        # min-replicas-to-write: write commands need that many acknowledging replicas (NOREPLICAS)
+        min_replicas = cfg.get_int("min-replicas-to-write") > 0 and cfg.get_int("min-replicas-max-lag") > 0
+        if min_replicas != self.min_replicas:
+            self.min_replicas = min_replicas
+            for c in self.clients.values():
+                c.update_gate()
 
     def update_quiet(self) -> None:
         """`quiet`: nothing listens to writes, so a write needs nothing from written() but
@@ -551,6 +559,10 @@ class Engine:
             or (cmd.fullname == "exec" and c.multi and any(q.flags & WRITE for q, _ in c.multi))
         ):
             return self._reject(c, cmd, MISCONF)
+        if self.min_replicas and not self.replication.enough_good() and self._writes(c, cmd, argv):
+            if cmd.fullname == "exec":
+                return self._exec_abort(c, cmd, NOREPLICAS)
+            return self._reject(c, cmd, NOREPLICAS)
         if "O" in c.flags and monitor.refused(c, cmd):
             return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
@@ -586,14 +598,28 @@ class Engine:
         queued_denyoom = cmd.fullname == "exec" and bool(c.multi) and any(q.flags & DENYOOM for q, _ in c.multi)
         if not is_oom_reject(cmd.flags, DENYOOM, cmd.fullname, c.multi is not None, queued_denyoom):
             return None
-        if cmd.fullname == "exec":  # execCommandAbort: the transaction ends here
-            cmd.rejected_calls += 1
-            c.multi = None
-            c.multi_error = False
-            c.update_gate()
-            self.unwatch_all(c)
-            return self._error("EXECABORT Transaction discarded because of: " + OOM)
+        if cmd.fullname == "exec":
+            return self._exec_abort(c, cmd, OOM)
         return self._reject(c, cmd, OOM)
+
+    def _exec_abort(self, c: Client, cmd: Command, msg: str) -> bytes:
+        """EXEC refused before it runs (execCommandAbort): the transaction ends here."""
+        cmd.rejected_calls += 1
+        c.multi = None
+        c.multi_error = False
+        c.update_gate()
+        self.unwatch_all(c)
+        return self._error("EXECABORT Transaction discarded because of: " + msg)
+
+    def _writes(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
+        """processCommand's is_write_command: a write command (a script by its declared flags),
+        or an EXEC with one queued."""
+        flags = cmd.flags
+        if cmd.fullname in _SCRIPT_CALLS:
+            flags = scripting.command_flags(self, cmd.fullname, argv, flags)
+        if flags & WRITE:
+            return True
+        return cmd.fullname == "exec" and bool(c.multi) and any(q.flags & WRITE for q, _ in c.multi)
 
     # -- CLIENT PAUSE ----------------------------------------------------------
 

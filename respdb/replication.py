@@ -134,6 +134,17 @@ class Replication:
             self.last_ping = now
             self._send(_PING)
 
+    def enough_good(self) -> bool:
+        """Redis's checkGoodReplicasStatus: min-replicas-to-write replicas that acknowledged
+        within min-replicas-max-lag seconds (always true while either is 0)."""
+        cfg = self.engine.config
+        need = cfg.get_int("min-replicas-to-write")
+        max_lag = cfg.get_int("min-replicas-max-lag")
+        if not need or not max_lag:
+            return True
+        now = time.monotonic()
+        return sum(1 for r in self.replicas.values() if now - r.ack_time <= max_lag) >= need
+
     # -- introspection -------------------------------------------------------
 
     def info(self) -> list[str]:

@@ -86,10 +86,16 @@ def test_a_real_redis_replica_follows_respdb(master: ServerProc) -> None:
         # ROLE names the replica with its listening port and the offset it acknowledged
         _wait(lambda: b"$%d\r\n%d\r\n" % (len(str(replica.port)), replica.port) in m.cmd("ROLE"), what="ROLE")
         assert m.cmd("ROLE").startswith(b"*3\r\n$6\r\nmaster\r\n:%d\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n" % target)
-        # the replica goes away: respdb forgets it
+        # an acknowledging replica counts for min-replicas-to-write
+        m.cmd("CONFIG", "SET", "min-replicas-to-write", "1")
+        assert m.cmd("SET", "guarded", "1") == b"+OK\r\n"
+        # the replica goes away: respdb forgets it, and writes need one again
         rc.cmd("REPLICAOF", "NO", "ONE")
         _wait(lambda: _info(m, "replication")["connected_slaves"] == "0", what="replica to be dropped")
-        assert m.cmd("ROLE") == b"*3\r\n$6\r\nmaster\r\n:%d\r\n*0\r\n" % target
+        assert m.cmd("ROLE") == b"*3\r\n$6\r\nmaster\r\n:%d\r\n*0\r\n" % int(
+            _info(m, "replication")["master_repl_offset"]
+        )
+        assert m.cmd("SET", "guarded", "2") == b"-NOREPLICAS Not enough good replicas to write.\r\n"
     finally:
         replica.stop()
 

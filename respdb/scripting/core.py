@@ -69,6 +69,7 @@ ERR_ARITY = b"-ERR Wrong number of args calling Redis command from script\r\n"
 ERR_NOSCRIPT = b"-ERR This Redis command is not allowed from script\r\n"
 ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
 ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
+ERR_NOREPLICAS = b"-NOREPLICAS Not enough good replicas to write.\r\n"
 ERR_OOM = b"-%b\r\n" % OOM.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
@@ -279,6 +280,9 @@ class Scripting:
                 return self._refused(cmd, ERR_RO)
             if self.engine.disk_error:
                 return self._refused(cmd, ERR_MISCONF)
+            e = self.engine
+            if e.min_replicas and not run.wrote and not e.replication.enough_good():
+                return self._refused(cmd, ERR_NOREPLICAS)
         if flags & DENYOOM and self.engine.evict_on and not run.allow_oom and not run.wrote:
             # scriptVerifyOOM: out of memory when the script started, and nothing written yet
             if self.engine.evictor.oom_state:
@@ -437,6 +441,8 @@ class Scripting:
             raise CommandError(OOM)  # such a script is a DENYOOM command
         if self.engine.disk_error:
             raise CommandError(MISCONF)
+        if self.engine.min_replicas and not self.engine.replication.enough_good():
+            raise CommandError("NOREPLICAS Not enough good replicas to write.")
         if ro:
             raise CommandError(RO_SCRIPT)
 

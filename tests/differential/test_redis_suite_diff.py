@@ -184,3 +184,33 @@ def test_info_scripting_memory_and_replication_stats(redis_server, respdb_server
             assert b"\r\n" + field + b":" in memory, (port, field)
         assert b"\r\nmigrate_cached_sockets:0\r\n" in stats, port
         assert b"\r\nsync_full:" in stats and b"\r\nsync_partial_err:" in stats, port
+
+
+def _noreplicas(port: int) -> list[bytes]:
+    """unit/multi and unit/scripting: with min-replicas-to-write and no replicas, writes get
+    NOREPLICAS (EXEC aborts; a script declaring it may write is refused before it runs, one
+    without flags when it calls a write), reads and no-writes scripts run."""
+    a, b = RawConn(port), RawConn(port)
+    try:
+        out = [a.cmd("SET", "x", "1"), a.cmd("MULTI"), a.cmd("INCR", "xx")]
+        b.cmd("CONFIG", "SET", "min-replicas-to-write", "2")
+        out.append(a.cmd("EXEC"))
+        for cmd in (
+            ("SET", "x", "2"), ("GET", "x"), ("EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"),
+            ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", "1", "x"),
+            ("EVAL", "return redis.call('set','x',1)", "0"), ("EVAL", "return redis.call('get','x')", "0"),
+            ("MULTI",), ("GET", "x"), ("EXEC",), ("PING",), ("DEL", "x"),
+        ):  # fmt: skip
+            out.append(a.cmd(*cmd))
+        b.cmd("CONFIG", "SET", "min-replicas-to-write", "0")
+        out.append(a.cmd("SET", "x", "3"))
+        return out
+    finally:
+        a.close()
+        b.close()
+
+
+def test_min_replicas_to_write(redis_server, respdb_server):
+    expected = _noreplicas(redis_server.port)
+    assert expected[3].startswith(b"-EXECABORT") and expected[-1] == b"+OK\r\n"
+    assert _noreplicas(respdb_server.port) == expected
