@@ -614,26 +614,26 @@ class Engine:
     def _writes(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         """processCommand's is_write_command: a write command (a script by its declared flags),
         or an EXEC with one queued."""
-        flags = cmd.flags
-        if cmd.fullname in _SCRIPT_CALLS:
-            flags = scripting.command_flags(self, cmd.fullname, argv, flags)
-        if flags & WRITE:
+        if self._flags_of(cmd, argv) & WRITE:
             return True
-        return cmd.fullname == "exec" and bool(c.multi) and any(q.flags & WRITE for q, _ in c.multi)
+        return cmd.fullname == "exec" and bool(c.multi) and any(self._flags_of(q, a) & WRITE for q, a in c.multi)
 
     # -- CLIENT PAUSE ----------------------------------------------------------
 
     def _paused_for(self, c: Client, cmd: Command, argv: list[bytes]) -> bool:
         if self.pause_mode == "all":
             return True
-        flags = cmd.flags
-        if cmd.fullname in _SCRIPT_CALLS:  # a script's declared flags decide (no-writes runs)
-            flags = scripting.command_flags(self, cmd.fullname, argv, flags)
-        if flags & (WRITE | MAY_REPLICATE):
+        if self._flags_of(cmd, argv) & (WRITE | MAY_REPLICATE):  # scripts: as declared
             return True
         if cmd.fullname == "exec" and c.multi:
-            return any(q.flags & (WRITE | MAY_REPLICATE) for q, _ in c.multi)
+            return any(self._flags_of(q, qargv) & (WRITE | MAY_REPLICATE) for q, qargv in c.multi)
         return False
+
+    def _flags_of(self, cmd: Command, argv: list[bytes]) -> int:
+        """A command's flags as processCommand sees them (a script's by its declaration)."""
+        if cmd.fullname in _SCRIPT_CALLS:
+            return scripting.command_flags(self, cmd.fullname, argv, cmd.flags)
+        return cmd.flags
 
     def pause(self, mode: str, until: float) -> None:
         """CLIENT PAUSE: `mode` is "all" or "write"; `until` a time.monotonic() deadline."""

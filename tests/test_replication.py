@@ -164,6 +164,16 @@ def test_sync_stream_matches_redis(master: ServerProc) -> None:
         redis.stop()
 
 
+def test_flushall_of_nothing_is_propagated(master: ServerProc) -> None:
+    # unit/type/list expects FLUSHALL in the stream even when there was nothing to flush
+    c = RawConn(master.port)
+    s = _sync(master.port)
+    c.cmd("FLUSHALL")
+    c.cmd("FLUSHDB")
+    c.cmd("FLUSHALL", "ASYNC")
+    assert _stream(s, 4) == [[b"SELECT", b"0"], [b"FLUSHALL"], [b"FLUSHDB"], [b"FLUSHALL", b"ASYNC"]]
+
+
 def test_sync_snapshot_and_pings(master: ServerProc) -> None:
     c = RawConn(master.port)
     c.cmd("CONFIG", "SET", "repl-ping-replica-period", "1")

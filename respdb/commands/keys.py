@@ -236,7 +236,8 @@ def cmd_flushdb(c, argv):
 def cmd_flushall(c, argv):
     _flush_flags(argv)
     e = c.engine
-    e.dirty += e.flushall(c)
+    removed = e.flushall(c)  # (which adds its own 1: `e.dirty += e.flushall(c)` would lose it)
+    e.dirty += removed
     e.persistence.after_flushall()  # with save points Redis rewrites the RDB file at once
     c.propagate_as(list(argv))
     return OK

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
-from respdb.commands.table import ALLOW_BUSY, NOSCRIPT, WRITE
+from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, WRITE
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
@@ -275,6 +275,8 @@ class Scripting:
             denied = self.engine.acl.check_script(run.caller, run.client.user, cmd, list(args), run.cmd)
             if denied is not None:
                 return self._refused(cmd, b"-ERR %s\r\n" % denied.encode())
+        if run.read_only and flags & MAY_REPLICATE and not flags & WRITE:
+            return self._refused(cmd, ERR_RO)  # PUBLISH & co. are writes for a read-only script
         if flags & WRITE:
             if run.read_only:
                 return self._refused(cmd, ERR_RO)

@@ -146,6 +146,11 @@ def _pause_script_replies(port: int) -> list[bytes]:
             b.cmd("EVAL", "#!lua flags=no-writes\nreturn 1", "0"),
             b.cmd("FCALL", "ro", "0"),
             b.cmd("EVAL_RO", "return 2", "0"),
+            # queued and executed as well: the transaction holds no write
+            b.cmd("MULTI"),
+            b.cmd("EVAL", "#!lua flags=no-writes\nreturn 12", "0"),
+            b.cmd("EVAL", "#!lua flags=no-writes\nreturn 13", "0"),
+            b.cmd("EXEC"),
         ]
         for waiting in (("EVAL", "#!lua\nreturn 3", "0"), ("FCALL", "rw", "0"), ("EVAL", "return 4", "0")):
             b.send_cmd(*waiting)
@@ -163,7 +168,8 @@ def _pause_script_replies(port: int) -> list[bytes]:
 
 def test_pause_lets_no_writes_scripts_run(redis_server, respdb_server):
     expected = _pause_script_replies(redis_server.port)
-    assert expected[3] == b"paused" and expected[:3] == [b":1\r\n", b"$5\r\nhello\r\n", b":2\r\n"]
+    assert expected[6] == b"*2\r\n:12\r\n:13\r\n" and expected[7] == b"paused"
+    assert expected[:3] == [b":1\r\n", b"$5\r\nhello\r\n", b":2\r\n"]
     assert _pause_script_replies(respdb_server.port) == expected
 
 
@@ -214,3 +220,22 @@ def test_min_replicas_to_write(redis_server, respdb_server):
     expected = _noreplicas(redis_server.port)
     assert expected[3].startswith(b"-EXECABORT") and expected[-1] == b"+OK\r\n"
     assert _noreplicas(respdb_server.port) == expected
+
+
+READ_ONLY_SCRIPTS = [
+    ("EVAL_RO", "return redis.call('publish','ch','m')", "0"),
+    ("EVAL_RO", "return redis.call('pfcount','h')", "0"),
+    ("EVAL", "#!lua flags=no-writes\nreturn redis.call('publish','ch','msg')", "0"),
+    ("EVAL", "return redis.call('publish','ch','m')", "0"),
+]
+
+
+def test_may_replicate_commands_in_read_only_scripts(redis_server, respdb_server):
+    """unit/pause: PUBLISH (and PFCOUNT, which may replicate) are writes to a read-only script."""
+    replies = []
+    for port in (redis_server.port, respdb_server.port):
+        c = RawConn(port)
+        replies.append([c.cmd(*cmd) for cmd in READ_ONLY_SCRIPTS])
+        c.close()
+    assert replies[0][0].startswith(b"-ERR Write commands are not allowed from read-only scripts.")
+    assert replies[1] == replies[0]
