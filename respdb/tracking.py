@@ -114,6 +114,10 @@ class Tracking:
     # -- invalidation --------------------------------------------------------------
 
     def invalidate(self, key: bytes, current: Client | None, bcast: bool = True) -> None:
+        if current is not None and current.kind == "script":
+            # a script's change is its caller's (Redis's server.current_client), for NOLOOP
+            run = self.engine.__dict__["scripting"].run
+            current = run.caller if run is not None else None
         if bcast and self.prefixes:
             for p in self.prefixes:
                 if key.startswith(p):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
-from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, WRITE
+from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY, WRITE
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
@@ -310,6 +310,11 @@ class Scripting:
         except Exception as err:  # a failing handler must not take the script's Lua state with it
             e.log("warning", "Command %s called from a script failed: %r" % (cmd.fullname, err))
             return b"-ERR %s\r\n" % repr(err).encode("utf-8", "replace").replace(b"\r", b" ").replace(b"\n", b" ")
+        st = run.caller.tracking
+        if st is not None and flags & READONLY and not st.bcast:
+            # Redis's call(): a script that reads makes its caller track the keys the script
+            # declared (the caller's own EVAL/FCALL arguments)
+            e.tracking.remember(run.caller, run.cmd, run.argv)
         return reply or b"$-1\r\n"
 
     def _call_table(self, resp: int, repl: int, argv: Any, n: int) -> bytes:

@@ -239,3 +239,35 @@ def test_may_replicate_commands_in_read_only_scripts(redis_server, respdb_server
         c.close()
     assert replies[0][0].startswith(b"-ERR Write commands are not allowed from read-only scripts.")
     assert replies[1] == replies[0]
+
+
+def _script_tracking(port: int) -> list[bytes]:
+    """unit/tracking: a script's writes are its caller's for NOLOOP, and a script that calls a
+    read-only command makes its caller track the keys the script declared."""
+    r, other = RawConn(port, proto=3), RawConn(port)
+    try:
+        out = [r.cmd("CLIENT", "TRACKING", "on", "NOLOOP"), r.cmd("SET", "key1", "1"), r.cmd("GET", "key1")]
+        out.append(r.cmd("EVAL", "return redis.call('set', 'key1', '2')", "1", "key1"))  # no invalidation first
+        out.append(r.cmd("GET", "key1"))
+        r.cmd("CLIENT", "TRACKING", "off")
+        r.cmd("CLIENT", "TRACKING", "on")
+        for script in (
+            ("EVAL", "redis.call('set', 'key3{t}', 'bar')", "2", "key1{t}", "key2{t}"),  # writes only: nothing
+            ("EVAL", "redis.call('get', 'key3{t}')", "2", "key1{t}", "key2{t}"),  # reads: tracks key1, key2
+            ("EVAL_RO", "redis.call('ping')", "2", "key1{t}", "key2{t}"),
+            ("EVAL_RO", "redis.call('get', 'key1{t}')", "2", "key1{t}", "key2{t}"),
+        ):
+            out.append(r.cmd(*script))
+            other.cmd("MSET", "key2{t}", "2", "key1{t}", "2", "key3{t}", "2")
+            out.append(r.cmd("PING"))  # after the invalidations, if any
+        r.cmd("CLIENT", "TRACKING", "off")
+        return out
+    finally:
+        r.close()
+        other.close()
+
+
+def test_tracking_and_scripts(redis_server, respdb_server):
+    expected = _script_tracking(redis_server.port)
+    assert expected[3] == b"+OK\r\n" and b"invalidate" in expected[8]
+    assert _script_tracking(respdb_server.port) == expected
