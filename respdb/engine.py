@@ -845,8 +845,8 @@ class Engine:
             self.touch_watched(db, key)
         tr = self.tracking
         if tr.table or tr.prefixes:
-            # nobody's own change (Redis: signalModifiedKey(NULL, ...)), so NOLOOP filters nothing
-            tr.invalidate(key, None)
+            # nobody's own change (Redis: signalModifiedKey(NULL, ...)) for BCAST's NOLOOP
+            tr.invalidate(key, self.current, expired=True)
         self.notify(notify.EXPIRED, "expired", key, db.id)
         if self.propagators:
             lazy = self.config["lazyfree-lazy-expire"] == "yes"
@@ -893,6 +893,8 @@ class Engine:
             del self._ops_samples[0]
         self.persistence.cron()  # reap a BGSAVE child, start one when a save point is due
         self.aof.cron()  # reap a rewrite child, everysec fsync, auto rewrite
+        if self.tracking.table:
+            self.tracking.limit_used()
         if self.tracking.bcast_pending:
             self.tracking.flush_broadcasts()  # e.g. keys the cycle expired (Redis: beforeSleep)
 
@@ -920,6 +922,11 @@ class Engine:
                 self.blocking.signal_ready(d, key)  # XREADGROUP waiters learn their stream is gone
         if self.tracking.clients:
             self.tracking.invalidate_all(c)
+        elif self.tracking.table:
+            # keys remembered for clients that have since turned tracking off go too (Redis
+            # frees its whole tracking table on a flush)
+            self.tracking.table.clear()
+            self.tracking.items = 0
 
     def flushall(self, c: Client | None = None) -> int:
         self.signal_flushed(c, None)

@@ -106,6 +106,13 @@ class Tracking:
         if limit and len(table) > limit:
             self._evict(limit)
 
+    def limit_used(self) -> None:
+        """Redis's trackingLimitUsedSlots, from the cron: a lowered tracking-table-max-keys
+        takes effect even when no new key is tracked (the keys let go are invalidated)."""
+        limit = self.engine.config.get_int("tracking-table-max-keys")
+        if limit and len(self.table) > limit:
+            self._evict(limit)
+
     def _evict(self, limit: int) -> None:
         while len(self.table) > limit:
             key = next(iter(self.table))
@@ -113,15 +120,19 @@ class Tracking:
 
     # -- invalidation --------------------------------------------------------------
 
-    def invalidate(self, key: bytes, current: Client | None, bcast: bool = True) -> None:
+    def invalidate(self, key: bytes, current: Client | None, bcast: bool = True, expired: bool = False) -> None:
+        """`current`: the client whose command is running (None outside commands); a script's
+        is its caller (Redis's server.current_client). Under NOLOOP it is not told of the key,
+        else it is told after its reply. BCAST's NOLOOP compares with the client that changed
+        the key, which for an expired key is nobody."""
         if current is not None and current.kind == "script":
-            # a script's change is its caller's (Redis's server.current_client), for NOLOOP
             run = self.engine.__dict__["scripting"].run
             current = run.caller if run is not None else None
         if bcast and self.prefixes:
+            by = None if expired else current
             for p in self.prefixes:
                 if key.startswith(p):
-                    self.bcast_pending.setdefault(p, {})[key] = current
+                    self.bcast_pending.setdefault(p, {})[key] = by
         ids = self.table.pop(key, None)
         if ids is None:
             return

@@ -271,3 +271,41 @@ def test_tracking_and_scripts(redis_server, respdb_server):
     expected = _script_tracking(redis_server.port)
     assert expected[3] == b"+OK\r\n" and b"invalidate" in expected[8]
     assert _script_tracking(respdb_server.port) == expected
+
+
+def _tracking_table_state(port: int) -> list[bytes]:
+    """unit/tracking: a flush frees the whole tracking table (also keys remembered for a client
+    that has turned tracking off), and a lowered tracking-table-max-keys is applied by the
+    cron, the keys let go being invalidated."""
+    r, other, redirect = RawConn(port), RawConn(port), RawConn(port)
+    try:
+        rid = redirect.client_id()
+        redirect.cmd("SUBSCRIBE", "__redis__:invalidate")
+        r.cmd("CLIENT", "TRACKING", "on")
+        other.cmd("SET", "key1", "0")
+        r.cmd("GET", "key1")
+        r.cmd("CLIENT", "TRACKING", "off")
+        r.cmd("FLUSHALL")
+        r.cmd("CLIENT", "TRACKING", "on", "REDIRECT", str(rid), "NOLOOP")
+        other.cmd("SET", "key1", "1")  # nobody tracks key1 any more
+        out = [b"nothing" if redirect.silent(0.2) else redirect.read_reply()]
+        r.cmd("MSET", "key1{t}", "1", "key2{t}", "2")
+        r.cmd("MGET", "key1{t}", "key2{t}")
+        out.append(r.cmd("CONFIG", "SET", "tracking-table-max-keys", "1"))
+        msg = redirect.read_reply()  # within a cron period; which key Redis lets go is random
+        out.append(msg.replace(b"key2{t}", b"key1{t}"))
+        info = r.cmd("INFO", "stats")
+        out.append(info.split(b"tracking_total_keys:")[1].split(b"\r\n")[0])
+        r.cmd("CONFIG", "SET", "tracking-table-max-keys", "1000000")
+        r.cmd("CLIENT", "TRACKING", "off")
+        r.cmd("FLUSHALL")
+        return out
+    finally:
+        for c in (r, other, redirect):
+            c.close()
+
+
+def test_tracking_table_flush_and_limit(redis_server, respdb_server):
+    expected = _tracking_table_state(redis_server.port)
+    assert expected[0] == b"nothing" and expected[-1] == b"1"
+    assert _tracking_table_state(respdb_server.port) == expected
