@@ -309,3 +309,27 @@ def test_tracking_table_flush_and_limit(redis_server, respdb_server):
     expected = _tracking_table_state(redis_server.port)
     assert expected[0] == b"nothing" and expected[-1] == b"1"
     assert _tracking_table_state(respdb_server.port) == expected
+
+
+GLOBALS_SCRIPTS = [
+    ("EVAL", "local g = getmetatable(_G); g.__index = {}", "0"),
+    ("EVAL", "return type(getmetatable(_G))", "0"),
+    ("EVAL", "return type(getmetatable(_G).__index)", "0"),
+    ("EVAL", "x = 5", "0"),
+    ("EVAL", "return a", "0"),
+    ("EVAL", "setmetatable(_G, {})", "0"),
+    ("FUNCTION", "LOAD", "REPLACE", "#!lua name=g\nredis.register_function('f', function() local g = getmetatable(_G); g.__index = {} end)"),
+    ("FCALL", "f", "0"),
+    ("FUNCTION", "DELETE", "g"),
+]  # fmt: skip
+
+
+def test_globals_protection(redis_server, respdb_server):
+    """unit/scripting's 'Try trick global protection': _G's metatable is there, and read-only."""
+    replies = []
+    for port in (redis_server.port, respdb_server.port):
+        c = RawConn(port)
+        replies.append([c.cmd(*cmd) for cmd in GLOBALS_SCRIPTS])
+        c.close()
+    assert b"Attempt to modify a readonly table" in replies[0][0]
+    assert replies[1] == replies[0]

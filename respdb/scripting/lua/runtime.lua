@@ -902,7 +902,10 @@ local RUN = {
 }
 raw_setmt(RUN, { __index = missing_global, __metatable = HIDDEN })
 
-local ENV_MT = { __index = RUN, __newindex = ro_newindex, __metatable = HIDDEN }
+local ENV_MT = { __index = RUN, __newindex = ro_newindex }
+-- getmetatable(_G): what Redis shows, a read-only table whose __index is the function that
+-- refuses unknown globals
+ENV_MT.__metatable = protect({ __index = missing_global, __newindex = ro_newindex })
 raw_setmt(ENV, ENV_MT)
 RUN._G = ENV
 RO[ENV] = true
