@@ -573,7 +573,19 @@ def _reload(c, argv):
         res = snap.parse_file(snap.rdb_path())
     except (OSError, ValueError) as err:  # RDBError is a ValueError too
         e.log("warning", "DEBUG RELOAD failed: %s" % err)
-        raise CommandError("ERR Error trying to load the RDB dump, check server logs.") from None
+        raise CommandError("ERR Error trying to load the RDB dump") from None
+    if res.functions:
+        # functions come first in the file: a library that is already there fails the load
+        # before any key is touched (with MERGE it is replaced), as Redis's rdbLoad does
+        from respdb import scripting
+
+        functions = scripting.get(e).functions
+        for code in res.functions:
+            try:
+                functions.create(code, b"merge" in opts, timeout=False)
+            except CommandError as err:
+                e.log("warning", "Failed loading library: %s" % err.msg.removeprefix("ERR "))
+                raise CommandError("ERR Error trying to load the RDB dump") from None
     _merge(c, res, b"merge" in opts)
     e.log("notice", "DB reloaded by DEBUG RELOAD")
     return OK

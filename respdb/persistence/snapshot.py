@@ -262,13 +262,11 @@ class Persistence:
 
     def after_flushall(self) -> None:
         """FLUSHALL: stop a running BGSAVE and, with save points, write the empty dataset at once
-        (the dirty counter is kept, so the FLUSHALL is still propagated)."""
+        (which resets the dirty counter, as in Redis; FLUSHALL propagates itself)."""
         if self.child_pid != -1:
             self.kill_child()
         if self.save_params():
-            dirty = self.engine.dirty
             self.save()
-            self.engine.dirty = dirty
 
     def debug_reload(self, save: bool = True) -> str | None:
         """DEBUG RELOAD: save, then replace the dataset with the file; an error message or None."""
@@ -280,7 +278,7 @@ class Persistence:
             self.load_file(self.rdb_path())
         except (rdb.RDBError, OSError, ValueError) as err:
             e.log("warning", "DEBUG RELOAD failed: %s" % err)
-            return "ERR Error trying to load the RDB dump, check server logs."
+            return "ERR Error trying to load the RDB dump"  # (Redis 7.0's words)
         e.log("warning", "DB reloaded by DEBUG RELOAD")
         return None
 

@@ -333,3 +333,23 @@ def test_globals_protection(redis_server, respdb_server):
         c.close()
     assert b"Attempt to modify a readonly table" in replies[0][0]
     assert replies[1] == replies[0]
+
+
+RELOAD_SCRIPT = [
+    ("FLUSHALL",), ("FUNCTION", "FLUSH"), ("SET", "k", "v"),
+    ("FUNCTION", "LOAD", "#!lua name=test\nredis.register_function('test', function() return 'hello' end)"),
+    ("DEBUG", "RELOAD", "NOFLUSH"),  # the library is already there: the load fails before the keys
+    ("FUNCTION", "LIST"), ("DEBUG", "RELOAD", "NOFLUSH", "MERGE"), ("DEBUG", "RELOAD"), ("FCALL", "test", "0"),
+    ("GET", "k"), ("FUNCTION", "FLUSH"),
+]  # fmt: skip
+
+
+def test_debug_reload_noflush_with_functions(redis_server, respdb_server):
+    """unit/functions: 'FUNCTION - test debug reload different options'."""
+    replies = []
+    for port in (redis_server.port, respdb_server.port):
+        c = RawConn(port)
+        replies.append([c.cmd(*cmd) for cmd in RELOAD_SCRIPT])
+        c.close()
+    assert replies[0][4] == b"-ERR Error trying to load the RDB dump\r\n"
+    assert replies[1] == replies[0]
