@@ -31,7 +31,15 @@ def _session(port: int, script: list[bytes], publish: bool) -> bytes:
             s.sendall(cmd + b"\r\n")
             time.sleep(0.02)
             if publish and cmd.startswith(b"SUBSCRIBE"):
-                pub.sendall(b"PUBLISH ch hello\r\n")  # reaches the subscriber whatever its reply mode
+                # once the subscription is in (a loaded machine may take a while), a message
+                # reaches the subscriber whatever its reply mode
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    pub.sendall(b"PUBSUB NUMSUB ch\r\n")
+                    if not pub.recv(100).endswith(b":0\r\n"):
+                        break
+                    time.sleep(0.01)
+                pub.sendall(b"PUBLISH ch hello\r\n")
                 pub.recv(100)
         s.settimeout(0.3)
         out = b""
