@@ -83,6 +83,7 @@ class Client:
             or self.engine.evict_on
             or self.engine.loading
             or self.engine.min_replicas
+            or self.engine.tracking_over
             or not self.authenticated
             or self.user in self.engine.acl.restricted  # an ACL user some command is refused to
             or self.multi is not None

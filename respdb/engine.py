@@ -104,6 +104,8 @@ class Engine:
         # maxmemory > 0: every client is gated so the OOM check and eviction run (eviction.py).
         self.evict_on = False
         self.min_replicas = False  # min-replicas-to-write in force (clients gated; see apply_config)
+        # a lowered tracking-table-max-keys: applied before the next command of any client
+        self.tracking_over = False
         self.evictor = Evictor(self)
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
@@ -155,6 +157,11 @@ class Engine:
         min_replicas = cfg.get_int("min-replicas-to-write") > 0 and cfg.get_int("min-replicas-max-lag") > 0
         if min_replicas != self.min_replicas:
             self.min_replicas = min_replicas
+            for c in self.clients.values():
+                c.update_gate()
+        limit = cfg.get_int("tracking-table-max-keys")
+        if limit and len(self.tracking.table) > limit and not self.tracking_over:
+            self.tracking_over = True
             for c in self.clients.values():
                 c.update_gate()
 
@@ -531,6 +538,11 @@ class Engine:
         """Redis's processCommand checks after lookup and arity, in its order.
 
         Returns the reply when the command must not run now (an error, or +QUEUED)."""
+        if self.tracking_over:  # (Redis's trackingLimitUsedSlots, before every command)
+            self.tracking_over = False
+            self.tracking.limit_used()
+            for cl in self.clients.values():
+                cl.update_gate()
         if cmd.flags & PROTECTED:
             setting = self.config["enable-debug-command"]
             if setting == "no" or (setting == "local" and not _is_local(c)):

@@ -353,3 +353,33 @@ def test_debug_reload_noflush_with_functions(redis_server, respdb_server):
         c.close()
     assert replies[0][4] == b"-ERR Error trying to load the RDB dump\r\n"
     assert replies[1] == replies[0]
+
+
+def _limit_before_command(port: int) -> list[bytes]:
+    """unit/tracking's 'Regression test for #11715': a lowered tracking-table-max-keys is applied
+    before the next command of any client (here with the cron paused), so the invalidation comes
+    before the reply of a command queued by MULTI."""
+    r, rd = RawConn(port), RawConn(port, proto=3)
+    try:
+        r.cmd("FLUSHALL")
+        r.cmd("CONFIG", "SET", "tracking-table-max-keys", "2")
+        r.cmd("DEBUG", "PAUSE-CRON", "1")
+        rd.cmd("CLIENT", "TRACKING", "on")
+        rd.cmd("MGET", "1{tag}", "2{tag}")
+        rd.cmd("MULTI")
+        r.cmd("CONFIG", "SET", "tracking-table-max-keys", "1")
+        out = [rd.cmd("PING").replace(b"2{tag}", b"1{tag}")]  # which key goes is Redis's random pick
+        out += [rd.read_reply(), rd.cmd("EXEC")]
+        r.cmd("DEBUG", "PAUSE-CRON", "0")
+        r.cmd("CONFIG", "SET", "tracking-table-max-keys", "1000000")
+        rd.cmd("CLIENT", "TRACKING", "off")
+        return out
+    finally:
+        r.close()
+        rd.close()
+
+
+def test_tracking_limit_applies_before_the_next_command(redis_server, respdb_server):
+    expected = _limit_before_command(redis_server.port)
+    assert b"invalidate" in expected[0] and expected[1] == b"+QUEUED\r\n"
+    assert _limit_before_command(respdb_server.port) == expected
