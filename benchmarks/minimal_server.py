@@ -65,21 +65,13 @@ def cmd_mset(a: list[bytes]) -> bytes:
     return OK
 
 
-def cmd_lpush(a: list[bytes]) -> bytes:
+def push(a: list[bytes], left: bool) -> bytes:
     lst = data.get(a[1])
     if lst is None:
         lst = data[a[1]] = deque()
+    add = lst.appendleft if left else lst.append
     for v in a[2:]:
-        lst.appendleft(b"$%d\r\n%b\r\n" % (len(v), v))
-    return b":%d\r\n" % len(lst)
-
-
-def cmd_rpush(a: list[bytes]) -> bytes:
-    lst = data.get(a[1])
-    if lst is None:
-        lst = data[a[1]] = deque()
-    for v in a[2:]:
-        lst.append(b"$%d\r\n%b\r\n" % (len(v), v))
+        add(b"$%d\r\n%b\r\n" % (len(v), v))
     return b":%d\r\n" % len(lst)
 
 
@@ -150,8 +142,8 @@ HANDLERS = {
     b"GET": cmd_get,
     b"INCR": cmd_incr,
     b"MSET": cmd_mset,
-    b"LPUSH": cmd_lpush,
-    b"RPUSH": cmd_rpush,
+    b"LPUSH": lambda a: push(a, True),
+    b"RPUSH": lambda a: push(a, False),
     b"LPOP": lambda a: pop(a, True),
     b"RPOP": lambda a: pop(a, False),
     b"LRANGE": cmd_lrange,

@@ -45,7 +45,6 @@ from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 
 VERSION = REDIS_VERSION
-NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 # commands whose effective flags come from the script or function they run
 _SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))
 # replies Redis sends even under CLIENT REPLY OFF/SKIP (written as pushes, CLIENT_PUSHING)
@@ -157,13 +156,16 @@ class Engine:
         min_replicas = cfg.get_int("min-replicas-to-write") > 0 and cfg.get_int("min-replicas-max-lag") > 0
         if min_replicas != self.min_replicas:
             self.min_replicas = min_replicas
-            for c in self.clients.values():
-                c.update_gate()
+            self.update_gates()
         limit = cfg.get_int("tracking-table-max-keys")
         if limit and len(self.tracking.table) > limit and not self.tracking_over:
             self.tracking_over = True
-            for c in self.clients.values():
-                c.update_gate()
+            self.update_gates()
+
+    def update_gates(self) -> None:
+        """Something every client's `gated` depends on changed (Client.update_gate)."""
+        for c in self.clients.values():
+            c.update_gate()
 
     def update_quiet(self) -> None:
         """`quiet`: nothing listens to writes, so a write needs nothing from written() but
@@ -541,8 +543,7 @@ class Engine:
         if self.tracking_over:  # (Redis's trackingLimitUsedSlots, before every command)
             self.tracking_over = False
             self.tracking.limit_used()
-            for cl in self.clients.values():
-                cl.update_gate()
+            self.update_gates()
         if cmd.flags & PROTECTED:
             setting = self.config["enable-debug-command"]
             if setting == "no" or (setting == "local" and not _is_local(c)):
@@ -573,8 +574,8 @@ class Engine:
             return self._reject(c, cmd, MISCONF)
         if self.min_replicas and not self.replication.enough_good() and self._writes(c, cmd, argv):
             if cmd.fullname == "exec":
-                return self._exec_abort(c, cmd, NOREPLICAS)
-            return self._reject(c, cmd, NOREPLICAS)
+                return self._exec_abort(c, cmd, errors.NOREPLICAS)
+            return self._reject(c, cmd, errors.NOREPLICAS)
         if "O" in c.flags and monitor.refused(c, cmd):
             return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
@@ -663,8 +664,7 @@ class Engine:
             return
         self.pause_mode = ""
         self.pause_until = 0.0
-        for c in self.clients.values():
-            c.update_gate()
+        self.update_gates()
         self.blocking.release_postponed()
 
     def check_pause_end(self) -> None:
@@ -735,6 +735,12 @@ class Engine:
             return
         for p in self.propagators:
             p(dbid, argv)
+
+    def force_propagate(self, c: Client, argv: list[bytes], repl_only: bool = False) -> None:
+        """Redis's forceCommandPropagation: `argv` is propagated whether or not the running
+        command moved the dirty counter (FLUSHALL of nothing, PUBLISH), and nothing else for it."""
+        self.propagate(c.db.id, argv, repl_only)
+        c.rewrite = []  # execute()/call() then add nothing of their own
 
     def end_exec(self) -> None:
         """After EXEC or a script (depth back to 0): what it changed, in MULTI/EXEC when that is
@@ -932,13 +938,8 @@ class Engine:
             self.touch_all_watched(d)
             for key in list(d.blocking):
                 self.blocking.signal_ready(d, key)  # XREADGROUP waiters learn their stream is gone
-        if self.tracking.clients:
+        if self.tracking.clients or self.tracking.table:
             self.tracking.invalidate_all(c)
-        elif self.tracking.table:
-            # keys remembered for clients that have since turned tracking off go too (Redis
-            # frees its whole tracking table on a flush)
-            self.tracking.table.clear()
-            self.tracking.items = 0
 
     def flushall(self, c: Client | None = None) -> int:
         self.signal_flushed(c, None)

@@ -27,6 +27,7 @@ NAN_OR_INF = "ERR increment would produce NaN or Infinity"
 OFFSET_RANGE = "ERR offset is out of range"
 INVALID_CURSOR = "ERR invalid cursor"
 NOAUTH = "NOAUTH Authentication required."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 # SRANDMEMBER / HRANDFIELD / ZRANDMEMBER counts: -LLONG_MAX..LLONG_MAX (a count of LLONG_MIN has no |count|)
 RAND_COUNT_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
 

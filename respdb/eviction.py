@@ -168,8 +168,7 @@ class Evictor:
             self.running = False
         self.engine.evict_on = on
         self.engine.update_quiet()
-        for c in self.engine.clients.values():
-            c.update_gate()
+        self.engine.update_gates()
 
     # -- accounting ----------------------------------------------------------
 

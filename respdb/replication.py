@@ -18,7 +18,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from respdb.persistence.aof import encode
+from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Replication:
         data = encode(argv)
         if dbid != self.seldb:
             self.seldb = dbid
-            data = encode([b"SELECT", b"%d" % dbid]) + data
+            data = select_command(dbid) + data
         self._send(data)
 
     def _send(self, data: bytes) -> None:
@@ -147,19 +147,19 @@ class Replication:
 
     # -- introspection -------------------------------------------------------
 
+    @staticmethod
+    def _ip(r: Replica) -> str:
+        return r.ip or r.client.addr.rsplit(":", 1)[0]  # REPLCONF ip-address, else the peer's
+
     def info(self) -> list[str]:
         lines = ["connected_slaves:%d" % len(self.replicas)]
         now = time.monotonic()
         for i, r in enumerate(self.replicas.values()):
-            ip = r.ip or r.client.addr.rsplit(":", 1)[0]
             lines.append(
                 "slave%d:ip=%s,port=%d,state=online,offset=%d,lag=%d"
-                % (i, ip, r.listening_port, r.ack_offset, int(now - r.ack_time))
+                % (i, self._ip(r), r.listening_port, r.ack_offset, int(now - r.ack_time))
             )
         return lines
 
     def role(self) -> list[Any]:
-        return [
-            [(r.ip or r.client.addr.rsplit(":", 1)[0]).encode(), b"%d" % r.listening_port, b"%d" % r.ack_offset]
-            for r in self.replicas.values()
-        ]
+        return [[self._ip(r).encode(), b"%d" % r.listening_port, b"%d" % r.ack_offset] for r in self.replicas.values()]

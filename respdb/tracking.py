@@ -102,13 +102,12 @@ class Tracking:
             if cid not in ids:
                 ids[cid] = None
                 self.items += 1
-        limit = self.engine.config.get_int("tracking-table-max-keys")
-        if limit and len(table) > limit:
-            self._evict(limit)
+        self.limit_used()
 
     def limit_used(self) -> None:
-        """Redis's trackingLimitUsedSlots, from the cron: a lowered tracking-table-max-keys
-        takes effect even when no new key is tracked (the keys let go are invalidated)."""
+        """Redis's trackingLimitUsedSlots: the table back within tracking-table-max-keys, the
+        keys let go invalidated (after new keys, from the cron, and before the next command
+        when the limit was lowered)."""
         limit = self.engine.config.get_int("tracking-table-max-keys")
         if limit and len(self.table) > limit:
             self._evict(limit)
@@ -151,7 +150,8 @@ class Tracking:
                 self.send(target, b"*1\r\n" + bulk(key))
 
     def invalidate_all(self, current: Client | None) -> None:
-        """FLUSHDB/FLUSHALL: every tracking client gets a null invalidation."""
+        """FLUSHDB/FLUSHALL: every tracking client gets a null invalidation, and the whole
+        table goes (also keys remembered for clients that have turned tracking off since)."""
         for c in list(self.engine.clients.values()):
             if c.tracking is not None:
                 if c is current:

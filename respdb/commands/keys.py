@@ -239,10 +239,8 @@ def cmd_flushall(c, argv):
     removed = e.flushall(c)  # (which adds its own 1: `e.dirty += e.flushall(c)` would lose it)
     e.dirty += removed
     e.persistence.after_flushall()  # with save points Redis rewrites the RDB file at once
-    # Propagated whatever the dirty counter says (Redis's forceCommandPropagation): also a
-    # FLUSHALL of nothing, and one whose save has just reset the counter
-    e.propagate(c.db.id, list(argv))
-    c.rewrite = []  # (done: execute() adds nothing)
+    # also a FLUSHALL of nothing, and one whose save has just reset the counter
+    e.force_propagate(c, list(argv))
     return OK
 
 

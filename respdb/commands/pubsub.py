@@ -38,22 +38,22 @@ def cmd_sunsubscribe(c, argv):
     return c.engine.pubsub.unsubscribe(c, argv[1:], shard=True)
 
 
+def _publish(c, argv, shard: bool) -> bytes:
+    e = c.engine
+    n = e.pubsub.publish(argv[1], argv[2], shard=shard)
+    if e.replication.replicas:
+        e.force_propagate(c, argv, repl_only=True)  # replicas' subscribers get it too (not the AOF)
+    return integer(n)
+
+
 @command("publish")
 def cmd_publish(c, argv):
-    e = c.engine
-    n = e.pubsub.publish(argv[1], argv[2])
-    if e.replication.replicas:
-        e.propagate(c.db.id, argv, repl_only=True)  # replicas' subscribers get it too (not the AOF)
-    return integer(n)
+    return _publish(c, argv, False)
 
 
 @command("spublish")
 def cmd_spublish(c, argv):
-    e = c.engine
-    n = e.pubsub.publish(argv[1], argv[2], shard=True)
-    if e.replication.replicas:
-        e.propagate(c.db.id, argv, repl_only=True)
-    return integer(n)
+    return _publish(c, argv, True)
 
 
 container("pubsub")

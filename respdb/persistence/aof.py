@@ -57,6 +57,12 @@ def encode(argv: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+def select_command(dbid: int) -> bytes:
+    """SELECT <dbid>, as the AOF and the replication stream write it when the database changes."""
+    d = b"%d" % dbid
+    return b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d)
+
+
 # -- manifest -----------------------------------------------------------------------------
 
 
@@ -223,8 +229,7 @@ class AOF:
                 self.buf.append(b"#TS:%d\r\n" % now)
         if dbid != self.seldb:
             self.seldb = dbid
-            d = b"%d" % dbid
-            self.buf.append(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(d), d))
+            self.buf.append(select_command(dbid))
         self.buf.append(encode(argv))
         if not self.engine._exec_depth:
             # Written before the reply leaves (Redis writes in beforeSleep, before replies):

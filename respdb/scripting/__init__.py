@@ -94,18 +94,11 @@ def command_flags(engine: Engine, fullname: str, argv: list[bytes], cmd_flags: i
         flags = f.flags
     else:
         evalsha = fullname.startswith("evalsha")
-        if evalsha and len(argv[1]) != 40:
-            return cmd_flags
-        if evalsha:
-            script = sc.scripts.get(argv[1].lower()) if sc is not None else None
-        else:
-            import hashlib
-
-            script = sc.scripts.get(hashlib.sha1(argv[1]).hexdigest().encode()) if sc is not None else None
+        script = sc.cached(argv[1], evalsha) if sc is not None else None
         if script is not None:
             flags = script.flags
         elif evalsha:
-            return cmd_flags
+            return cmd_flags  # an unknown script: EVALSHA itself answers NOSCRIPT
         else:
             try:
                 flags, _ = parse_script_shebang(argv[1])

@@ -27,7 +27,7 @@ from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
 from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY, WRITE
-from respdb.errors import CommandError
+from respdb.errors import NOREPLICAS, CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
 from respdb.scripting.vm import LuaVM
@@ -69,7 +69,7 @@ ERR_ARITY = b"-ERR Wrong number of args calling Redis command from script\r\n"
 ERR_NOSCRIPT = b"-ERR This Redis command is not allowed from script\r\n"
 ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
 ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
-ERR_NOREPLICAS = b"-NOREPLICAS Not enough good replicas to write.\r\n"
+ERR_NOREPLICAS = b"-%b\r\n" % NOREPLICAS.encode()
 ERR_OOM = b"-%b\r\n" % OOM.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
@@ -449,7 +449,7 @@ class Scripting:
         if self.engine.disk_error:
             raise CommandError(MISCONF)
         if self.engine.min_replicas and not self.engine.replication.enough_good():
-            raise CommandError("NOREPLICAS Not enough good replicas to write.")
+            raise CommandError(NOREPLICAS)
         if ro:
             raise CommandError(RO_SCRIPT)
 
@@ -557,6 +557,10 @@ class Scripting:
 
     # -- EVAL --------------------------------------------------------------
 
+    def cached(self, arg: bytes, evalsha: bool) -> Script | None:
+        """The cached script EVALSHA's sha or EVAL's body names, or None."""
+        return self.scripts.get(arg.lower() if evalsha else hashlib.sha1(arg).hexdigest().encode())
+
     def get_script(self, body: bytes) -> Script:
         """The cached script for `body`, compiled on first use."""
         sha = hashlib.sha1(body).hexdigest()
@@ -579,7 +583,7 @@ class Scripting:
         if nkeys < 0:
             raise CommandError("ERR Number of keys can't be negative")
         if evalsha:
-            script = self.scripts.get(argv[1].lower())
+            script = self.cached(argv[1], True)
             if script is None:
                 raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
         else:

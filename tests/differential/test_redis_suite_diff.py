@@ -10,6 +10,16 @@ import time
 
 from conftest import RawConn
 
+
+def _replies(port: int, script: list[tuple[str, ...]]) -> list[bytes]:
+    """The replies to `script`, sent one command at a time on one new connection."""
+    c = RawConn(port)
+    try:
+        return [c.cmd(*cmd) for cmd in script]
+    finally:
+        c.close()
+
+
 QBUF_READS = [
     b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n",  # qbuf: the request's own 26 bytes
     b"*2\r\n$6\r\nclient\r\n$4\r\ninfo\r\n*1\r\n$4\r\nping\r\n",  # the whole read, still unprocessed part included
@@ -93,11 +103,7 @@ CONFIG_SCRIPT = [
 
 
 def test_hidden_configs_and_ignore_warnings(redis_server, respdb_server):
-    replies = []
-    for port in (redis_server.port, respdb_server.port):
-        c = RawConn(port)
-        replies.append([c.cmd(*cmd) for cmd in CONFIG_SCRIPT])
-        c.close()
+    replies = [_replies(port, CONFIG_SCRIPT) for port in (redis_server.port, respdb_server.port)]
     assert replies[1] == replies[0]
 
 
@@ -232,11 +238,7 @@ READ_ONLY_SCRIPTS = [
 
 def test_may_replicate_commands_in_read_only_scripts(redis_server, respdb_server):
     """unit/pause: PUBLISH (and PFCOUNT, which may replicate) are writes to a read-only script."""
-    replies = []
-    for port in (redis_server.port, respdb_server.port):
-        c = RawConn(port)
-        replies.append([c.cmd(*cmd) for cmd in READ_ONLY_SCRIPTS])
-        c.close()
+    replies = [_replies(port, READ_ONLY_SCRIPTS) for port in (redis_server.port, respdb_server.port)]
     assert replies[0][0].startswith(b"-ERR Write commands are not allowed from read-only scripts.")
     assert replies[1] == replies[0]
 
@@ -326,11 +328,7 @@ GLOBALS_SCRIPTS = [
 
 def test_globals_protection(redis_server, respdb_server):
     """unit/scripting's 'Try trick global protection': _G's metatable is there, and read-only."""
-    replies = []
-    for port in (redis_server.port, respdb_server.port):
-        c = RawConn(port)
-        replies.append([c.cmd(*cmd) for cmd in GLOBALS_SCRIPTS])
-        c.close()
+    replies = [_replies(port, GLOBALS_SCRIPTS) for port in (redis_server.port, respdb_server.port)]
     assert b"Attempt to modify a readonly table" in replies[0][0]
     assert replies[1] == replies[0]
 
@@ -346,11 +344,7 @@ RELOAD_SCRIPT = [
 
 def test_debug_reload_noflush_with_functions(redis_server, respdb_server):
     """unit/functions: 'FUNCTION - test debug reload different options'."""
-    replies = []
-    for port in (redis_server.port, respdb_server.port):
-        c = RawConn(port)
-        replies.append([c.cmd(*cmd) for cmd in RELOAD_SCRIPT])
-        c.close()
+    replies = [_replies(port, RELOAD_SCRIPT) for port in (redis_server.port, respdb_server.port)]
     assert replies[0][4] == b"-ERR Error trying to load the RDB dump\r\n"
     assert replies[1] == replies[0]
 
