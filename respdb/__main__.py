@@ -64,12 +64,16 @@ async def run(config: Config) -> int:
         await server.start()
     except (RuntimeError, OSError) as err:
         engine.log("warning", str(err))
+        if "listening socket" in str(err):  # (the words Redis's test harness looks for)
+            engine.log("warning", "Failed listening on port %s (TCP), aborting." % config["port"])
         return 1
     pidfile = config["pidfile"]
     if pidfile:
         with open(pidfile, "w") as f:
             f.write(f"{os.getpid()}\n")
     engine.tcp_port = server.bound_port() or engine.tcp_port
+    if config["always-show-logo"] == "yes":
+        _banner(engine)
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")
     # The dataset is loaded while listening: clients get -LOADING until it is in place.
     stopping = server.stopping.is_set if server.stopping is not None else None
@@ -81,6 +85,9 @@ async def run(config: Config) -> int:
         return 1
     if stopping is None or not stopping():  # not stopped by a signal during the load
         engine.log("notice", "Ready to accept connections")
+        master = config["replicaof"].split()
+        if len(master) == 2 and master[1].isdigit():  # `replicaof <host> <port>`
+            engine.replication.set_master(master[0], int(master[1]))
     await server.wait_closed()
     engine.aof.shutdown()
     if pidfile:
@@ -89,6 +96,24 @@ async def run(config: Config) -> int:
         except OSError:
             pass
     return server.exit_code
+
+
+def _banner(engine) -> None:
+    """always-show-logo: a few raw lines that say what runs where (Redis prints its logo, with
+    the same facts, and tools such as Redis's test harness look for its `PID:` line)."""
+    lines = [
+        "",
+        f"    respdb {__version__} - Redis {REDIS_VERSION} compatible, 64 bit",
+        "    Running in standalone mode",
+        f"    Port: {engine.tcp_port}",
+        f"    PID: {os.getpid()}",
+        "",
+    ]
+    try:
+        engine.logfile.write("\n".join(lines) + "\n")
+        engine.logfile.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

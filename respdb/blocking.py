@@ -243,6 +243,19 @@ class Blocking:
         if heap and self.wake_after is not None:
             self.wake_after(max(0.0, heap[0][0] - now))
 
+    def disconnect_all_blocked(self) -> None:
+        """A master turned replica (Redis's disconnectAllBlockedClients): clients blocked on
+        keys get an error and are left as if their command had failed."""
+        for c in list(self.engine.clients.values()):
+            st = c.bstate
+            if st is not None and st.keys:
+                self._finish(
+                    c,
+                    self.engine._error(
+                        "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+                    ),
+                )
+
     def unblock(self, c: Client, reply: bytes) -> bool:
         """CLIENT UNBLOCK: answer `reply` now. False if the client was not blocked."""
         if c.bstate is None:

@@ -89,6 +89,7 @@ class Client:
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
             or "O" in self.flags  # a monitor: no keyspace commands
+            or (self.engine.replication.upstream is not None and self.kind != "master")  # READONLY
         )
 
     @property

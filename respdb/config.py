@@ -20,6 +20,9 @@ from respdb.tls import ACTIVE as TLS_ACTIVE
 # Parameters whose values respdb acts on.
 ACTIVE = {
     "min-replicas-to-write", "min-replicas-max-lag", "repl-ping-replica-period",
+    "replicaof", "masterauth", "masteruser", "replica-read-only", "replica-serve-stale-data",
+    "repl-backlog-size", "repl-backlog-ttl", "repl-timeout", "replica-announce-ip", "replica-announce-port",
+    "replica-ignore-maxmemory", "replica-priority", "replica-announced",
     "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
     "dir", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
     "proto-max-bulk-len", "client-query-buffer-limit", "hz",
@@ -292,7 +295,10 @@ class Config:
         canon = self.canonical(lname)
         if canon is None:
             raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
-        value = " ".join(args) if canon in ("save", "bind", "client-output-buffer-limit") else (args[0] if args else "")
+        if canon == "replicaof" and len(args) != 2:
+            raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+        multi = ("save", "bind", "client-output-buffer-limit", "replicaof")
+        value = " ".join(args) if canon in multi else (args[0] if args else "")
         if canon == "save" and value in ('""', "''"):
             value = ""
         try:

@@ -25,6 +25,7 @@ from respdb.commands.table import (
     NO_MULTI,
     PROTECTED,
     READONLY,
+    STALE,
     TABLE,
     WRITE,
     Command,
@@ -246,7 +247,8 @@ class Engine:
         now = time.time()
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + ".%03d" % (now % 1 * 1000)
         try:
-            self.logfile.write(f"{self.pid}:M {stamp} {LOG_MARKS[lv]} {msg}\n")
+            role = "M" if self.replication.upstream is None else "S"
+            self.logfile.write(f"{self.pid}:{role} {stamp} {LOG_MARKS[lv]} {msg}\n")
             self.logfile.flush()
         except (OSError, ValueError):
             pass
@@ -261,7 +263,7 @@ class Engine:
         c = Client(self, conn, addr, laddr, fd)
         if self.evict_on:
             c.gated = True
-        if self.pause_mode or self.disk_error or self.loading:
+        if self.pause_mode or self.disk_error or self.loading or self.replication.upstream is not None:
             c.gated = True
         self.clients[c.id] = c
         self.stats["total_connections_received"] += 1
@@ -463,6 +465,8 @@ class Engine:
         """After a batch of requests (Redis's beforeSleep): send batched BCAST invalidations."""
         if self.tracking.bcast_pending:
             self.tracking.flush_broadcasts()
+        if self.replication.ack_wanted:
+            self.replication.before_sleep()  # WAIT: REPLCONF GETACK to the replicas
 
     def _send_pending_invalidations(self, c: Client, reply: bytes) -> bytes:
         """Invalidations for keys the running client changed go after its own reply."""
@@ -562,7 +566,9 @@ class Engine:
             denied = self.acl.check(c, cmd, argv)
             if denied is not None:
                 return self._reject(c, cmd, denied)
-        if self.evict_on:
+        if self.evict_on and not (
+            self.replication.upstream is not None and self.config["replica-ignore-maxmemory"] == "yes"
+        ):
             oom = self._check_oom(c, cmd, argv)
             if oom is not None:
                 return oom
@@ -576,6 +582,10 @@ class Engine:
             if cmd.fullname == "exec":
                 return self._exec_abort(c, cmd, errors.NOREPLICAS)
             return self._reject(c, cmd, errors.NOREPLICAS)
+        if self.replication.upstream is not None and c.kind != "master":
+            refused = self._replica_refuses(c, cmd, argv)
+            if refused is not None:
+                return self._reject(c, cmd, refused)
         if "O" in c.flags and monitor.refused(c, cmd):
             return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
@@ -602,6 +612,26 @@ class Engine:
             if cmd.fullname not in _TRANSACTION_CONTROL:
                 c.multi.append((cmd, argv))
                 return QUEUED
+        return None
+
+    def _replica_refuses(self, c: Client, cmd: Command, argv: list[bytes]) -> str | None:
+        """processCommand's checks for a replica: no writes but from the master while
+        replica-read-only is on; nothing but STALE commands while the link is down and
+        replica-serve-stale-data is off."""
+        cfg = self.config
+        if cfg["replica-read-only"] == "yes" and self._writes(c, cmd, argv):
+            return errors.READONLY_REPLICA
+        up = self.replication.upstream
+        if (
+            up is not None
+            and up.state != "connected"
+            and cfg["replica-serve-stale-data"] == "no"
+            and (
+                not cmd.flags & STALE
+                or (cmd.fullname == "exec" and c.multi and any(not q.flags & STALE for q, _ in c.multi))
+            )
+        ):
+            return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
         return None
 
     def _check_oom(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
@@ -849,9 +879,9 @@ class Engine:
         """A key found expired (lazily or by the cron): delete it and tell everyone.
 
         During CLIENT PAUSE nothing is deleted (a paused server must not change the
-        dataset or its replication stream); the key just reads as missing."""
-        if self.pause_mode:
-            return
+        dataset or its replication stream), nor on a replica; the key just reads as missing."""
+        if self.pause_mode or self.replication.upstream is not None:
+            return  # (a replica's master decides: it sends the DEL)
         db.delete(key)
         if self.evict_on:
             self.evictor.dirty.add((db.id, key))
@@ -881,11 +911,12 @@ class Engine:
             return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
         if self.blocking.heap:
             self.blocking.handle_timeouts()
-        if self.replication.replicas:
-            self.replication.cron()
+        repl = self.replication
+        if repl.replicas or repl.upstream is not None or repl.backlog_first:
+            repl.cron()
         if self.pause_mode:
             self.check_pause_end()
-        if self.active_expire_enabled and not self.pause_mode:
+        if self.active_expire_enabled and not self.pause_mode and repl.upstream is None:
             hz = min(500, max(1, self.config.get_int("hz")))
             effort = self.config.get_int("active-expire-effort")
             # Redis spends up to 25% of each cron period (more with more effort).

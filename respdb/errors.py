@@ -41,3 +41,6 @@ def unknown_subcommand(sub: bytes, container: str) -> str:
         sub[:128].decode("utf-8", "surrogateescape"),
         container.upper(),
     )
+
+
+READONLY_REPLICA = "READONLY You can't write against a read only replica."

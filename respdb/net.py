@@ -14,13 +14,16 @@ import os
 import signal
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from respdb.client import REPLY_OFF, REPLY_SKIP_NEXT
 from respdb.engine import Engine
 from respdb.keyspace import Database
 from respdb.resp import QUERY_BUF_LIMIT, ParserLimits, RequestParser
 from respdb.tls import TLSListeners
+
+if TYPE_CHECKING:
+    from respdb.replica import Upstream
 
 MAX_CLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 OUTPUT_HIGH_WATER = 64 * 1024 * 1024  # pause reading a client with this much unsent output
@@ -421,6 +424,68 @@ class RespProtocol(asyncio.Protocol):
         return (t.get_write_buffer_size() if t is not None else 0) + self.pending_size
 
 
+class UpstreamProtocol(asyncio.Protocol):
+    """The connection to our master (REPLICAOF); respdb/replica.py does the rest. It is also
+    the master client's `conn`: CLIENT KILL TYPE master closes it."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.up = upstream
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        if self.up.state != "connecting":  # REPLICAOF changed while connecting
+            transport.close()
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.up.connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.up.link is self:
+            self.up.received(data)
+            self.up.engine.before_sleep()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.up.link is self:
+            self.up.link_lost()
+
+    def write(self, data: bytes) -> None:
+        t = self.transport
+        if t is not None and not t.is_closing():
+            t.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    abort = close
+
+    def flush(self) -> None:
+        pass
+
+    def output_size(self) -> int:
+        t = self.transport
+        return t.get_write_buffer_size() if t is not None else 0
+
+
+def connect_upstream(up: Upstream) -> None:
+    """Replication.connector: open the connection to `up`'s master in the background."""
+    loop = asyncio.get_running_loop()
+
+    async def attempt() -> None:
+        timeout = max(1, up.engine.config.get_int("repl-timeout"))
+        try:
+            await asyncio.wait_for(loop.create_connection(lambda: UpstreamProtocol(up), up.host, up.port), timeout)
+        except (TimeoutError, OSError) as err:
+            if up.state == "connecting":
+                up.connect_failed(getattr(err, "strerror", None) or str(err) or "timeout")
+
+    loop.create_task(attempt())
+
+
 def _fmt_addr(addr: Any) -> str:
     if not addr:
         return ""
@@ -449,6 +514,7 @@ class Server:
         e.blocking.wake_after = lambda delay: loop.call_later(delay, e.blocking.handle_timeouts)
         shared = self.shared = NetShared(e)
         e.aof.schedule_flush = shared.schedule  # AOF writes wait for the end of the loop iteration
+        e.replication.connector = connect_upstream
         cfg.listeners.append(shared.config_changed)
         port = cfg.get_int("port")
         backlog = cfg.get_int("tcp-backlog")

@@ -1,31 +1,40 @@
-"""The master side of replication: full synchronization and the command stream.
+"""Replication, the master side: full and partial synchronization, the command stream, WAIT.
 
-A replica sends PSYNC (or the old SYNC, which `redis-cli --replica` and Redis's test suite use);
-it gets a snapshot of the dataset in RDB format as `$<length>\\r\\n<rdb>` (no trailing CRLF),
-preceded by `+FULLRESYNC <replid> <offset>` for PSYNC, and from then on every command the engine
-propagates, in RESP, with a SELECT whenever the database changes: the same stream the AOF gets
-(`Engine.propagate`), and what Redis sends its replicas. Every `repl-ping-replica-period` seconds
-the replicas get a PING, as from Redis.
+A replica sends PSYNC (or the old SYNC, which `redis-cli --replica` and Redis's test suite use).
+PSYNC <replid> <offset> continues from the backlog when it can (+CONTINUE, then the bytes from
+that offset on); otherwise, and for SYNC, the replica gets a snapshot of the dataset in RDB format
+as `$<length>\\r\\n<rdb>` (no trailing CRLF), preceded by `+FULLRESYNC <replid> <offset>` for
+PSYNC. From then on it gets every command the engine propagates, in RESP, with a SELECT whenever
+the database changes: the same stream the AOF gets (`Engine.propagate`), and what Redis sends
+its replicas. Every `repl-ping-replica-period` seconds the replicas get a PING, as from Redis.
 
-What is left out: partial resynchronization (PSYNC always answers FULLRESYNC; there is no
-backlog to continue from), diskless transfer (the snapshot is made in-process, synchronously),
-and the replica side (REPLICAOF).
+The backlog (the last `repl-backlog-size` bytes of the stream) is created with the first replica
+and kept until `repl-backlog-ttl` seconds pass without one. When this server is itself a replica
+(respdb/replica.py), the stream is its master's: applied commands are passed on verbatim to
+our replicas and backlog (`proxy`), and nothing of our own is added.
+
+What is left out: diskless transfer (the snapshot is made in-process, synchronously).
 """
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
+from respdb.replica import new_replid
+from respdb.resp import integer
 
 if TYPE_CHECKING:
     from respdb.client import Client
     from respdb.engine import Engine
+    from respdb.replica import Upstream
 
 _PING = encode([b"PING"])
+_GETACK = encode([b"REPLCONF", b"GETACK", b"*"])
+_NO_ID = "0" * 40
 
 
 class Replica:
@@ -49,12 +58,22 @@ class Replication:
         self.engine = engine
         self.replicas: dict[int, Replica] = {}  # client id -> replica, in the order they attached
         self.pending: dict[int, Replica] = {}  # REPLCONF sent, no SYNC yet
-        self.offset = 0  # master_repl_offset: bytes of command stream produced
-        self.backlog_first = 0  # 0: no backlog yet (created when the first replica attaches)
+        self.offset = 0  # master_repl_offset: bytes of command stream produced (or applied)
+        self.backlog_first = 0  # offset of the backlog's first byte; 0: no backlog
+        self.backlog = bytearray()
+        self.no_replicas_since = time.monotonic()
+        self.replid2 = _NO_ID  # the replication ID we continue (after a promotion), and
+        self.second_offset = -1  # the first offset that ID is not valid for
         self.seldb = -1  # the database the stream last SELECTed; -1: the next command SELECTs
         self.last_ping = time.monotonic()
         self.sync_full = 0  # INFO stats: full resynchronizations served
+        self.sync_partial_ok = 0
         self.sync_partial_err = 0  # PSYNCs that asked to continue and got a full one
+        self.upstream: Upstream | None = None  # our master (REPLICAOF), None while we are one
+        # set by the network layer: opens the connection to a master (see replica.py)
+        self.connector: Callable[[Upstream], None] | None = None
+        self.waiting: list[tuple[Client, int, int]] = []  # WAIT: (client, offset, replicas)
+        self.ack_wanted = False  # a WAIT asked: REPLCONF GETACK before the next sleep
 
     @property
     def replid(self) -> str:
@@ -69,29 +88,68 @@ class Replication:
             r = self.pending[c.id] = Replica(c)
         return r
 
-    def full_sync(self, c: Client, psync: bool) -> bytes:
-        """Make `c` a replica: the reply is the snapshot (after FULLRESYNC for PSYNC); what is
-        propagated from now on follows it."""
+    def _attach(self, c: Client) -> Replica:
         e = self.engine
         r = self.pending.pop(c.id, None) or Replica(c)
         if not self.replicas:
             self.last_ping = time.monotonic()  # the first PING a period after the first replica
-        if not self.replicas and not self.backlog_first:
+        if not self.backlog_first:
             # Redis creates its backlog (with a new replication ID) for the first replica
-            e.replid = os.urandom(20).hex()
+            if self.upstream is None:
+                e.replid = new_replid()
+                self.replid2, self.second_offset = _NO_ID, -1
             self.backlog_first = self.offset + 1
+            self.backlog = bytearray()
         self.replicas[c.id] = r
         if "S" not in c.flags:
             c.flags += "S"
-        self.seldb = -1  # the replica starts with no database selected
+        c.kind = "replica"
         if self.feed not in e.propagators:
             e.propagators.append(self.feed)
+        return r
+
+    def try_partial(self, c: Client, replid: str, want: int) -> bytes | None:
+        """PSYNC <replid> <want>: the +CONTINUE reply and the backlog from `want` on, or None
+        when a full resynchronization is needed (Redis's masterTryPartialResynchronization)."""
+        e = self.engine
+        if replid != self.replid and (replid != self.replid2 or want > self.second_offset):
+            if replid != "?":
+                if replid not in (self.replid, self.replid2):
+                    e.log("notice", "Partial resynchronization not accepted: Replication ID mismatch "
+                          "(Replica asked for '%s', my replication IDs are '%s' and '%s')"
+                          % (replid, self.replid, self.replid2))  # fmt: skip
+                else:
+                    e.log("notice", "Partial resynchronization not accepted: Requested offset for "
+                          "second ID was %d, but I can reply up to %d" % (want, self.second_offset))  # fmt: skip
+            return None
+        first = self.backlog_first
+        if not first or want < first or want > self.offset + 1:
+            e.log("notice", "Unable to partial resync with replica %s for lack of backlog "
+                  "(Replica request was: %d)." % (c.addr, want))  # fmt: skip
+            return None
+        r = self._attach(c)
+        self.sync_partial_ok += 1
+        tail = bytes(self.backlog[want - first :])
+        e.log("notice", "Partial resynchronization request from %s accepted. Sending %d bytes of backlog "
+              "starting from offset %d." % (c.addr, len(tail), want))  # fmt: skip
+        capa = b"psync2" in r.capa
+        head = b"+CONTINUE %s\r\n" % self.replid.encode() if capa else b"+CONTINUE\r\n"
+        return head + tail
+
+    def full_sync(self, c: Client, psync: bool) -> bytes:
+        """Make `c` a replica: the reply is the snapshot (after FULLRESYNC for PSYNC); what is
+        propagated from now on follows it."""
+        e = self.engine
+        r = self._attach(c)
+        self.seldb = -1  # the replica starts with no database selected
         e.log("notice", "Replica %s asks for synchronization" % c.addr)
         self.sync_full += 1
         chunks: list[bytes] = []
         only = r.rdb_filter
+        up = self.upstream
+        stream_db = up.client.db.id if up is not None and up.client is not None else None
         if only is None:
-            write_rdb(e, chunks.append)
+            write_rdb(e, chunks.append, repl_stream_db=stream_db)
         else:
             write_rdb(e, chunks.append, with_data=False, functions=None if "functions" in only else [])
         rdb = b"".join(chunks)
@@ -103,14 +161,81 @@ class Replication:
         self.pending.pop(c.id, None)
         if self.replicas.pop(c.id, None) is not None:
             c.flags = c.flags.replace("S", "")
-            if not self.replicas and self.feed in self.engine.propagators:
-                self.engine.propagators.remove(self.feed)
+            if not self.replicas:
+                self.no_replicas_since = time.monotonic()
             self.engine.log("notice", "Connection with replica %s lost." % c.addr)
+
+    def disconnect_replicas(self) -> None:
+        for r in list(self.replicas.values()):
+            r.client.kill()
+
+    # -- our own master (REPLICAOF) --------------------------------------------
+
+    def set_master(self, host: str, port: int) -> None:
+        """REPLICAOF host port (Redis's replicationSetMaster)."""
+        from respdb.replica import Upstream
+
+        e = self.engine
+        was_master = self.upstream is None
+        if self.upstream is not None:
+            self.upstream.close()
+        e.blocking.disconnect_all_blocked()  # blocked on a master, now on a replica
+        self.disconnect_replicas()
+        up = Upstream(e, host, port)
+        if was_master:
+            # a former replica of ours may continue from our history (Redis's
+            # replicationCacheMasterUsingMyself)
+            up.cached = (self.replid, self.offset + 1, 0)
+        self.upstream = up
+        e.config.values["replicaof"] = "%s %d" % (host, port)  # what CONFIG GET replicaof shows
+        e.update_gates()
+        up.connect()
+
+    def unset_master(self) -> None:
+        """REPLICAOF NO ONE: keep the data, start a history of our own that continues the
+        master's (Redis's shiftReplicationId), so our replicas can continue with us."""
+        e = self.engine
+        up = self.upstream
+        if up is None:
+            return
+        up.close()
+        self.upstream = None
+        e.config.values["replicaof"] = ""
+        self.shift_replid(new_replid())
+        self.seldb = -1  # our own stream starts with a SELECT
+        self.disconnect_replicas()  # they learn the new ID on reconnecting (+CONTINUE <id>)
+        e.update_gates()
+
+    def shift_replid(self, replid: str) -> None:
+        self.replid2 = self.replid
+        self.second_offset = self.offset + 1
+        self.engine.replid = replid
+
+    def become_replica_of(self, replid: str, offset: int) -> None:
+        """A full synchronization from our master: its ID and offset are ours now."""
+        self.engine.replid = replid
+        self.replid2, self.second_offset = _NO_ID, -1
+        self.offset = offset
+        self.backlog_first = offset + 1
+        self.backlog = bytearray()
+        if self.feed not in self.engine.propagators:  # (idle until we are a master again)
+            self.engine.propagators.append(self.feed)
+
+    def proxy(self, raw: bytes) -> None:
+        """A command applied from our master: into the backlog and to our replicas as is."""
+        self.offset += len(raw)
+        if self.backlog_first:
+            self._keep(raw)
+        for r in self.replicas.values():
+            self._write(r, raw)
 
     # -- the stream ----------------------------------------------------------
 
     def feed(self, dbid: int, argv: list[bytes]) -> None:
-        """The propagator while replicas are attached."""
+        """The propagator while there is a backlog. A replica adds nothing of its own: its
+        replicas get its master's stream (proxy)."""
+        if self.upstream is not None:
+            return
         data = encode(argv)
         if dbid != self.seldb:
             self.seldb = dbid
@@ -119,20 +244,85 @@ class Replication:
 
     def _send(self, data: bytes) -> None:
         self.offset += len(data)
+        self._keep(data)
         for r in self.replicas.values():
-            conn = r.client.conn
-            if conn is not None:
-                conn.write(data)
-            else:
-                r.client.pushed.append(data)
+            self._write(r, data)
+
+    @staticmethod
+    def _write(r: Replica, data: bytes) -> None:
+        conn = r.client.conn
+        if conn is not None:
+            conn.write(data)
+        else:
+            r.client.pushed.append(data)
+
+    def _keep(self, data: bytes) -> None:
+        """Append to the backlog, dropping its oldest bytes past repl-backlog-size."""
+        backlog = self.backlog
+        backlog += data
+        excess = len(backlog) - self.engine.config.get_int("repl-backlog-size")
+        if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
+            del backlog[:excess]
+            self.backlog_first += excess
+
+    def first_byte(self) -> int:
+        """repl_backlog_first_byte_offset, as if the backlog held exactly repl-backlog-size."""
+        if not self.backlog_first:
+            return 0
+        return max(self.backlog_first, self.offset + 1 - self.engine.config.get_int("repl-backlog-size"))
 
     def cron(self) -> None:
-        """Redis's replicationCron, the part a master with replicas does: PING them."""
-        period = self.engine.config.get_int("repl-ping-replica-period")
+        """Redis's replicationCron: PING the replicas, ACK our master, free an unused backlog."""
+        e = self.engine
+        if self.upstream is not None:
+            self.upstream.cron()
         now = time.monotonic()
-        if now - self.last_ping >= period:
-            self.last_ping = now
-            self._send(_PING)
+        if self.replicas and self.upstream is None:
+            period = e.config.get_int("repl-ping-replica-period")
+            if now - self.last_ping >= period:
+                self.last_ping = now
+                self._send(_PING)
+        elif not self.replicas and self.backlog_first and self.upstream is None:
+            ttl = e.config.get_int("repl-backlog-ttl")
+            if ttl and now - self.no_replicas_since > ttl:
+                self.backlog_first = 0
+                self.backlog = bytearray()
+                if self.feed in e.propagators:
+                    e.propagators.remove(self.feed)
+                self.replid2, self.second_offset = _NO_ID, -1
+                e.replid = new_replid()  # (Redis changes the ID with the backlog gone)
+                e.log("notice", "Replication backlog freed after %d seconds without connected replicas." % ttl)
+
+    # -- WAIT ----------------------------------------------------------------
+
+    def acked(self, offset: int) -> int:
+        return sum(1 for r in self.replicas.values() if r.ack_offset >= offset)
+
+    def wait_for(self, c: Client, numreplicas: int) -> None:
+        """Park a WAIT (already blocked by the caller) until enough replicas acknowledge."""
+        self.waiting.append((c, self.offset, numreplicas))
+        self.ack_wanted = True
+
+    def before_sleep(self) -> None:
+        if self.ack_wanted:
+            self.ack_wanted = False
+            if self.replicas and self.upstream is None:
+                self._send(_GETACK)
+
+    def on_ack(self) -> None:
+        """A replica acknowledged: answer the WAITs it satisfies."""
+        still = []
+        for c, offset, need in self.waiting:
+            st = c.bstate
+            if st is None or c.closed:
+                continue
+            n = self.acked(offset)
+            if n >= need:
+                self.engine.blocking.unblock(c, integer(n))
+            else:
+                st.timeout_reply = integer(n)
+                still.append((c, offset, need))
+        self.waiting = still
 
     def enough_good(self) -> bool:
         """Redis's checkGoodReplicasStatus: min-replicas-to-write replicas that acknowledged
@@ -152,7 +342,17 @@ class Replication:
         return r.ip or r.client.addr.rsplit(":", 1)[0]  # REPLCONF ip-address, else the peer's
 
     def info(self) -> list[str]:
-        lines = ["connected_slaves:%d" % len(self.replicas)]
+        lines = []
+        up = self.upstream
+        if up is not None:
+            cfg = self.engine.config
+            lines += up.info()
+            lines += [
+                "slave_priority:%s" % cfg["replica-priority"],
+                "slave_read_only:%d" % (cfg["replica-read-only"] == "yes"),
+                "replica_announced:%d" % (cfg["replica-announced"] == "yes"),
+            ]
+        lines.append("connected_slaves:%d" % len(self.replicas))
         now = time.monotonic()
         for i, r in enumerate(self.replicas.values()):
             lines.append(

@@ -1,9 +1,9 @@
-"""SYNC, PSYNC and REPLCONF (the master side, respdb/replication.py), and ROLE, WAIT and FAILOVER.
+"""REPLICAOF/SLAVEOF, SYNC, PSYNC and REPLCONF (respdb/replication.py is the master side,
+respdb/replica.py the replica side), and ROLE, WAIT and FAILOVER.
 
-respdb is always a master. Replicas attach with SYNC or PSYNC (always a full resynchronization)
-and get the command stream; they do not acknowledge writes in a way WAIT counts yet, so WAIT
-returns 0 (after blocking for its timeout when it asked for at least one replica), and FAILOVER,
-after Redis's argument checks, finds no replica it could hand over to.
+WAIT counts the replicas whose REPLCONF ACK reached the stream offset at the time of the call,
+asking them with REPLCONF GETACK. FAILOVER, after Redis's argument checks, finds no replica it
+could hand over to: coordinated failover is not implemented.
 """
 
 from __future__ import annotations
@@ -17,38 +17,85 @@ from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.resp import OK, array, bulk, integer
 
-_NO_ACKS = b":0\r\n"  # replicas that acknowledged the client's writes: none
-
 
 @command("role")
 def cmd_role(c, argv):
     repl = c.engine.replication
+    up = repl.upstream
+    if up is not None:
+        offset = repl.offset if up.client is not None else -1
+        return (
+            b"*5\r\n$5\r\nslave\r\n" + bulk(up.host.encode()) + integer(up.port)
+            + bulk(up.role_state().encode()) + integer(offset)
+        )  # fmt: skip
     return b"*3\r\n$6\r\nmaster\r\n" + integer(repl.offset) + array([array([bulk(x) for x in r]) for r in repl.role()])
+
+
+@command("replicaof", "slaveof")
+def cmd_replicaof(c, argv):
+    e = c.engine
+    if e.config["cluster-enabled"] == "yes":
+        raise CommandError("ERR REPLICAOF not allowed in cluster mode.")
+    repl = e.replication
+    host, port_arg = argv[1], argv[2]
+    if host.lower() == b"no" and port_arg.lower() == b"one":
+        if repl.upstream is not None:
+            repl.unset_master()
+            e.log("notice", "MASTER MODE enabled (user request from '%s')" % _who(c))
+        return OK
+    if c.kind == "replica":
+        raise CommandError("ERR Command is not valid when client is a replica.")
+    port = get_int(port_arg)
+    text = host.decode("utf-8", "surrogateescape")
+    up = repl.upstream
+    if up is not None and up.host.lower() == text.lower() and up.port == port:
+        e.log("notice", "REPLICAOF would result into synchronization with the master we are already "
+              "connected with. No operation performed.")  # fmt: skip
+        return b"+OK Already connected to specified master\r\n"
+    repl.set_master(text, port)
+    e.log("notice", "REPLICAOF %s:%d enabled (user request from '%s')" % (text, port, _who(c)))
+    return OK
+
+
+def _who(c) -> str:
+    from respdb.commands.connection import client_info_line
+
+    return client_info_line(c).decode("utf-8", "replace")
 
 
 @command("sync")
 def cmd_sync(c, argv):
-    return _sync(c, False)
+    return _sync(c, None)
 
 
 @command("psync")
 def cmd_psync(c, argv):
-    if parse_ll(argv[2]) is None:
+    want = parse_ll(argv[2])
+    if want is None:
         c.engine.log("warning", "Replica %s asks for synchronization but with a wrong offset" % c.addr)
         raise CommandError(errors.NOT_INTEGER)
-    if argv[1] != b"?":
-        c.engine.replication.sync_partial_err += 1  # asked to continue: no backlog to do it from
-    return _sync(c, True)  # always a full resynchronization
+    return _sync(c, (argv[1].decode("latin-1"), want))
 
 
-def _sync(c, psync: bool) -> bytes:
-    repl = c.engine.replication
-    if c.id in repl.replicas:
+def _sync(c, psync: tuple[str, int] | None) -> bytes:
+    e = c.engine
+    repl = e.replication
+    if c.kind == "replica" or c.id in repl.replicas:
         return b""  # already a replica: ignored, as Redis does
+    up = repl.upstream
+    if up is not None and up.state != "connected":
+        raise CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
     conn = c.conn
     if conn is not None and conn.output_size():
         raise CommandError("ERR SYNC and PSYNC are invalid with pending output")
-    return repl.full_sync(c, psync)
+    if psync is not None:
+        replid, want = psync
+        reply = repl.try_partial(c, replid, want)
+        if reply is not None:
+            return reply
+        if replid != "?":
+            repl.sync_partial_err += 1
+    return repl.full_sync(c, psync is not None)
 
 
 @command("replconf")
@@ -79,9 +126,14 @@ def cmd_replconf(c, argv):
                 if offset is not None and offset > r.ack_offset:
                     r.ack_offset = offset
                 r.ack_time = time.monotonic()
+                if repl.waiting:
+                    repl.on_ack()
             return b""
         elif opt == b"getack":
-            return b""  # only a master asks its replicas for an ACK; respdb has no master
+            # from our master: ACK at once (the offset before this command, as in Redis)
+            if c.kind == "master" and repl.upstream is not None:
+                repl.upstream.send_ack()
+            return b""
         elif opt == b"rdb-only":
             if value not in (b"0", b"1"):
                 raise CommandError(errors.SYNTAX)
@@ -100,12 +152,20 @@ def cmd_replconf(c, argv):
 
 @command("wait")
 def cmd_wait(c, argv):
+    e = c.engine
+    repl = e.replication
+    if repl.upstream is not None:
+        raise CommandError("ERR WAIT cannot be used with replica instances. Please also note that since "
+                           "Redis 4.0 if a replica is configured to be writable (which is not the default) "
+                           "writes to replicas are just local and are not propagated.")  # fmt: skip
     numreplicas = get_int(argv[1])
     timeout = parse_timeout(argv[2], seconds=False)
-    acked = 0
+    acked = repl.acked(repl.offset)
     if acked >= numreplicas or blocking_denied(c):
         return integer(acked)
-    return c.engine.blocking.block(c, [], timeout, argv, _NO_ACKS)
+    reply = e.blocking.block(c, [], timeout, argv, integer(acked))
+    repl.wait_for(c, numreplicas)
+    return reply
 
 
 @command("failover")

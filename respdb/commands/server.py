@@ -140,7 +140,7 @@ def _section_stats(e) -> list[str]:
         "total_net_output_bytes:%d" % s["total_net_output_bytes"],
         "rejected_connections:%d" % s["rejected_connections"],
         "sync_full:%d" % e.replication.sync_full,
-        "sync_partial_ok:0",  # no backlog to continue from: every PSYNC is a full one
+        "sync_partial_ok:%d" % e.replication.sync_partial_ok,
         "sync_partial_err:%d" % e.replication.sync_partial_err,
         "expired_keys:%d" % s["expired_keys"],
         "expired_stale_perc:0.00",
@@ -168,19 +168,19 @@ def _section_stats(e) -> list[str]:
 def _section_replication(e) -> list[str]:
     repl = e.replication
     size = e.config.get_int("repl-backlog-size")
-    first = repl.backlog_first
+    first = repl.first_byte()
     return [
-        "role:master",
+        "role:master" if repl.upstream is None else "role:slave",
         *repl.info(),
         "master_failover_state:no-failover",
         "master_replid:" + repl.replid,
-        "master_replid2:0000000000000000000000000000000000000000",
+        "master_replid2:" + repl.replid2,
         "master_repl_offset:%d" % repl.offset,
-        "second_repl_offset:-1",
+        "second_repl_offset:%d" % repl.second_offset,
         "repl_backlog_active:%d" % (1 if first else 0),
         "repl_backlog_size:%d" % size,
-        "repl_backlog_first_byte_offset:%d" % (max(first, repl.offset - size + 1) if first else 0),
-        "repl_backlog_histlen:%d" % (min(size, repl.offset - first + 1) if first else 0),
+        "repl_backlog_first_byte_offset:%d" % first,
+        "repl_backlog_histlen:%d" % (repl.offset - first + 1 if first else 0),
     ]
 
 

@@ -1193,9 +1193,11 @@ def write_rdb(
     functions: list[bytes] | None = None,
     progress: Callable[[int], None] | None = None,
     with_data: bool = True,
+    repl_stream_db: int | None = None,
 ) -> int:
     """Serialize every database to `write` (called with chunks); returns the bytes written.
-    Without `with_data`, only the header and functions (a replica's REPLCONF rdb-filter-only)."""
+    Without `with_data`, only the header and functions (a replica's REPLCONF rdb-filter-only).
+    `repl_stream_db`: for a replica of a replica, the database our master's stream has SELECTed."""
     from respdb import lfu
     from respdb.persistence.functions import libraries
 
@@ -1214,6 +1216,8 @@ def write_rdb(
     add(_aux(b"redis-bits", b"64"))
     add(_aux(b"ctime", b"%d" % int(time.time())))
     add(_aux(b"used-mem", b"%d" % _used_memory()))
+    if repl_stream_db is not None:  # a replica's snapshot: the database its master's stream is in
+        add(_aux(b"repl-stream-db", b"%d" % repl_stream_db))
     add(_aux(b"aof-base", b"1" if aof_base else b"0"))
     for code in libraries(engine) if functions is None else functions:
         add(b"\xf5" + enc_str(code, compress))

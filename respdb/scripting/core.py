@@ -27,7 +27,7 @@ from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
 from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY, WRITE
-from respdb.errors import NOREPLICAS, CommandError
+from respdb.errors import NOREPLICAS, READONLY_REPLICA, CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
 from respdb.scripting.vm import LuaVM
@@ -70,6 +70,7 @@ ERR_NOSCRIPT = b"-ERR This Redis command is not allowed from script\r\n"
 ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
 ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
 ERR_NOREPLICAS = b"-%b\r\n" % NOREPLICAS.encode()
+ERR_READONLY_REPLICA = b"-%b\r\n" % READONLY_REPLICA.encode()
 ERR_OOM = b"-%b\r\n" % OOM.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
@@ -280,9 +281,16 @@ class Scripting:
         if flags & WRITE:
             if run.read_only:
                 return self._refused(cmd, ERR_RO)
-            if self.engine.disk_error:
-                return self._refused(cmd, ERR_MISCONF)
             e = self.engine
+            if (
+                e.replication.upstream is not None
+                and not run.wrote
+                and run.caller.kind != "master"
+                and e.config["replica-read-only"] == "yes"
+            ):
+                return self._refused(cmd, ERR_READONLY_REPLICA)
+            if e.disk_error:
+                return self._refused(cmd, ERR_MISCONF)
             if e.min_replicas and not run.wrote and not e.replication.enough_good():
                 return self._refused(cmd, ERR_NOREPLICAS)
         if flags & DENYOOM and self.engine.evict_on and not run.allow_oom and not run.wrote:

@@ -1,0 +1,203 @@
+"""The replica side of replication over TCP: respdb following a real redis-server and another
+respdb (REPLICAOF), partial resynchronization after a broken link, promotion, WAIT, and the
+replica's rules (READONLY, expiry decided by the master).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from conftest import RawConn, ServerProc, start_redis, start_respdb
+from test_replication import WRITES, _info, _wait
+
+
+def _follow(replica: RawConn, master: ServerProc) -> None:
+    assert replica.cmd("REPLICAOF", "127.0.0.1", str(master.port)) == b"+OK\r\n"
+    _wait(lambda: _info(replica, "replication").get("master_link_status") == "up", what="link up")
+
+
+def _caught_up(replica: RawConn, master: RawConn) -> None:
+    target = int(_info(master, "replication")["master_repl_offset"])
+    _wait(lambda: int(_info(replica, "replication")["slave_repl_offset"]) >= target, what="replica to catch up")
+
+
+def _same_data(a: RawConn, b: RawConn, dbs=(0, 3, 5, 6)) -> None:
+    for db in dbs:
+        a.cmd("SELECT", str(db))
+        b.cmd("SELECT", str(db))
+        assert a.cmd("DEBUG", "DIGEST") == b.cmd("DEBUG", "DIGEST"), db
+    a.cmd("SELECT", "0")
+    b.cmd("SELECT", "0")
+
+
+@pytest.fixture
+def redis_master() -> ServerProc:
+    s = start_redis("--repl-diskless-sync-delay", "0")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def replica() -> ServerProc:
+    s = start_respdb()
+    yield s
+    s.stop()
+
+
+def test_respdb_follows_a_real_redis_master(redis_master: ServerProc, replica: ServerProc) -> None:
+    m, r = RawConn(redis_master.port), RawConn(replica.port)
+    m.cmd("SET", "before", "sync")
+    m.cmd("SELECT", "3")
+    m.cmd("RPUSH", "l", "a", "b")
+    m.cmd("SELECT", "0")
+    m.cmd("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function{function_name='f', "
+          "callback=function() return 1 end, flags={'no-writes'}}")  # fmt: skip
+    r.cmd("SET", "mine", "gone after the sync")
+    _follow(r, redis_master)
+    assert r.cmd("GET", "mine") == b"$-1\r\n"  # the snapshot replaced our data
+    assert r.cmd("FCALL", "f", "0") == b":1\r\n"  # and our functions
+    for cmd in WRITES:
+        m.cmd(*cmd)
+    _caught_up(r, m)
+    _same_data(m, r)
+    # ROLE and INFO as a replica
+    role = r.cmd("ROLE")
+    assert re.fullmatch(rb"\*5\r\n\$5\r\nslave\r\n\$9\r\n127\.0\.0\.1\r\n:%d\r\n\$9\r\nconnected\r\n:\d+\r\n"
+                        % redis_master.port, role), role  # fmt: skip
+    info = _info(r, "replication")
+    assert info["role"] == "slave" and info["master_port"] == str(redis_master.port)
+    assert info["master_replid"] == _info(m, "replication")["master_replid"]
+    assert info["master_repl_offset"] == info["slave_repl_offset"] == _info(m, "replication")["master_repl_offset"]
+    # the master lists us with our listening port; WAIT counts our acknowledgement
+    _wait(lambda: "port=%d" % replica.port in _info(m, "replication").get("slave0", ""), what="slave0")
+    m.cmd("SET", "acked", "1")
+    assert m.cmd("WAIT", "1", "2000") == b":1\r\n"
+    # no writes but the master's; reads and the master client in CLIENT LIST
+    assert r.cmd("SET", "x", "1") == b"-READONLY You can't write against a read only replica.\r\n"
+    assert r.cmd("EVAL", "return redis.call('set', 'x', '1')", "0").startswith(b"-READONLY You can't write")
+    assert r.cmd("GET", "acked") == b"$1\r\n1\r\n"
+    assert b" flags=M " in r.cmd("CLIENT", "LIST", "TYPE", "master")
+    assert r.cmd("WAIT", "0", "0").startswith(b"-ERR WAIT cannot be used with replica instances.")
+    assert r.cmd("REPLICAOF", "127.0.0.1", str(redis_master.port)) == b"+OK Already connected to specified master\r\n"
+    assert r.cmd("REPLICAOF", "127.0.0.1", "port") == b"-ERR value is not an integer or out of range\r\n"
+
+
+def test_expiry_is_the_masters(redis_master: ServerProc, replica: ServerProc) -> None:
+    m, r = RawConn(redis_master.port), RawConn(replica.port)
+    _follow(r, redis_master)
+    m.cmd("SET", "warm", "up")  # (Redis starts the stream at the replica's first ACK after the sync)
+    _caught_up(r, m)
+    m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # the master won't delete it on its own
+    m.cmd("SET", "k", "v", "PX", "1000")
+    _caught_up(r, m)
+    assert r.cmd("GET", "k") == b"$1\r\nv\r\n", (r.cmd("PTTL", "k"), r.cmd("DBSIZE"), m.cmd("PTTL", "k"))
+    time.sleep(1.1)
+    # expired: invisible to our clients, but not deleted (the master sends the DEL)
+    assert r.cmd("GET", "k") == b"$-1\r\n"
+    assert r.cmd("DBSIZE") == b":2\r\n"
+    # the master's own commands still see the key (Redis's expireIfNeeded for the master client)
+    m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+    _wait(lambda: r.cmd("DBSIZE") == b":1\r\n", what="the master's DEL")
+
+
+def test_a_respdb_master_and_a_chain(replica: ServerProc) -> None:
+    master = start_respdb()
+    chained = start_redis()
+    try:
+        m, r, c = RawConn(master.port), RawConn(replica.port), RawConn(chained.port)
+        m.cmd("SET", "before", "sync")
+        _follow(r, master)
+        # a real redis-server replicating from our replica gets the master's stream through us
+        _follow(c, replica)
+        for cmd in WRITES:
+            m.cmd(*cmd)
+        _caught_up(r, m)
+        _caught_up(c, m)
+        _same_data(m, r)
+        _same_data(m, c)
+        assert _info(c, "replication")["master_replid"] == _info(m, "replication")["master_replid"]
+    finally:
+        master.stop()
+        chained.stop()
+
+
+@pytest.mark.parametrize("kind", ["redis", "respdb"])
+def test_partial_resync_after_a_broken_link(kind: str, replica: ServerProc) -> None:
+    master = start_redis("--repl-diskless-sync-delay", "0") if kind == "redis" else start_respdb()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "a", "1")
+        _caught_up(r, m)
+        full = int(_info(m, "stats")["sync_full"])
+        assert r.cmd("CLIENT", "KILL", "TYPE", "master") == b":1\r\n"
+        m.cmd("SET", "b", "2")  # written while the link is down: comes from the backlog
+        m.cmd("INCR", "a")
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", what="link up again")
+        _caught_up(r, m)
+        assert r.cmd("MGET", "a", "b") == b"*2\r\n$1\r\n2\r\n$1\r\n2\r\n"
+        stats = _info(m, "stats")
+        assert int(stats["sync_full"]) == full and int(stats["sync_partial_ok"]) >= 1
+        _same_data(m, r, dbs=(0,))
+    finally:
+        master.stop()
+
+
+def test_promotion_keeps_data_and_history(replica: ServerProc) -> None:
+    master = start_respdb()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "a", "1")
+        _caught_up(r, m)
+        old_id = _info(m, "replication")["master_replid"]
+        offset = int(_info(m, "replication")["master_repl_offset"])
+        assert r.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+        info = _info(r, "replication")
+        assert info["role"] == "master"
+        assert info["master_replid2"] == old_id and info["second_repl_offset"] == str(offset + 1)
+        assert info["master_replid"] != old_id
+        assert r.cmd("SET", "b", "2") == b"+OK\r\n"
+        assert r.cmd("GET", "a") == b"$1\r\n1\r\n"
+        # the old master follows the new one and continues from the shared history
+        _follow(m, replica)
+        _caught_up(m, r)
+        assert m.cmd("GET", "b") == b"$1\r\n2\r\n"
+        assert int(_info(r, "stats")["sync_partial_ok"]) == 1
+        assert int(_info(r, "stats")["sync_full"]) == 0
+    finally:
+        master.stop()
+
+
+def test_wait_with_a_real_redis_replica() -> None:
+    master = start_respdb()
+    rep = start_redis()
+    try:
+        m, c = RawConn(master.port), RawConn(rep.port)
+        assert m.cmd("WAIT", "0", "0") == b":0\r\n"
+        t0 = time.monotonic()
+        assert m.cmd("WAIT", "1", "200") == b":0\r\n"  # no replica: the timeout
+        assert time.monotonic() - t0 >= 0.19
+        _follow(c, master)
+        m.cmd("SET", "k", "v")
+        assert m.cmd("WAIT", "1", "5000") == b":1\r\n"
+        assert c.cmd("GET", "k") == b"$1\r\nv\r\n"
+    finally:
+        rep.stop()
+        master.stop()
+
+
+def test_stale_data_refused_when_asked(replica: ServerProc) -> None:
+    r = RawConn(replica.port)
+    r.cmd("CONFIG", "SET", "replica-serve-stale-data", "no")
+    r.cmd("REPLICAOF", "127.0.0.1", "1")  # nobody there: the link stays down
+    assert r.cmd("GET", "x") == (
+        b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+    )
+    assert r.cmd("PING").startswith(b"-MASTERDOWN")  # (as Redis: PING is not a STALE command)
+    assert r.cmd("INFO", "replication").startswith(b"$")  # INFO is
+    assert r.cmd("ROLE").startswith(b"*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:1\r\n")
+    assert r.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+    assert r.cmd("GET", "x") == b"$-1\r\n"
