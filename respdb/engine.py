@@ -549,14 +549,18 @@ class Engine:
             self.tracking.limit_used()
             self.update_gates()
         if cmd.flags & PROTECTED:
-            setting = self.config["enable-debug-command"]
+            # DEBUG obeys enable-debug-command, MODULE LOAD/LOADEX/UNLOAD enable-module-command;
+            # the refusal names the top-level command and its option (Redis's processCommand).
+            top = (cmd.parent or cmd).name
+            option = "enable-module-command" if top == "module" else "enable-debug-command"
+            setting = self.config[option]
             if setting == "no" or (setting == "local" and not _is_local(c)):
                 return self._reject(
                     c,
                     cmd,
-                    'ERR %s command not allowed. If the enable-debug-command option is set to "local", '
+                    'ERR %s command not allowed. If the %s option is set to "local", '
                     "you can run it from a local connection, otherwise you need to set this option in "
-                    "the configuration file, and then restart the server." % cmd.name.upper(),
+                    "the configuration file, and then restart the server." % (top.upper(), option),
                 )
         if not c.authenticated and not cmd.flags & NO_AUTH and self.acl.auth_required():
             return self._reject(c, cmd, errors.NOAUTH)

@@ -98,12 +98,6 @@ def test_module_command_introspection(mp):
     assert na[1][0][1][:9] == nb[1][0][1][:9]
 
 
-@pytest.mark.xfail(
-    reason="respdb's PROTECTED gate (Engine._check_gates) consults enable-debug-command for every PROTECTED "
-    "command and names the subcommand ('LOAD command not allowed'); Redis uses enable-module-command for "
-    "MODULE LOAD/LOADEX/UNLOAD and names MODULE. Needs the engine change, not the MODULE handlers.",
-    strict=False,
-)
 def test_module_refused_by_default(p):
     # The session servers run with Redis's default enable-module-command no.
     p.run("MODULE", "LIST")  # not PROTECTED: always allowed
