@@ -54,6 +54,8 @@ async def run(config: Config) -> int:
     logfile = config["logfile"]
     if logfile:
         engine.logfile = open(logfile, "a", buffering=1)  # noqa: SIM115 - lives as long as the server
+    else:
+        engine.logfile = sys.stdout  # logfile "": standard output, as redis-server
     engine.log("notice", f"respdb {__version__} starting (Redis {REDIS_VERSION} compatible), pid={os.getpid()}")
     if config.file:
         engine.log("notice", f"Configuration loaded from {config.file}")
