@@ -944,6 +944,10 @@ class Engine:
         self._ops_samples.append((now, total))
         if len(self._ops_samples) > 16:
             del self._ops_samples[0]
+        if self.__dict__.get("migrate_cache"):
+            from respdb.commands.migrate import close_idle
+
+            close_idle(self)  # MIGRATE's cached connections unused for 10 s
         self.persistence.cron()  # reap a BGSAVE child, start one when a save point is due
         self.aof.cron()  # reap a rewrite child, everysec fsync, auto rewrite
         if self.tracking.table:

@@ -10,6 +10,7 @@ import time
 
 from respdb import REDIS_VERSION as VERSION
 from respdb import errors, scripting
+from respdb.commands import migrate
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
 from respdb.config import IMMUTABLE, ConfigError
@@ -155,7 +156,7 @@ def _section_stats(e) -> list[str]:
         "pubsubshard_channels:%d" % len(e.pubsub.shard_channels),
         "latest_fork_usec:%d" % e.persistence.latest_fork_usec,
         "total_forks:%d" % e.persistence.total_forks,
-        "migrate_cached_sockets:0",  # MIGRATE is not implemented
+        "migrate_cached_sockets:%d" % migrate.cached_sockets(e),
         "slave_expires_tracked_keys:0",  # respdb is never a replica
         "tracking_total_keys:%d" % len(e.tracking.table),
         "tracking_total_items:%d" % e.tracking.items,
