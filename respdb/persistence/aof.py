@@ -313,7 +313,7 @@ class AOF:
         e = self.engine
         with open(path, "wb") as f:
             if e.config["aof-use-rdb-preamble"] == "yes":
-                rdb.write_rdb(e, f.write, aof_base=True)
+                rdb.write_rdb(e, f.write, aof_base=True, key_delay=e.config.get_int("rdb-key-save-delay"))
             else:
                 _write_commands(e, f.write)
             f.flush()

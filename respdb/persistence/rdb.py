@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 import struct
 import time
 from array import array
@@ -1194,10 +1195,12 @@ def write_rdb(
     progress: Callable[[int], None] | None = None,
     with_data: bool = True,
     repl_stream_db: int | None = None,
+    key_delay: int = 0,
 ) -> int:
     """Serialize every database to `write` (called with chunks); returns the bytes written.
     Without `with_data`, only the header and functions (a replica's REPLCONF rdb-filter-only).
-    `repl_stream_db`: for a replica of a replica, the database our master's stream has SELECTed."""
+    `repl_stream_db`: for a replica of a replica, the database our master's stream has SELECTed.
+    `key_delay`: rdb-key-save-delay, microseconds to wait after each key (tests slow saves down)."""
     from respdb import lfu
     from respdb.persistence.functions import libraries
 
@@ -1247,6 +1250,8 @@ def write_rdb(
             else:
                 t, body = encode_value(value, compress, fill)
                 buf.append(bytes((t,)) + enc_str(key, compress) + body)
+            if key_delay:
+                _key_delay(key_delay)
             if len(buf) >= 4096:
                 add(b"".join(buf))
                 buf = []
@@ -1260,6 +1265,15 @@ def write_rdb(
     trailer = w.crc.to_bytes(8, "little") if w.checksum else b"\0" * 8
     write(trailer)
     return w.written + 8
+
+
+def _key_delay(usec: int) -> None:
+    """Redis's debugDelay: sleep `usec` microseconds, or for a negative value sleep one
+    microsecond with a probability of 1/-usec (a finer average than any sleep allows)."""
+    if usec > 0:
+        time.sleep(usec / 1e6)
+    elif random.randrange(-usec) == 0:
+        time.sleep(1e-6)
 
 
 def _used_memory() -> int:

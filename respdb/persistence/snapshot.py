@@ -118,7 +118,7 @@ class Persistence:
             return False
         try:
             with f:
-                rdb.write_rdb(e, f.write)
+                rdb.write_rdb(e, f.write, key_delay=e.config.get_int("rdb-key-save-delay"))
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as err:
