@@ -366,6 +366,7 @@ class Persistence:
         t0 = time.perf_counter()
         self._set_loading(True)
         try:
+            self.load_total = os.path.getsize(path)  # known before the worker reads it (INFO loading_*)
             res = await asyncio.get_running_loop().run_in_executor(None, self.parse_file, path)
             self.install(res)
         except (rdb.RDBError, OSError, ValueError) as err:
