@@ -245,12 +245,16 @@ class Upstream:
         self._fail(None)
 
     def _fail(self, msg: str | None) -> None:
+        """Drop the link; link_lost() (called when it is gone) caches a synchronized master."""
         if msg is not None:
             self.engine.log("warning", msg)
         link = self.link
-        self.state = "connect"
-        if link is not None:
-            link.close()
+        if link is None:
+            self.state = "connect"
+            return
+        link.close()
+        if self.link is link:  # a transport reports its end later: act now, and only once
+            self.link_lost()
 
     def _payload(self) -> None:
         e = self.engine
