@@ -589,6 +589,8 @@ class Engine:
         if self.replication.upstream is not None and c.kind != "master":
             refused = self._replica_refuses(c, cmd, argv)
             if refused is not None:
+                if cmd.fullname == "exec":
+                    return self._exec_abort(c, cmd, refused)
                 return self._reject(c, cmd, refused)
         if "O" in c.flags and monitor.refused(c, cmd):
             return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
@@ -884,8 +886,13 @@ class Engine:
 
         During CLIENT PAUSE nothing is deleted (a paused server must not change the
         dataset or its replication stream), nor on a replica; the key just reads as missing."""
-        if self.pause_mode or self.replication.upstream is not None:
-            return  # (a replica's master decides: it sends the DEL)
+        if self.pause_mode:
+            return
+        repl = self.replication
+        if repl.upstream is not None:
+            if (db.id, key) not in repl.local_expires:
+                return  # (a replica's master decides: it sends the DEL)
+            repl.local_expires.discard((db.id, key))
         db.delete(key)
         if self.evict_on:
             self.evictor.dirty.add((db.id, key))

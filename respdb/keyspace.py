@@ -390,8 +390,13 @@ class Database:
             self.delete(key)
         return value
 
+    # Set while this server is a replica: told of every expiry set (see Replication.local_expire).
+    on_set_expire: Callable[[Database, bytes], None] | None = None
+
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
+        if Database.on_set_expire is not None:
+            Database.on_set_expire(self, key)
         heapq.heappush(self.heap, (when_ms, key))
         if len(self.heap) > 2 * len(self.expires) + 1024:
             self.heap = [(w, k) for k, w in self.expires.items()]

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from respdb.keyspace import Database, now_ms
 from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
 from respdb.replica import new_replid
@@ -72,6 +73,9 @@ class Replication:
         self.upstream: Upstream | None = None  # our master (REPLICAOF), None while we are one
         # set by the network layer: opens the connection to a master (see replica.py)
         self.connector: Callable[[Upstream], None] | None = None
+        # keys a client wrote with an expiry on this (writable) replica: ours to expire, as
+        # the master knows nothing of them (Redis's slaveKeysWithExpire)
+        self.local_expires: set[tuple[int, bytes]] = set()
         self.waiting: list[tuple[Client, int, int]] = []  # WAIT: (client, offset, replicas)
         self.ack_wanted = False  # a WAIT asked: REPLCONF GETACK before the next sleep
 
@@ -187,6 +191,7 @@ class Replication:
             # replicationCacheMasterUsingMyself)
             up.cached = (self.replid, self.offset + 1, 0)
         self.upstream = up
+        Database.on_set_expire = self.local_expire
         e.config.values["replicaof"] = "%s %d" % (host, port)  # what CONFIG GET replicaof shows
         e.update_gates()
         up.connect()
@@ -200,11 +205,32 @@ class Replication:
             return
         up.close()
         self.upstream = None
+        Database.on_set_expire = None
+        self.local_expires.clear()
         e.config.values["replicaof"] = ""
         self.shift_replid(new_replid())
         self.seldb = -1  # our own stream starts with a SELECT
         self.disconnect_replicas()  # they learn the new ID on reconnecting (+CONTINUE <id>)
         e.update_gates()
+
+    def local_expire(self, db: Database, key: bytes) -> None:
+        """An expiry set on this replica: by one of our clients (replica-read-only no), it is
+        ours to enforce; by the master, the master's."""
+        c = self.engine.current
+        if c is not None and c.kind != "master":
+            self.local_expires.add((db.id, key))
+
+    def expire_local_keys(self) -> None:
+        """From the cron: delete our clients' keys whose time has come (expireSlaveKeys)."""
+        e = self.engine
+        now = now_ms()
+        for dbid, key in list(self.local_expires):
+            db = e.dbs[dbid] if dbid < len(e.dbs) else None
+            when = db.expires.get(key) if db is not None else None
+            if when is None:
+                self.local_expires.discard((dbid, key))
+            elif when <= now:
+                e._expire_key(db, key)
 
     def shift_replid(self, replid: str) -> None:
         self.replid2 = self.replid
@@ -276,6 +302,8 @@ class Replication:
         e = self.engine
         if self.upstream is not None:
             self.upstream.cron()
+            if self.local_expires:
+                self.expire_local_keys()
         now = time.monotonic()
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")

@@ -201,3 +201,22 @@ def test_stale_data_refused_when_asked(replica: ServerProc) -> None:
     assert r.cmd("ROLE").startswith(b"*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:1\r\n")
     assert r.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
     assert r.cmd("GET", "x") == b"$-1\r\n"
+
+
+def test_writable_replica_expires_its_own_keys(redis_master: ServerProc, replica: ServerProc) -> None:
+    r = RawConn(replica.port)
+    _follow(r, redis_master)
+    assert r.cmd("CONFIG", "SET", "replica-read-only", "no") == b"+OK\r\n"
+    before = int(_info(r, "stats")["expired_keys"])
+    assert r.cmd("SET", "mine", "v", "PX", "1") == b"+OK\r\n"  # the master knows nothing of it
+    _wait(lambda: int(_info(r, "stats")["expired_keys"]) == before + 1, what="our key to expire")
+    assert r.cmd("DBSIZE") == b":0\r\n"
+    # a transaction refused for the replica's state is aborted (EXECABORT), as in Redis
+    r.cmd("CONFIG", "SET", "replica-serve-stale-data", "no")
+    other = RawConn(replica.port)
+    assert r.cmd("MULTI") == b"+OK\r\n" and r.cmd("GET", "x") == b"+QUEUED\r\n"
+    other.cmd("REPLICAOF", "127.0.0.1", "1")
+    assert r.cmd("EXEC") == (
+        b"-EXECABORT Transaction discarded because of: MASTERDOWN Link with MASTER is down and "
+        b"replica-serve-stale-data is set to 'no'.\r\n"
+    )
