@@ -523,3 +523,31 @@ def test_replies_held_for_the_aof_still_go_out_before_a_close(fsync):
     finally:
         s.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_command_form_base_keeps_functions_and_a_slow_rewrite_can_be_killed() -> None:
+    # unit/aofrw: with aof-use-rdb-preamble no the base is commands, FUNCTION LOAD first;
+    # rdb-key-save-delay slows the child down, and turning the AOF off kills it (and says so)
+    from conftest import RawConn
+
+    s = start_respdb("--aof-use-rdb-preamble", "no")
+    try:
+        r = RawConn(s.port)
+        r.cmd("FUNCTION", "LOAD", "#!lua name=test\nredis.register_function('test', function() return 1 end)")
+        r.cmd("SET", "k", "v")
+        assert r.cmd("BGREWRITEAOF") == b"+Background append only file rewriting started\r\n"
+        _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))
+        r.cmd("FUNCTION", "FLUSH")
+        assert r.cmd("DEBUG", "LOADAOF") == b"+OK\r\n"
+        assert r.cmd("FCALL", "test", "0") == b":1\r\n"
+        assert r.cmd("GET", "k") == b"$1\r\nv\r\n"
+        r.cmd("CONFIG", "SET", "appendonly", "yes")
+        _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))
+        r.cmd("CONFIG", "SET", "rdb-key-save-delay", "10000000")
+        r.cmd("BGREWRITEAOF")
+        assert b"aof_rewrite_in_progress:1" in r.cmd("INFO", "persistence")
+        r.cmd("CONFIG", "SET", "appendonly", "no")
+        _wait(lambda: "Killing running AOF rewrite child" in Path(s.log).read_text())
+        assert b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence")
+    finally:
+        s.stop()

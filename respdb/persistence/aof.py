@@ -518,6 +518,7 @@ class AOF:
         if self.child_pid == -1:
             return
         pid = self.child_pid
+        self.engine.log("notice", "Killing running AOF rewrite child: %d" % pid)
         try:
             os.kill(pid, signal.SIGUSR1)
             os.waitpid(pid, 0)
@@ -902,8 +903,15 @@ def value_commands(key: bytes, value: Any, compress: bool) -> list[bytes]:
 
 
 def _write_commands(e: Any, write: Any) -> None:
-    """An AOF-format base (aof-use-rdb-preamble no): SELECT per db, then each key's commands."""
+    """An AOF-format base (aof-use-rdb-preamble no): FUNCTION LOAD for each library, then
+    SELECT per db and each key's commands (rdb-key-save-delay after each key, as Redis)."""
+    from respdb.persistence.functions import libraries
+
     compress = e.config["rdbcompression"] == "yes"
+    key_delay = e.config.get_int("rdb-key-save-delay")
+    libs = [encode([b"FUNCTION", b"LOAD", code]) for code in libraries(e)]
+    if libs:
+        write(b"".join(libs))
     for db in e.dbs:
         if not db.data:
             continue
@@ -914,6 +922,8 @@ def _write_commands(e: Any, write: Any) -> None:
             when = db.expires.get(key)
             if when is not None:
                 buf.append(encode([b"PEXPIREAT", key, b"%d" % when]))
+            if key_delay:
+                rdb.debug_delay(key_delay)
             if len(buf) >= 1024:
                 write(b"".join(buf))
                 buf = []

@@ -1251,7 +1251,7 @@ def write_rdb(
                 t, body = encode_value(value, compress, fill)
                 buf.append(bytes((t,)) + enc_str(key, compress) + body)
             if key_delay:
-                _key_delay(key_delay)
+                debug_delay(key_delay)
             if len(buf) >= 4096:
                 add(b"".join(buf))
                 buf = []
@@ -1267,7 +1267,7 @@ def write_rdb(
     return w.written + 8
 
 
-def _key_delay(usec: int) -> None:
+def debug_delay(usec: int) -> None:
     """Redis's debugDelay: sleep `usec` microseconds, or for a negative value sleep one
     microsecond with a probability of 1/-usec (a finer average than any sleep allows)."""
     if usec > 0:
