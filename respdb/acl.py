@@ -859,8 +859,9 @@ class ACL:
         if any(s.allchannels for s in new.selectors):
             return
         upcoming = [ch for s in new.selectors for ch in s.channels]
-        if all(ch in upcoming for s in old.selectors for ch in s.channels):
-            return
+        had_all = any(s.allchannels for s in old.selectors)
+        if not had_all and all(ch in upcoming for s in old.selectors for ch in s.channels):
+            return  # nothing was lost
         for c in list(self.engine.clients.values()):
             if c.user != old.name or not (c.subs or c.psubs or c.ssubs):
                 continue

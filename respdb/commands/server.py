@@ -369,22 +369,16 @@ def cmd_config_resetstat(c, argv):
 
 @command("config|rewrite")
 def cmd_config_rewrite(c, argv):
-    cfg = c.engine.config
-    if not cfg.file:
+    from respdb.config_rewrite import rewrite
+
+    if not c.engine.config.file:
         raise CommandError("ERR The server is running without a config file")
-    lines = []
-    for name, value in cfg.values.items():
-        if value != cfg.defaults.get(name) and name != "dir" or name == "dir" and cfg.file:
-            q = value if value and " " not in value else '"%s"' % value
-            if name in ("save", "bind") and value:
-                q = value
-            lines.append(f"{name} {q}")
     try:
-        with open(cfg.file + ".tmp", "w") as f:
-            f.write("# Rewritten by respdb CONFIG REWRITE\n" + "\n".join(lines) + "\n")
-        os.replace(cfg.file + ".tmp", cfg.file)
+        rewrite(c.engine)
     except OSError as err:
+        c.engine.log("warning", "CONFIG REWRITE failed: %s" % err.strerror)
         raise CommandError("ERR Rewriting config file: %s" % err.strerror) from None
+    c.engine.log("notice", "CONFIG REWRITE executed with success.")
     return OK
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from respdb import errors, notify
+from respdb.commands import keyspecs
 from respdb.commands.args import get_int
 from respdb.commands.table import command
 from respdb.errors import CommandError
@@ -236,6 +237,15 @@ def _sign(x, y) -> int:
 # The command
 
 
+def _reads_every_key(c) -> bool:
+    """BY and GET patterns read keys ACL can't check in advance: Redis allows them only to a
+    user who may read any key (the literal key "*" passes one of its read patterns)."""
+    if c.user not in c.engine.acl.restricted:
+        return True
+    user = c.engine.acl.get(c.user)
+    return user is not None and any(s.check_key(b"*", keyspecs.ACCESS) for s in user.selectors)
+
+
 def _parse(c, argv, readonly: bool):
     opts = {"desc": False, "alpha": False, "start": 0, "count": -1, "dontsort": False,
             "by": None, "store": None, "gets": []}  # fmt: skip
@@ -261,8 +271,12 @@ def _parse(c, argv, readonly: bool):
             opts["by"] = argv[j + 1]
             if b"*" not in _cstr(argv[j + 1]):
                 opts["dontsort"] = True
+            elif not _reads_every_key(c):
+                raise CommandError("ERR BY option of SORT denied due to insufficient ACL permissions.")
             j += 1
         elif opt == b"get" and left >= 1:
+            if not _reads_every_key(c):
+                raise CommandError("ERR GET option of SORT denied due to insufficient ACL permissions.")
             opts["gets"].append(argv[j + 1])
             j += 1
         else:

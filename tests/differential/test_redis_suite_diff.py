@@ -377,3 +377,39 @@ def test_tracking_limit_applies_before_the_next_command(redis_server, respdb_ser
     expected = _limit_before_command(redis_server.port)
     assert b"invalidate" in expected[0] and expected[1] == b"+QUEUED\r\n"
     assert _limit_before_command(respdb_server.port) == expected
+
+
+SORT_ACL = [
+    ("ACL", "SETUSER", "sortacl", "on", "nopass", "+sort", "~mylist"), ("RPUSH", "mylist", "1", "2"),
+    ("AUTH", "sortacl", "x"), ("SORT", "mylist", "BY", "nosort"), ("SORT", "mylist", "BY", "v*"),
+    ("SORT", "mylist", "GET", "#"), ("SORT", "mylist", "LIMIT", "0", "1", "BY", "v*", "GET", "#"),
+    ("AUTH", "default", "x"), ("ACL", "SETUSER", "sortacl", "%W~*"), ("AUTH", "sortacl", "x"),
+    ("SORT", "mylist", "BY", "v*"), ("AUTH", "default", "x"), ("ACL", "SETUSER", "sortacl", "%R~*"),
+    ("AUTH", "sortacl", "x"), ("SORT", "mylist", "BY", "v*", "GET", "#"),
+    ("AUTH", "default", "x"), ("ACL", "DELUSER", "sortacl"), ("DEL", "mylist"),
+]  # fmt: skip
+
+
+def test_sort_by_and_get_need_read_access_to_every_key(redis_server, respdb_server):
+    # unit/acl-v2 "Test sort with ACL permissions"
+    assert _replies(respdb_server.port, SORT_ACL) == _replies(redis_server.port, SORT_ACL)
+
+
+def _pubsub_victim_survives(port: int) -> bool:
+    admin, victim = RawConn(port), RawConn(port)
+    try:
+        admin.cmd("ACL", "SETUSER", "psuser", "on", ">pspass", "+@all", "allchannels")
+        victim.cmd("AUTH", "psuser", "pspass")
+        victim.cmd("CLIENT", "SETNAME", "deathrow")
+        victim.cmd("PSUBSCRIBE", "foo")
+        admin.cmd("ACL", "SETUSER", "psuser", "resetchannels")  # all channels lost: killed
+        return b"deathrow" in admin.cmd("CLIENT", "LIST")
+    finally:
+        admin.cmd("ACL", "DELUSER", "psuser")
+        admin.close()
+        victim.close()
+
+
+def test_subscriber_killed_when_allchannels_revoked(redis_server, respdb_server):
+    assert _pubsub_victim_survives(redis_server.port) is False
+    assert _pubsub_victim_survives(respdb_server.port) is False
