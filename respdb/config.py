@@ -298,7 +298,7 @@ class Config:
             raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
         if canon == "replicaof" and len(args) != 2:
             raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
-        multi = ("save", "bind", "client-output-buffer-limit", "replicaof")
+        multi = ("save", "bind", "client-output-buffer-limit", "replicaof", "latency-tracking-info-percentiles")
         value = " ".join(args) if canon in multi else (args[0] if args else "")
         if canon == "save" and value in ('""', "''"):
             value = ""
