@@ -120,7 +120,7 @@ class Blocking:
         db = c.db
         deadline = time.monotonic() + timeout if timeout > 0 else 0.0
         seq = next(self._seq)
-        cmd = self.engine.table.lookup(argv[0])
+        cmd = self.engine.lookup(argv[0])
         c.bstate = BlockState(db, list(dict.fromkeys(keys)), deadline, cmd, argv, timeout_reply, seq)
         for k in c.bstate.keys:
             waiters = db.blocking.get(k)

@@ -150,6 +150,7 @@ class Config:
         self.file: str = ""
         self.listeners: list[Any] = []  # callables(name, value) run after a change
         self.users: list[list[bytes]] = []  # `user <name> <rules...>` directives, loaded by acl.py
+        self.renames: list[tuple[str, str]] = []  # `rename-command <name> <new name or "">`
 
     # -- access ------------------------------------------------------------
 
@@ -283,6 +284,19 @@ class Config:
         if lname == "include":
             for a in args:
                 self.load_file(a)
+            return
+        if lname == "rename-command":
+            if len(args) != 2:
+                raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+            from respdb.commands.table import TABLE
+
+            known = {n for n in TABLE.commands} | {new for _, new in self.renames if new}
+            known -= {old for old, _ in self.renames}
+            if args[0].lower() not in known:
+                raise ConfigError(f"{where}: No such command in rename-command")
+            if args[1] and args[1].lower() in known:
+                raise ConfigError(f"{where}: Target command name already exists")
+            self.renames.append((args[0].lower(), args[1].lower()))
             return
         if lname == "user" and args:
             from respdb.acl import validate_user_directive

@@ -74,6 +74,8 @@ class Engine:
         self.by_bytes = TABLE.by_bytes
         self.plain = TABLE.plain
         self.runs = TABLE.runs
+        self.renamed_away: set[str] = set()  # names rename-command took away (the originals)
+        self._rename_commands()
         ndb = self.config.get_int("databases")
         self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
         self.clients: dict[int, Client] = {}
@@ -142,6 +144,32 @@ class Engine:
             raise SystemExit(1)
 
     # -- configuration -----------------------------------------------------
+
+    def _rename_commands(self) -> None:
+        """rename-command: this engine's dispatch dicts become copies without the old names
+        (and with the new ones, unless renamed to ""); the shared table is untouched."""
+        renames = self.config.renames
+        if not renames:
+            return
+        self.by_bytes, self.plain, self.runs = dict(self.by_bytes), dict(self.plain), dict(self.runs)
+        for old, new in renames:
+            name = old.encode()
+            cmd = self.by_bytes.get(name)
+            for d in (self.by_bytes, self.plain, self.runs):
+                present = name in d
+                for k in [k for k in d if k.lower() == name]:
+                    del d[k]
+                if new and present and cmd is not None:
+                    d[new.encode()] = d[new.upper().encode()] = cmd
+            self.renamed_away.add(old)
+            self.renamed_away.discard(new)
+
+    def lookup(self, name: bytes) -> Command | None:
+        """A command by the name a client sends, after rename-command."""
+        cmd = self.by_bytes.get(name)
+        if cmd is None:
+            cmd = self.by_bytes.get(name.lower())
+        return cmd
 
     def apply_config(self) -> None:
         cfg = self.config
@@ -344,7 +372,7 @@ class Engine:
     def _resolve(self, c: Client, argv: list[bytes]) -> Command | bytes:
         """execute()'s lookup beyond `plain`: the command (or subcommand) named by argv, or
         the error reply for an unknown one (counted, with CLIENT LIST's cmd= cleared)."""
-        cmd = self.table.lookup(argv[0])
+        cmd = self.lookup(argv[0])
         if cmd is None:
             c.last_cmd = None
             return self._reject(c, None, _unknown_command(argv))

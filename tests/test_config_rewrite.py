@@ -106,3 +106,36 @@ def test_config_rewrite_like_redis() -> None:
 
 def _directives_of(text: str) -> list[str]:
     return [line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_rename_command() -> None:
+    d = tempfile.mkdtemp(prefix="cfgrw-")
+    conf = os.path.join(d, "server.conf")
+    with open(conf, "w") as f:
+        f.write('rename-command flushdb badger\nrename-command debug ""\n')
+    port = free_port()
+    proc = _start([sys.executable, "-m", "respdb"], conf, port)
+    try:
+        c = RawConn(port)
+        assert c.cmd("FLUSHDB").startswith(b"-ERR unknown command 'FLUSHDB'")
+        assert c.cmd("badger") == b"+OK\r\n" and c.cmd("BADGER") == b"+OK\r\n"
+        assert c.cmd("DEBUG", "SLEEP", "0").startswith(b"-ERR unknown command 'DEBUG'")
+        assert c.cmd("EVAL", "return redis.call('badger')", "0") == b"+OK\r\n"
+        assert c.cmd("EVAL", "return redis.call('flushdb')", "0").startswith(b"-ERR Unknown Redis command")
+        assert c.cmd("CONFIG", "REWRITE") == b"+OK\r\n"  # keeps the rename-command lines
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    port = free_port()
+    proc = _start([sys.executable, "-m", "respdb"], conf, port)
+    try:
+        assert RawConn(port).cmd("FLUSHDB").startswith(b"-ERR unknown command 'FLUSHDB'")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    for line, error in (("rename-command nosuch x", "No such command in rename-command"),
+                        ("rename-command get set", "Target command name already exists")):  # fmt: skip
+        with open(conf, "w") as f:
+            f.write(line + "\n")
+        out = subprocess.run([sys.executable, "-m", "respdb", conf], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1 and error in out.stderr

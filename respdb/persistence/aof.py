@@ -779,7 +779,7 @@ class AOF:
             try:
                 for argv, end in parse_commands(data, pos):
                     cmd = argv[0].lower()
-                    if e.table.lookup(argv[0]) is None:
+                    if e.lookup(argv[0]) is None:
                         raise AOFError(
                             "Unknown command '%s' reading the append only file %s"
                             % (argv[0].decode("utf-8", "replace"), name)

@@ -241,7 +241,10 @@ class Scripting:
         NOSCRIPT before it learns that respdb lacks it), or None if Redis has no such command."""
         cmd = self.by_bytes.get(argv[0])
         if cmd is None:
-            cmd = self.table.commands.get(argv[0].lower().decode("latin-1"))
+            name = argv[0].lower().decode("latin-1")
+            cmd = self.table.commands.get(name) if name not in self.engine.renamed_away else None
+            if cmd is None:
+                cmd = self.engine.lookup(argv[0])  # (a name given by rename-command)
             if cmd is None:
                 return None
         if cmd.subcommands and len(argv) >= 2:
