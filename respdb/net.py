@@ -515,6 +515,7 @@ class Server:
         shared = self.shared = NetShared(e)
         e.aof.schedule_flush = shared.schedule  # AOF writes wait for the end of the loop iteration
         e.replication.connector = connect_upstream
+        e.replication.io = loop  # the snapshot pipe from a forked child is read by the loop
         cfg.listeners.append(shared.config_changed)
         port = cfg.get_int("port")
         backlog = cfg.get_int("tcp-backlog")

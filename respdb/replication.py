@@ -18,6 +18,9 @@ What is left out: diskless transfer (the snapshot is made in-process, synchronou
 
 from __future__ import annotations
 
+import gc
+import os
+import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,10 +44,18 @@ _NO_ID = "0" * 40
 class Replica:
     """What the master knows of one replica (REPLCONF and acknowledgements)."""
 
-    __slots__ = ("client", "listening_port", "ip", "ack_offset", "ack_time", "capa", "rdb_filter")
+    __slots__ = (
+        "client", "listening_port", "ip", "ack_offset", "ack_time", "capa", "rdb_filter", "state", "psync",
+        "pending", "since",
+    )  # fmt: skip
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        # wait_start (a snapshot is due), wait_end (the snapshot is being sent), online
+        self.state = "online"
+        self.psync = False
+        self.pending: list[bytes] = []  # the stream held back until the snapshot is sent
+        self.since = time.monotonic()
         self.listening_port = 0
         self.ip = ""
         self.ack_offset = 0
@@ -77,6 +88,15 @@ class Replication:
         # the master knows nothing of them (Redis's slaveKeysWithExpire)
         self.local_expires: set[tuple[int, bytes]] = set()
         self.waiting: list[tuple[Client, int, int]] = []  # WAIT: (client, offset, replicas)
+        # The snapshot for replicas is written by a forked child into a pipe the event loop
+        # reads (`io`: add_reader/remove_reader, set by the network layer; without it the
+        # snapshot is made in-process, at once).
+        self.io: Any = None
+        self.child_pid = -1
+        self.child_fd = -1
+        self.eof_mark = b""
+        self.rdb_parts: list[bytes] = []
+        self.last_newline = time.monotonic()
         self.ack_wanted = False  # a WAIT asked: REPLCONF GETACK before the next sleep
 
     @property
@@ -141,13 +161,29 @@ class Replication:
         return head + tail
 
     def full_sync(self, c: Client, psync: bool) -> bytes:
-        """Make `c` a replica: the reply is the snapshot (after FULLRESYNC for PSYNC); what is
-        propagated from now on follows it."""
+        """Make `c` a replica that needs the whole dataset. With an event loop, the snapshot
+        comes from a forked child (start_transfer), after repl-diskless-sync-delay when
+        diskless; the reply is then sent as it goes. Otherwise it is the reply itself."""
         e = self.engine
         r = self._attach(c)
-        self.seldb = -1  # the replica starts with no database selected
         e.log("notice", "Replica %s asks for synchronization" % c.addr)
         self.sync_full += 1
+        if self.io is None or r.rdb_filter is not None:
+            return self._snapshot_reply(r, psync)
+        r.state = "wait_start"
+        r.psync = psync
+        r.since = time.monotonic()
+        diskless = e.config["repl-diskless-sync"] == "yes" and b"eof" in r.capa
+        if not diskless or e.config.get_int("repl-diskless-sync-delay") <= 0:
+            self.start_transfer()  # (else the cron starts it after the delay, for all waiting)
+        else:
+            e.log("notice", "Delay next BGSAVE for diskless SYNC")
+        return b""
+
+    def _snapshot_reply(self, r: Replica, psync: bool) -> bytes:
+        e = self.engine
+        c = r.client
+        self.seldb = -1  # the replica starts with no database selected
         chunks: list[bytes] = []
         only = r.rdb_filter
         up = self.upstream
@@ -161,6 +197,166 @@ class Replication:
         head = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
         return head + b"$%d\r\n" % len(rdb) + rdb
 
+    # -- the snapshot from a child -----------------------------------------------
+
+    def start_transfer(self) -> bool:
+        """Fork the child that writes the snapshot for every replica waiting for one (Redis's
+        startBgsaveForReplication); False when it has to wait (another child is running)."""
+        e = self.engine
+        waiting = [r for r in self.replicas.values() if r.state == "wait_start"]
+        if not waiting or self.child_pid != -1 or e.persistence.child_pid != -1 or e.aof.child_pid != -1:
+            return False
+        up = self.upstream
+        stream_db = up.client.db.id if up is not None and up.client is not None else None
+        key_delay = e.config.get_int("rdb-key-save-delay")
+        rfd, wfd = os.pipe()
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except OSError as err:
+            gc.unfreeze()
+            os.close(rfd)
+            os.close(wfd)
+            e.log("warning", "Can't save in background: fork: %s" % err.strerror)
+            for r in waiting:
+                r.client.kill()
+            return False
+        if pid == 0:  # the child: the snapshot into the pipe, then leave without any cleanup
+            code = 1
+            try:
+                os.close(rfd)
+                gc.disable()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, signal.SIG_DFL)
+                try:
+                    signal.set_wakeup_fd(-1)
+                except ValueError:
+                    pass
+
+                def out(data: bytes) -> None:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(wfd, view) :]
+
+                write_rdb(e, out, repl_stream_db=stream_db, key_delay=key_delay)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        os.set_blocking(rfd, False)
+        self.child_pid = pid
+        self.child_fd = rfd
+        self.seldb = -1  # the replicas start with no database selected
+        self.eof_mark = os.urandom(20).hex().encode()
+        self.rdb_parts = []
+        e.persistence.total_forks += 1
+        e.persistence.child_start = time.time()  # (INFO's rdb_current_bgsave_time_sec)
+        e.log("notice", "Starting BGSAVE for SYNC with target: replicas sockets")
+        e.log("notice", "Background RDB transfer started by pid %d" % pid)
+        for r in waiting:
+            head = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if r.psync else b""
+            if b"eof" in r.capa:
+                head += b"$EOF:" + self.eof_mark + b"\r\n"
+            r.state = "wait_end"
+            conn = r.client.conn
+            if conn is not None:
+                conn.write(head)
+        self.io.add_reader(rfd, self._pipe_readable)
+        return True
+
+    def _pipe_readable(self) -> None:
+        fd = self.child_fd
+        try:
+            data = os.read(fd, 1 << 17)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            keep = False
+            for r in self.replicas.values():
+                if r.state != "wait_end":
+                    continue
+                if b"eof" in r.capa:
+                    conn = r.client.conn
+                    if conn is not None:
+                        conn.write(data)
+                else:
+                    keep = True
+            if keep:
+                self.rdb_parts.append(data)
+            return
+        self._transfer_done()
+
+    def _end_child(self) -> int:
+        """Stop reading the pipe and reap the child; its exit code (-1 if killed)."""
+        if self.child_fd != -1:
+            if self.io is not None:
+                self.io.remove_reader(self.child_fd)
+            os.close(self.child_fd)
+            self.child_fd = -1
+        code = -1
+        if self.child_pid != -1:
+            try:
+                _, status = os.waitpid(self.child_pid, 0)
+                code = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                code = -1
+            self.child_pid = -1
+            gc.unfreeze()
+        return code
+
+    def _transfer_done(self) -> None:
+        e = self.engine
+        code = self._end_child()
+        sending = [r for r in self.replicas.values() if r.state == "wait_end"]
+        if code != 0:
+            e.log("warning", "Background transfer error: the snapshot child exited with %d" % code)
+            for r in sending:
+                r.client.kill()
+            return
+        e.log("notice", "Diskless rdb transfer, done reading from pipe, %d replicas still up." % len(sending))
+        whole = b"".join(self.rdb_parts)
+        self.rdb_parts = []
+        for r in sending:
+            conn = r.client.conn
+            if conn is None:
+                continue
+            r.ack_time = time.monotonic()
+            if b"eof" in r.capa:
+                # the replica can't tell the end mark from what would follow it in the same
+                # read: the stream starts at its first REPLCONF ACK (as Redis 7.0 does)
+                conn.write(self.eof_mark)
+                r.state = "wait_ack"
+                e.log("notice", "Streamed RDB transfer with replica %s succeeded (socket). Waiting for "
+                      "REPLCONF ACK from replica to enable streaming" % r.client.addr)  # fmt: skip
+                continue
+            conn.write(b"$%d\r\n" % len(whole) + whole)
+            self.online(r)
+        self.start_transfer()  # replicas that arrived meanwhile
+
+    def online(self, r: Replica) -> None:
+        """The snapshot is delivered: what the stream held back for it follows."""
+        conn = r.client.conn
+        if conn is not None:
+            for chunk in r.pending:
+                conn.write(chunk)
+        r.pending = []
+        r.state = "online"
+        self.engine.log("notice", "Synchronization with replica %s succeeded" % r.client.addr)
+
+    def kill_transfer(self) -> None:
+        """No replica left to send the snapshot to: stop the child."""
+        if self.child_pid == -1:
+            return
+        self.engine.log("warning", "Diskless rdb transfer, last replica dropped, killing fork child.")
+        try:
+            os.kill(self.child_pid, signal.SIGUSR1)
+        except OSError:
+            pass
+        self._end_child()
+        self.rdb_parts = []
+
     def detach(self, c: Client) -> None:
         self.pending.pop(c.id, None)
         if self.replicas.pop(c.id, None) is not None:
@@ -168,6 +364,8 @@ class Replication:
             if not self.replicas:
                 self.no_replicas_since = time.monotonic()
             self.engine.log("notice", "Connection with replica %s lost." % c.addr)
+            if self.child_pid != -1 and not any(r.state == "wait_end" for r in self.replicas.values()):
+                self.kill_transfer()
 
     def disconnect_replicas(self) -> None:
         for r in list(self.replicas.values()):
@@ -276,6 +474,9 @@ class Replication:
 
     @staticmethod
     def _write(r: Replica, data: bytes) -> None:
+        if r.state != "online":
+            r.pending.append(data)  # after its snapshot
+            return
         conn = r.client.conn
         if conn is not None:
             conn.write(data)
@@ -305,6 +506,16 @@ class Replication:
             if self.local_expires:
                 self.expire_local_keys()
         now = time.monotonic()
+        if self.child_pid == -1 and any(r.state == "wait_start" for r in self.replicas.values()):
+            self._maybe_start(now)
+        if now - self.last_newline >= 1.0:
+            # replicas waiting for a snapshot get a newline a second, so they know we are alive
+            self.last_newline = now
+            for r in self.replicas.values():
+                if r.state == "wait_start" or (r.state == "wait_end" and b"eof" not in r.capa):
+                    conn = r.client.conn
+                    if conn is not None:
+                        conn.write(b"\n")
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")
             if now - self.last_ping >= period:
@@ -320,6 +531,16 @@ class Replication:
                 self.replid2, self.second_offset = _NO_ID, -1
                 e.replid = new_replid()  # (Redis changes the ID with the backlog gone)
                 e.log("notice", "Replication backlog freed after %d seconds without connected replicas." % ttl)
+
+    def _maybe_start(self, now: float) -> None:
+        """replicationCron's part: a diskless transfer starts after repl-diskless-sync-delay
+        seconds, or as soon as repl-diskless-sync-max-replicas are waiting."""
+        cfg = self.engine.config
+        waiting = [r for r in self.replicas.values() if r.state == "wait_start"]
+        delay = cfg.get_int("repl-diskless-sync-delay") if cfg["repl-diskless-sync"] == "yes" else 0
+        most = cfg.get_int("repl-diskless-sync-max-replicas")
+        if now - min(r.since for r in waiting) >= delay or (most and len(waiting) >= most):
+            self.start_transfer()
 
     # -- WAIT ----------------------------------------------------------------
 
@@ -383,9 +604,10 @@ class Replication:
         lines.append("connected_slaves:%d" % len(self.replicas))
         now = time.monotonic()
         for i, r in enumerate(self.replicas.values()):
+            state = "online" if r.state == "online" else "wait_bgsave"
             lines.append(
-                "slave%d:ip=%s,port=%d,state=online,offset=%d,lag=%d"
-                % (i, self._ip(r), r.listening_port, r.ack_offset, int(now - r.ack_time))
+                "slave%d:ip=%s,port=%d,state=%s,offset=%d,lag=%d"
+                % (i, self._ip(r), r.listening_port, state, r.ack_offset, int(now - r.ack_time))
             )
         return lines
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from conftest import RawConn, ServerProc, start_redis, start_respdb
@@ -220,3 +221,34 @@ def test_writable_replica_expires_its_own_keys(redis_master: ServerProc, replica
         b"-EXECABORT Transaction discarded because of: MASTERDOWN Link with MASTER is down and "
         b"replica-serve-stale-data is set to 'no'.\r\n"
     )
+
+
+def test_snapshot_for_replicas_comes_from_a_child(replica: ServerProc) -> None:
+    """The master forks the snapshot into a pipe: it keeps answering meanwhile; a diskless
+    transfer waits repl-diskless-sync-delay; a transfer nobody waits for any more is killed."""
+    master = start_respdb()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        m.cmd("DEBUG", "POPULATE", "200")
+        m.cmd("CONFIG", "SET", "repl-diskless-sync-delay", "1")
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "10000")  # 10 ms a key: about 2 s
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: "state=wait_bgsave" in _info(m, "replication").get("slave0", ""), what="a waiting replica")
+        assert r.cmd("ROLE").split(b"\r\n")[7] == b"handshake"  # no +FULLRESYNC before the delay
+        _wait(lambda: "Background RDB transfer started by pid" in Path(master.log).read_text(), what="the child")
+        t0 = time.monotonic()
+        assert m.cmd("PING") == b"+PONG\r\n" and m.cmd("SET", "during", "transfer") == b"+OK\r\n"
+        assert time.monotonic() - t0 < 0.5  # not blocked by the snapshot
+        assert b"rdb_bgsave_in_progress:1\r\n" in m.cmd("INFO", "persistence")  # as Redis
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", timeout=20, what="link up")
+        _caught_up(r, m)
+        assert r.cmd("DBSIZE") == b":201\r\n" and r.cmd("GET", "during") == b"$8\r\ntransfer\r\n"
+        # a replica that goes away during a transfer: the child is killed
+        r.cmd("REPLICAOF", "NO", "ONE")
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: Path(master.log).read_text().count("Background RDB transfer started by pid") == 2, what="child 2")
+        r.cmd("REPLICAOF", "NO", "ONE")
+        _wait(lambda: "last replica dropped, killing fork child" in Path(master.log).read_text(), what="the kill")
+        assert m.cmd("PING") == b"+PONG\r\n"
+    finally:
+        master.stop()

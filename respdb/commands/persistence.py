@@ -20,7 +20,7 @@ BAD_FORMAT = "ERR Bad data format"
 @command("save")
 def cmd_save(c, argv):
     p = c.engine.persistence
-    if p.child_pid != -1:
+    if p.child_pid != -1 or c.engine.replication.child_pid != -1:  # (a replica's snapshot is an RDB child)
         raise CommandError("ERR Background save already in progress")
     p.rdb_saves += 1
     if not p.save():
@@ -37,7 +37,7 @@ def cmd_bgsave(c, argv):
         else:
             raise CommandError(errors.SYNTAX)
     p = c.engine.persistence
-    if p.child_pid != -1:
+    if p.child_pid != -1 or c.engine.replication.child_pid != -1:  # (a replica's snapshot is an RDB child)
         raise CommandError("ERR Background save already in progress")
     if c.in_multi:
         # Redis never forks from inside EXEC: the save is left to the cron.

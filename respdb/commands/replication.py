@@ -126,6 +126,8 @@ def cmd_replconf(c, argv):
                 if offset is not None and offset > r.ack_offset:
                     r.ack_offset = offset
                 r.ack_time = time.monotonic()
+                if r.state == "wait_ack":
+                    repl.online(r)
                 if repl.waiting:
                     repl.on_ack()
             return b""

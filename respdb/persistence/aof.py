@@ -538,7 +538,12 @@ class AOF:
         if not self.on:
             return
         e = self.engine
-        if self.rewrite_scheduled and self.child_pid == -1 and e.persistence.child_pid == -1:
+        if (
+            self.rewrite_scheduled
+            and self.child_pid == -1
+            and e.persistence.child_pid == -1
+            and e.replication.child_pid == -1
+        ):
             self.rewrite_background()
         if e.config["appendfsync"] == "everysec" and self.unsynced and time.monotonic() - self.last_fsync >= 1:
             self.flush()

@@ -242,8 +242,8 @@ class Persistence:
             if status is not None:
                 self._child_done(status)
             return
-        if self.engine.aof.child_pid != -1:
-            return  # one child at a time: an AOF rewrite is running
+        if self.engine.aof.child_pid != -1 or self.engine.replication.child_pid != -1:
+            return  # one child at a time: an AOF rewrite or a replica's snapshot is running
         now = int(time.time())
         retry_ok = self.bgsave_ok or now - self.lastbgsave_try > BGSAVE_RETRY_DELAY
         if self.bgsave_scheduled and retry_ok:
@@ -414,7 +414,7 @@ class Persistence:
 
     def info_fields(self) -> list[str]:
         now = time.time()
-        running = self.child_pid != -1
+        running = self.child_pid != -1 or self.engine.replication.child_pid != -1  # (replicas' too)
         loading = []
         if self.loading:
             elapsed = max(0, int(now) - self.load_start)
