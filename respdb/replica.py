@@ -377,9 +377,13 @@ class Upstream:
                     return
                 keyspace.now_ms = _never_expired
                 try:
-                    e.execute(c, argv)
+                    reply = e.execute(c, argv)
                 finally:
                     keyspace.now_ms = real_now
+                if reply[:1] == b"-":  # the replica diverges from its master: say so loudly
+                    name = c.last_cmd.fullname if c.last_cmd is not None else "<unknown>"
+                    e.log("warning", "== CRITICAL == This replica is sending an error to its master: '%s' after "
+                          "processing the command '%s'" % (reply[1:-2].decode("utf-8", "replace"), name))  # fmt: skip
                 raw = data[pos:end]
                 pos = end
                 repl.proxy(raw)

@@ -466,6 +466,11 @@ class Replication:
             data = select_command(dbid) + data
         self._send(data)
 
+    def feed_raw(self, argv: list[bytes]) -> None:
+        """DEBUG REPLICATE: a command for the replicas alone, in no particular database."""
+        if self.backlog_first and self.upstream is None:
+            self._send(encode(argv))
+
     def _send(self, data: bytes) -> None:
         self.offset += len(data)
         self._keep(data)

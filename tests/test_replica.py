@@ -252,3 +252,32 @@ def test_snapshot_for_replicas_comes_from_a_child(replica: ServerProc) -> None:
         assert m.cmd("PING") == b"+PONG\r\n"
     finally:
         master.stop()
+
+
+def test_divergence_is_logged_and_min_slaves_aliases(replica: ServerProc) -> None:
+    # integration/replication-4: DEBUG REPLICATE reaches replicas only; an error the master's
+    # stream causes is logged as CRITICAL; min-slaves-* are aliases of min-replicas-*
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "warm", "up")
+        _caught_up(r, m)
+        assert m.cmd("CONFIG", "SET", "min-slaves-max-lag", "3") == b"+OK\r\n"
+        assert m.cmd("CONFIG", "SET", "min-slaves-to-write", "2") == b"+OK\r\n"
+        assert m.cmd("CONFIG", "GET", "min-replicas-to-write") == b"*2\r\n$21\r\nmin-replicas-to-write\r\n$1\r\n2\r\n"
+        assert m.cmd("SET", "foo", "1") == b"-NOREPLICAS Not enough good replicas to write.\r\n"
+        m.cmd("CONFIG", "SET", "min-slaves-to-write", "0")
+        assert m.cmd("DEBUG", "REPLICATE", "fake-command-1") == b"+OK\r\n"
+        m.cmd("SET", "foo", "bar2")
+        assert m.cmd("WAIT", "1", "2000") == b":1\r\n"
+        log = Path(replica.log).read_text()
+        assert log.count("== CRITICAL ==") == 1 and "fake-command-1" in log
+        r.cmd("CONFIG", "SET", "replica-read-only", "no")
+        r.cmd("SET", "number2", "foo")
+        m.cmd("INCRBY", "number2", "1")
+        assert m.cmd("WAIT", "1", "2000") == b":1\r\n"
+        assert r.cmd("GET", "number2") == b"$3\r\nfoo\r\n"
+        assert "after processing the command 'incrby'" in Path(replica.log).read_text()
+    finally:
+        master.stop()

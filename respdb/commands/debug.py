@@ -300,7 +300,8 @@ def _client_eviction(c, argv):
 
 @sub("replicate", lambda n: n >= 3)
 def _replicate(c, argv):
-    return OK  # fed to replicas only (not the AOF); respdb has none
+    c.engine.replication.feed_raw(argv[2:])  # to replicas and the backlog only, not the AOF
+    return OK
 
 
 @sub("leak", 3)
