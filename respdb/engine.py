@@ -75,6 +75,7 @@ class Engine:
         self.plain = TABLE.plain
         self.runs = TABLE.runs
         self.renamed_away: set[str] = set()  # names rename-command took away (the originals)
+        self.replaying = False  # an AOF's commands are being run (see already_expired)
         self._rename_commands()
         ndb = self.config.get_int("databases")
         self.dbs = [Database(i, self._expire_key) for i in range(ndb)]
@@ -163,6 +164,12 @@ class Engine:
                     d[new.encode()] = d[new.upper().encode()] = cmd
             self.renamed_away.add(old)
             self.renamed_away.discard(new)
+
+    def already_expired(self, when_ms: int, now_ms: int) -> bool:
+        """Redis's checkAlreadyExpired: an expiry time already past deletes the key at once,
+        except while an AOF is replayed or on a replica (the key gets the time; it expires
+        later, or the master sends the DEL)."""
+        return when_ms <= now_ms and not self.replaying and self.replication.upstream is None
 
     def lookup(self, name: bytes) -> Command | None:
         """A command by the name a client sends, after rename-command."""

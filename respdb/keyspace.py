@@ -33,6 +33,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def never_expired() -> int:
+    """Put in place of now_ms (the expiry checks here look it up at each call) while nothing
+    may expire: a replica applying its master's commands, an AOF being replayed."""
+    return -(1 << 62)
+
+
 def _rev64(v: int) -> int:
     return int(format(v, "064b")[::-1], 2)
 

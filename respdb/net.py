@@ -623,4 +623,5 @@ class Server:
                 os.unlink(sock_path)
             except OSError:
                 pass
-        e.log("warning", "respdb is now ready to exit, bye bye...")
+        if not self.exit_code:  # (after a failed start the error stays the log's last line, as in Redis)
+            e.log("warning", "respdb is now ready to exit, bye bye...")

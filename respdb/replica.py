@@ -42,11 +42,6 @@ _PING_OK = (b"+", b"-NOAUTH", b"-NOPERM", b"-ERR operation not permitted")
 _EOF_MARK_LEN = 40  # RDB_EOF_MARK_SIZE
 
 
-def _never_expired() -> int:
-    """keyspace.now_ms while the master's commands run: no key has passed its expiry time."""
-    return -(1 << 62)
-
-
 class Upstream:
     """This server as a replica of host:port."""
 
@@ -375,7 +370,7 @@ class Upstream:
                 except AOFError:
                     self._fail("Protocol error from MASTER: %r" % data[pos : pos + 64])
                     return
-                keyspace.now_ms = _never_expired
+                keyspace.now_ms = keyspace.never_expired
                 try:
                     reply = e.execute(c, argv)
                 finally:

@@ -551,3 +551,33 @@ def test_command_form_base_keeps_functions_and_a_slow_rewrite_can_be_killed() ->
         assert b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence")
     finally:
         s.stop()
+
+
+def test_replayed_expiry_in_the_past_applies_after_the_load() -> None:
+    # integration/aof "AOF+EXPIRE": nothing expires while the AOF is replayed, so the RPUSH
+    # after a past PEXPIREAT appends to the same (expired) list, which reads as gone afterwards
+    from conftest import RawConn
+
+    s = start_respdb("--appendonly", "yes")
+    try:
+        r = RawConn(s.port)
+        _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))
+        r.cmd("RPUSH", "list", "foo")
+        r.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        r.cmd("CONFIG", "SET", "aof-timestamp-enabled", "yes")
+        incr = sorted(Path(s.workdir, "appendonlydir").glob("*.incr.aof"))[-1]
+        with open(incr, "ab") as f:  # what a master's stream could have left there
+            f.write(
+                b"*3\r\n$9\r\nPEXPIREAT\r\n$4\r\nlist\r\n$4\r\n1000\r\n*3\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n$3\r\nbar\r\n"
+            )
+        assert r.cmd("DEBUG", "LOADAOF") == b"+OK\r\n"
+        assert r.cmd("DBSIZE") == b":1\r\n"  # still there, with its past expiry
+        assert r.cmd("LLEN", "list") == b":0\r\n"  # and gone at the first read
+        # with timestamps on, a base in command form starts with its #TS annotation too
+        r.cmd("CONFIG", "SET", "aof-use-rdb-preamble", "no")
+        r.cmd("BGREWRITEAOF")
+        _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))
+        base = sorted(Path(s.workdir, "appendonlydir").glob("*.base.aof"))[-1]
+        assert base.read_bytes().startswith(b"#TS:")
+    finally:
+        s.stop()

@@ -402,7 +402,7 @@ def _expire_generic(c, argv, basetime: int, seconds: bool, cmdname: bytes):
             return ZERO
         if flags & EXPIRE_LT and current != -1 and when >= current:
             return ZERO
-    if when <= _now_ms():
+    if e.already_expired(when, _now_ms()):
         db.delete(key)
         lazy = e.config["lazyfree-lazy-expire"] == "yes"
         c.propagate_as([b"UNLINK" if lazy else b"DEL", key])

@@ -115,7 +115,7 @@ def cmd_restore(c, argv):
     now = int(time.time() * 1000)
     if ttl and not absttl:
         ttl += now
-    if ttl and ttl <= now:
+    if ttl and e.already_expired(ttl, now):
         # Already expired: nothing is stored; a replaced key is gone (and propagated as such).
         if deleted:
             lazy = e.config["lazyfree-lazy-server-del"] == "yes"

@@ -278,7 +278,7 @@ def cmd_getex(c, argv):
     when = expire_ms(c, expire, flags, "getex") if expire is not None else None
     reply = bulk(v)
     e = c.engine
-    if flags & (PXAT | EXAT) and when is not None and when <= _now_ms():
+    if flags & (PXAT | EXAT) and when is not None and e.already_expired(when, _now_ms()):
         db.delete(key)
         lazy = e.config["lazyfree-lazy-expire"] == "yes"
         c.propagate_as([b"UNLINK" if lazy else b"DEL", key])

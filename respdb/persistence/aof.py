@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from respdb import keyspace
 from respdb.persistence import rdb
 from respdb.persistence.snapshot import _fsync_dir, _unlink, rdb_used_mem, reap
 
@@ -780,6 +781,11 @@ class AOF:
         last_log = time.monotonic()
         was_loading = e.loading
         e.loading = False  # the loader's own commands are not refused with -LOADING
+        # nothing expires while an AOF is replayed (Redis's keyIsExpired during loading): the
+        # commands see the keys the way they were written, expiry comes after the load
+        real_now = keyspace.now_ms
+        keyspace.now_ms = keyspace.never_expired
+        e.replaying = True
         try:
             try:
                 for argv, end in parse_commands(data, pos):
@@ -809,7 +815,9 @@ class AOF:
                                 % (count, name, 100.0 * snap.load_done / (snap.load_total or 1)),
                             )
                         e.loading = was_loading
+                        keyspace.now_ms, e.replaying = real_now, False
                         yield PAUSE
+                        keyspace.now_ms, e.replaying = keyspace.never_expired, True
                         e.loading = False
             except Truncated as t:
                 valid = t.valid
@@ -834,6 +842,8 @@ class AOF:
             return cut
         finally:
             e.loading = was_loading
+            keyspace.now_ms = real_now
+            e.replaying = False
 
     # -- INFO ------------------------------------------------------------------------------
 
@@ -914,6 +924,8 @@ def _write_commands(e: Any, write: Any) -> None:
 
     compress = e.config["rdbcompression"] == "yes"
     key_delay = e.config.get_int("rdb-key-save-delay")
+    if e.config["aof-timestamp-enabled"] == "yes":
+        write(b"#TS:%d\r\n" % int(time.time()))  # the base starts with one too, as in Redis
     libs = [encode([b"FUNCTION", b"LOAD", code]) for code in libraries(e)]
     if libs:
         write(b"".join(libs))
