@@ -549,6 +549,16 @@ class Replication:
 
     # -- WAIT ----------------------------------------------------------------
 
+    def output_bytes(self) -> int:
+        """What waits to be sent to replicas (INFO's replication buffers)."""
+        total = 0
+        for r in self.replicas.values():
+            total += sum(len(x) for x in r.pending)
+            conn = r.client.conn
+            if conn is not None:
+                total += conn.output_size()
+        return total
+
     def acked(self, offset: int) -> int:
         return sum(1 for r in self.replicas.values() if r.ack_offset >= offset)
 

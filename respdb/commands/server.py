@@ -115,9 +115,9 @@ def _section_memory(e) -> list[str]:
         "mem_fragmentation_ratio:%.2f" % (rss / used if used else 1.0),
         "mem_fragmentation_bytes:%d" % (rss - used),
         "mem_not_counted_for_evict:0",  # no AOF buffer or replica output counted in `used`
-        "mem_replication_backlog:0",
-        "mem_total_replication_buffers:0",
-        "mem_clients_slaves:0",
+        "mem_replication_backlog:%d" % len(e.replication.backlog),
+        "mem_total_replication_buffers:%d" % (len(e.replication.backlog) + e.replication.output_bytes()),
+        "mem_clients_slaves:%d" % e.replication.output_bytes(),
         "mem_clients_normal:0",
         "mem_cluster_links:0",
         "mem_aof_buffer:0",
