@@ -954,6 +954,8 @@ class Engine:
         if self.__dict__.get("pause_cron"):
             return  # DEBUG PAUSE-CRON 1
         if self.loading:
+            if self.replication.upstream is not None:
+                self.replication.upstream.cron()  # (a replica loading its master's snapshot)
             return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
         if self.blocking.heap:
             self.blocking.handle_timeouts()

@@ -66,6 +66,9 @@ class Upstream:
         # (replid, offset of the next byte wanted, db) to continue from after a broken link
         self.cached: tuple[str, int, int] | None = None
         self.full_syncs = 0
+        self.diskless_load = False  # loading (or async loading) while the snapshot arrives
+        self.master_replid = ""
+        self.initial_offset = -1
 
     # -- the connection --------------------------------------------------------
 
@@ -123,6 +126,9 @@ class Upstream:
         """The connection ended (closed by either side, CLIENT KILL TYPE master, an error)."""
         e = self.engine
         self.link = None
+        if self.diskless_load:  # the transfer broke off: the old data stays
+            self._end_load()
+            e.log("warning", "Failed trying to load the MASTER synchronization DB from socket, restoring backup")
         if self.state == "connected":
             e.log("notice", "Connection with master lost.")
             c = self.client
@@ -268,6 +274,9 @@ class Upstream:
                 e.log("notice", "MASTER <-> REPLICA sync: receiving %d bytes from master to disk" % self.payload_left)
             else:
                 return self._fail("Bad protocol from MASTER, the first byte is not '$' (we received '%s')" % line[:64])
+            self._begin_load()
+        if self.diskless_load:
+            e.persistence.load_done = self.rdb_bytes + len(self.buf)
         if self.eof_mark:
             self.rdb_parts.append(self.buf)
             self.rdb_bytes += len(self.buf)
@@ -288,9 +297,37 @@ class Upstream:
         self.rdb_parts = []
         self._load(data)
 
+    def _begin_load(self) -> None:
+        """repl-diskless-load swapdb (or on-empty-db with no data): Redis loads the snapshot
+        from the socket as it comes, so the replica is loading for the whole transfer; with a
+        snapshot of its own history (same replication ID) it keeps serving the old data meanwhile
+        (async loading). The old data stays until the new one is complete either way."""
+        e = self.engine
+        mode = e.config["repl-diskless-load"]
+        if mode != "swapdb" and not (mode == "on-empty-db" and not any(db.data for db in e.dbs)):
+            return
+        self.diskless_load = True
+        snap = e.persistence
+        if mode == "swapdb" and e.replication.replid == self.master_replid:
+            snap.async_loading = True
+        else:
+            snap.set_loading(True)
+            snap.load_total = max(self.payload_left, 0)
+        e.log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
+
+    def _end_load(self) -> None:
+        if self.diskless_load:
+            self.diskless_load = False
+            snap = self.engine.persistence
+            if snap.async_loading:
+                snap.async_loading = False
+            else:
+                snap.set_loading(False)
+
     def _load(self, data: bytes) -> None:
         """The whole snapshot is here: replace the dataset with it (Redis flushes, then loads)."""
         e = self.engine
+        self._end_load()
         e.log("notice", "MASTER <-> REPLICA sync: Flushing old data")
         e.log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
         try:

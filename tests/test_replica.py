@@ -281,3 +281,30 @@ def test_divergence_is_logged_and_min_slaves_aliases(replica: ServerProc) -> Non
         assert "after processing the command 'incrby'" in Path(replica.log).read_text()
     finally:
         master.stop()
+
+
+def test_diskless_load_swapdb_loads_during_the_transfer(replica: ServerProc) -> None:
+    # integration/replication "Diskless load swapdb": the replica is loading (-LOADING) while
+    # the snapshot comes; if the transfer breaks off, the old data is still there
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        r.cmd("CONFIG", "SET", "repl-diskless-load", "swapdb")
+        r.cmd("DEBUG", "POPULATE", "200", "slave", "10")
+        r.cmd("SET", "mykey", "myvalue")
+        m.cmd("DEBUG", "POPULATE", "300", "master", "100")
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "10000")  # 3 s of transfer
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: _info(r, "persistence")["loading"] == "1", what="loading")
+        assert _info(r, "persistence")["async_loading"] == "0"
+        assert r.cmd("GET", "mykey").startswith(b"-LOADING")
+        assert m.cmd("CLIENT", "KILL", "TYPE", "replica") == b":1\r\n"
+        m.cmd("CONFIG", "SET", "repl-diskless-sync-delay", "5")  # no new transfer right away
+        _wait(lambda: _info(r, "persistence")["loading"] == "0", what="loading to stop")
+        assert r.cmd("GET", "mykey") == b"$7\r\nmyvalue\r\n"
+        assert r.cmd("DBSIZE") == b":201\r\n"
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "0")
+        _wait(lambda: _info(r, "replication")["master_link_status"] == "up", timeout=20, what="the sync")
+        assert r.cmd("DBSIZE") == b":300\r\n" and r.cmd("GET", "mykey") == b"$-1\r\n"
+    finally:
+        master.stop()

@@ -56,6 +56,9 @@ class Persistence:
         self.keys_loaded = 0
         self.keys_expired = 0
         self.loading = False
+        # a replica receiving a snapshot with repl-diskless-load swapdb from its own history:
+        # it keeps serving the old data meanwhile (INFO async_loading)
+        self.async_loading = False
         self.load_start = 0
         self.load_total = 0
         self.rdb_used_mem = 0  # the `used-mem` aux field of the RDB being loaded (INFO loading_rdb_used_mem)
@@ -383,6 +386,10 @@ class Persistence:
         path = self.rdb_path()
         return path if os.path.exists(path) else None
 
+    def set_loading(self, on: bool) -> None:
+        """Enter or leave the loading state (-LOADING for commands without the LOADING flag)."""
+        self._set_loading(on)
+
     def _set_loading(self, on: bool) -> None:
         e = self.engine
         self.loading = on
@@ -431,7 +438,7 @@ class Persistence:
             ]
         return [
             "loading:%d" % self.loading,
-            "async_loading:0",
+            "async_loading:%d" % self.async_loading,
             *loading,
             "current_cow_peak:0",
             "current_cow_size:0",
