@@ -46,7 +46,7 @@ class Replica:
 
     __slots__ = (
         "client", "listening_port", "ip", "ack_offset", "ack_time", "capa", "rdb_filter", "state", "psync",
-        "pending", "since",
+        "pending", "since", "last_out", "progress",
     )  # fmt: skip
 
     def __init__(self, client: Client) -> None:
@@ -56,6 +56,9 @@ class Replica:
         self.psync = False
         self.pending: list[bytes] = []  # the stream held back until the snapshot is sent
         self.since = time.monotonic()
+        # while the snapshot is sent: the bytes it had queued, and when that last went down
+        self.last_out = 0
+        self.progress = self.since
         self.listening_port = 0
         self.ip = ""
         self.ack_offset = 0
@@ -152,6 +155,7 @@ class Replication:
                   "(Replica request was: %d)." % (c.addr, want))  # fmt: skip
             return None
         r = self._attach(c)
+        r.psync = True
         self.sync_partial_ok += 1
         tail = bytes(self.backlog[want - first :])
         e.log("notice", "Partial resynchronization request from %s accepted. Sending %d bytes of backlog "
@@ -168,10 +172,10 @@ class Replication:
         r = self._attach(c)
         e.log("notice", "Replica %s asks for synchronization" % c.addr)
         self.sync_full += 1
+        r.psync = psync
         if self.io is None or r.rdb_filter is not None:
             return self._snapshot_reply(r, psync)
         r.state = "wait_start"
-        r.psync = psync
         r.since = time.monotonic()
         diskless = e.config["repl-diskless-sync"] == "yes" and b"eof" in r.capa
         if not diskless or e.config.get_int("repl-diskless-sync-delay") <= 0:
@@ -258,6 +262,7 @@ class Replication:
             if b"eof" in r.capa:
                 head += b"$EOF:" + self.eof_mark + b"\r\n"
             r.state = "wait_end"
+            r.progress = time.monotonic()
             conn = r.client.conn
             if conn is not None:
                 conn.write(head)
@@ -521,6 +526,8 @@ class Replication:
                     conn = r.client.conn
                     if conn is not None:
                         conn.write(b"\n")
+        if self.replicas:
+            self._timeouts(now)
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")
             if now - self.last_ping >= period:
@@ -536,6 +543,27 @@ class Replication:
                 self.replid2, self.second_offset = _NO_ID, -1
                 e.replid = new_replid()  # (Redis changes the ID with the backlog gone)
                 e.log("notice", "Replication backlog freed after %d seconds without connected replicas." % ttl)
+
+    def _timeouts(self, now: float) -> None:
+        """Drop replicas silent for repl-timeout seconds: an online one that stopped sending
+        REPLCONF ACK (old SYNC replicas never send it and are spared), or one that stopped
+        reading its snapshot."""
+        e = self.engine
+        timeout = e.config.get_int("repl-timeout")
+        for r in list(self.replicas.values()):
+            c = r.client
+            if r.state == "online":
+                if r.psync and now - r.ack_time > timeout:
+                    e.log("warning", "Disconnecting timedout replica (streaming sync): %s" % c.addr)
+                    c.kill()
+            elif r.state == "wait_end" and c.conn is not None:
+                out = c.conn.output_size()
+                if out < r.last_out or not out:
+                    r.progress = now
+                r.last_out = out
+                if now - r.progress > timeout:
+                    e.log("warning", "Disconnecting timedout replica (full sync): %s" % c.addr)
+                    c.kill()
 
     def _maybe_start(self, now: float) -> None:
         """replicationCron's part: a diskless transfer starts after repl-diskless-sync-delay

@@ -308,3 +308,24 @@ def test_diskless_load_swapdb_loads_during_the_transfer(replica: ServerProc) -> 
         assert r.cmd("DBSIZE") == b":300\r\n" and r.cmd("GET", "mykey") == b"$-1\r\n"
     finally:
         master.stop()
+
+
+def test_master_drops_a_replica_that_stops_acknowledging(replica: ServerProc) -> None:
+    import os
+    import signal
+
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "a", "1")
+        _caught_up(r, m)
+        m.cmd("CONFIG", "SET", "repl-timeout", "2")
+        os.kill(replica.proc.pid, signal.SIGSTOP)
+        try:
+            _wait(lambda: _info(m, "replication")["connected_slaves"] == "0", what="the timeout")
+        finally:
+            os.kill(replica.proc.pid, signal.SIGCONT)
+        assert "Disconnecting timedout replica (streaming sync)" in Path(master.log).read_text()
+    finally:
+        master.stop()
