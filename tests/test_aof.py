@@ -581,3 +581,32 @@ def test_replayed_expiry_in_the_past_applies_after_the_load() -> None:
         assert base.read_bytes().startswith(b"#TS:")
     finally:
         s.stop()
+
+
+def test_rewrites_asked_inside_a_transaction_start_from_the_cron() -> None:
+    # unit/multi: BGREWRITEAOF (appendonly off) and CONFIG SET appendonly yes inside MULTI are
+    # scheduled, and the cron starts them
+    from conftest import RawConn
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+
+        def forks() -> int:
+            return int(r.cmd("INFO", "stats").split(b"total_forks:")[1].split(b"\r\n")[0])
+
+        before = forks()
+        r.cmd("MULTI")
+        r.cmd("SET", "foo", "bar")
+        r.cmd("BGREWRITEAOF")
+        assert r.cmd("EXEC") == b"*2\r\n+OK\r\n+Background append only file rewriting scheduled\r\n"
+        _wait(lambda: forks() > before)
+        _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))
+        before = forks()
+        r.cmd("MULTI")
+        r.cmd("CONFIG", "SET", "appendonly", "yes")
+        r.cmd("EXEC")
+        assert "An AOF background was scheduled to start when possible" in Path(s.log).read_text()
+        _wait(lambda: forks() > before)
+    finally:
+        s.stop()

@@ -347,8 +347,14 @@ class AOF:
                 self.manifest = Manifest()
         self.on = True
         self.waiting = True
-        self.engine.propagators.append(self.feed)
-        if not self.rewrite_background():
+        e = self.engine
+        e.propagators.append(self.feed)
+        busy = e.persistence.child_pid != -1 or e.replication.child_pid != -1 or self.child_pid != -1
+        if busy or e._exec_depth:  # (Redis never forks inside EXEC)
+            self.rewrite_scheduled = True
+            e.log("notice", "AOF was enabled but there is already another background operation. "
+                  "An AOF background was scheduled to start when possible.")  # fmt: skip
+        elif not self.rewrite_background():
             self.rewrite_scheduled = True
         return True
 
@@ -536,16 +542,16 @@ class AOF:
             status = reap(self.child_pid)
             if status is not None:
                 self._child_done(status)
-        if not self.on:
-            return
         e = self.engine
         if (
-            self.rewrite_scheduled
+            self.rewrite_scheduled  # (BGREWRITEAOF in a transaction: also with appendonly off)
             and self.child_pid == -1
             and e.persistence.child_pid == -1
             and e.replication.child_pid == -1
         ):
             self.rewrite_background()
+        if not self.on:
+            return
         if e.config["appendfsync"] == "everysec" and self.unsynced and time.monotonic() - self.last_fsync >= 1:
             self.flush()
             t = self.fsync_thread
