@@ -548,6 +548,8 @@ class Server:
             if perm and perm != "0":
                 os.chmod(sock_path, int(perm, 8))
             self.servers.append(srv)
+        # what a forked child closes first (persistence/snapshot.py child_setup)
+        e.listener_fds = [sock.fileno() for srv in self.servers for sock in srv.sockets]
         if not port and self.servers == [] and not sock_path:
             raise RuntimeError("Configured to not listen anywhere, exiting.")
         for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from respdb.keyspace import Database, now_ms
 from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
+from respdb.persistence.snapshot import child_setup
 from respdb.replica import new_replid
 from respdb.resp import integer
 
@@ -229,13 +230,7 @@ class Replication:
             code = 1
             try:
                 os.close(rfd)
-                gc.disable()
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, signal.SIG_DFL)
-                try:
-                    signal.set_wakeup_fd(-1)
-                except ValueError:
-                    pass
+                child_setup(e)
 
                 def out(data: bytes) -> None:
                     view = memoryview(data)

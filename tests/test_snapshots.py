@@ -485,3 +485,34 @@ def test_loading_while_listening(tmp_path):
             assert (tmp_path / "dump.rdb").read_bytes() == original
     finally:
         stop(proc)
+
+
+def test_a_save_child_does_not_keep_the_port() -> None:
+    """Children close the listening sockets: a BGSAVE child outliving a killed server must
+    not keep its port (Redis's closeChildUnusedResourceAfterFork)."""
+    import socket as socketmod
+
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        r.cmd("DEBUG", "POPULATE", "100")
+        r.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000000")  # the child lives 100 s
+        assert r.cmd("BGSAVE") == b"+Background saving started\r\n"
+        time.sleep(0.3)
+        out = subprocess.run(["pgrep", "-P", str(s.proc.pid)], capture_output=True, text=True)
+        children = [int(x) for x in out.stdout.split()]
+        assert children, "no save child"
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(10)
+        probe = socketmod.socket()
+        try:
+            probe.setsockopt(socketmod.SOL_SOCKET, socketmod.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", s.port))  # free although the child still runs
+        finally:
+            probe.close()
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        s.stop()

@@ -31,7 +31,7 @@ from typing import Any
 
 from respdb import keyspace
 from respdb.persistence import rdb
-from respdb.persistence.snapshot import _fsync_dir, _unlink, rdb_used_mem, reap
+from respdb.persistence.snapshot import _fsync_dir, _unlink, child_setup, rdb_used_mem, reap
 
 BASE, INCR, HIST = "b", "i", "h"
 PAUSE = None  # yielded by the loading generators where clients may be served
@@ -438,13 +438,7 @@ class AOF:
         if pid == 0:
             code = 1
             try:
-                gc.disable()
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, signal.SIG_DFL)
-                try:
-                    signal.set_wakeup_fd(-1)
-                except ValueError:
-                    pass
+                child_setup(self.engine)
                 self.write_base(self.path("temp-rewriteaof-bg-%d.aof" % os.getpid()))
                 code = 0
             except BaseException:

@@ -174,13 +174,7 @@ class Persistence:
         if pid == 0:  # the child: write the snapshot and leave without running any cleanup
             code = 1
             try:
-                gc.disable()
-                for sig in (signal.SIGTERM, signal.SIGINT):
-                    signal.signal(sig, signal.SIG_DFL)
-                try:
-                    signal.set_wakeup_fd(-1)  # the parent's event loop must not hear from us
-                except ValueError:
-                    pass
+                child_setup(e)
                 code = 0 if self.write_file(role="C") else 1
             finally:
                 os._exit(code)
@@ -494,6 +488,25 @@ def rdb_used_mem(data: bytes) -> int:
     except (rdb.RDBError, ValueError):
         pass
     return 0
+
+
+def child_setup(engine: Any) -> None:
+    """First steps of a forked child (BGSAVE, AOF rewrite, a replica's snapshot): no cyclic
+    collector, default SIGTERM/SIGINT, nothing for the parent's loop to hear, and the
+    listening sockets closed, so that the port is free as soon as the server itself is gone
+    (a child outliving a killed server would otherwise keep it)."""
+    gc.disable()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    for fd in getattr(engine, "listener_fds", ()):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def reap(pid: int) -> int | None:
