@@ -557,6 +557,14 @@ class Server:
                 loop.add_signal_handler(sig, self.request_shutdown_signal, sig)
             except (NotImplementedError, RuntimeError):
                 pass
+        if signals:  # a crash report in the log, as Redis writes one, before going down
+            from respdb.commands.debug import crashed_by_signal
+
+            for sig in (signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGSEGV):
+                try:
+                    loop.add_signal_handler(sig, crashed_by_signal, e, sig)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
         loop.create_task(self._cron())
 
     def bound_port(self) -> int:

@@ -142,3 +142,17 @@ def test_populate_and_digest_value(r):
     assert r.get("p:7") == b"value:7" + bytes(13)
     d = r.execute_command("DEBUG", "DIGEST-VALUE", "p:7", "nokey")
     assert d[1] in (b"0" * 40, "0" * 40) and d[0] != d[1]
+
+
+def test_crash_report_on_sigabrt() -> None:
+    # integration/logging "Crash report generated on SIGABRT"
+    import os
+    import signal
+    from pathlib import Path
+
+    from conftest import start_respdb
+
+    s = start_respdb()
+    os.kill(s.proc.pid, signal.SIGABRT)
+    assert s.proc.wait(10) == -signal.SIGABRT
+    assert "crashed by signal: 6" in Path(s.log).read_text()

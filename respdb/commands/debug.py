@@ -674,6 +674,13 @@ def _crash_panic(e, msg: str) -> None:
     _die(signal.SIGABRT)
 
 
+def crashed_by_signal(e, sig: int) -> None:
+    """A fatal signal from outside (SIGABRT, SIGSEGV...): Redis's crash report, then the
+    process ends by the same signal."""
+    _bug_report(e, ["Redis %s crashed by signal: %d, si_code: 0" % (_version(), sig), "Killed by PID: unknown"])
+    _die(sig)
+
+
 @sub("segfault", lambda n: True)
 def _segfault(c, argv):
     _bug_report(c.engine, ["Redis %s crashed by signal: 11, si_code: 0" % _version(), "Crashed by DEBUG SEGFAULT"])

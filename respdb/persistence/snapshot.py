@@ -496,7 +496,15 @@ def child_setup(engine: Any) -> None:
     listening sockets closed, so that the port is free as soon as the server itself is gone
     (a child outliving a killed server would otherwise keep it)."""
     gc.disable()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (
+        signal.SIGTERM,
+        signal.SIGINT,
+        signal.SIGABRT,
+        signal.SIGBUS,
+        signal.SIGFPE,
+        signal.SIGILL,
+        signal.SIGSEGV,
+    ):
         signal.signal(sig, signal.SIG_DFL)
     try:
         signal.set_wakeup_fd(-1)
