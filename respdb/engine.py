@@ -925,8 +925,13 @@ class Engine:
             return
         repl = self.replication
         if repl.upstream is not None:
-            if (db.id, key) not in repl.local_expires:
-                return  # (a replica's master decides: it sends the DEL)
+            # A replica's master decides (it sends the DEL), except for keys our own clients
+            # wrote with an expiry and for an expired key a write command of a client meets
+            # on a writable replica (Redis's EXPIRE_FORCE_DELETE_EXPIRED).
+            c = self.current
+            writing = c is not None and c.kind != "master" and c.last_cmd is not None and c.last_cmd.flags & WRITE
+            if (db.id, key) not in repl.local_expires and not writing:
+                return
             repl.local_expires.discard((db.id, key))
         db.delete(key)
         if self.evict_on:

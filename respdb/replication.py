@@ -617,8 +617,8 @@ class Replication:
         cfg = self.engine.config
         need = cfg.get_int("min-replicas-to-write")
         max_lag = cfg.get_int("min-replicas-max-lag")
-        if not need or not max_lag:
-            return True
+        if not need or not max_lag or self.upstream is not None:
+            return True  # (a replica ignores it: its writes are its master's)
         now = time.monotonic()
         return sum(1 for r in self.replicas.values() if now - r.ack_time <= max_lag) >= need
 

@@ -329,3 +329,26 @@ def test_master_drops_a_replica_that_stops_acknowledging(replica: ServerProc) ->
         assert "Disconnecting timedout replica (streaming sync)" in Path(master.log).read_text()
     finally:
         master.stop()
+
+
+def test_writable_replica_write_meets_an_expired_key(redis_master: ServerProc, replica: ServerProc) -> None:
+    # integration/replication-3 "Writable replica doesn't return expired keys" and
+    # replication-2 "min-slaves-to-write is ignored by slaves"
+    m, r = RawConn(redis_master.port), RawConn(replica.port)
+    _follow(r, redis_master)
+    m.cmd("SET", "warm", "up")
+    _caught_up(r, m)
+    r.cmd("CONFIG", "SET", "min-slaves-to-write", "1")
+    r.cmd("CONFIG", "SET", "min-slaves-max-lag", "10")
+    m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    m.cmd("SET", "key1", "5", "PX", "10")
+    m.cmd("SET", "key2", "5", "PX", "10")
+    _caught_up(r, m)
+    time.sleep(0.05)
+    assert r.cmd("DBSIZE") == b":3\r\n" and r.cmd("EXISTS", "key1", "key2") == b":0\r\n"
+    r.cmd("CONFIG", "SET", "replica-read-only", "no")
+    assert r.cmd("INCR", "key1") == b":1\r\n"  # the expired key is deleted, then created anew
+    assert r.cmd("TTL", "key1") == b":-1\r\n"
+    assert r.cmd("GET", "key2") == b"$-1\r\n"  # a read leaves it to the master
+    assert r.cmd("DBSIZE") == b":3\r\n"
+    m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "1")
