@@ -357,3 +357,24 @@ def test_eviction_cut_short_by_tenacity_goes_on_in_the_cron(rc):
         assert rc.info("memory")["used_memory"] <= limit
     finally:
         rc.config_set("maxmemory-eviction-tenacity", 10)
+
+
+def test_maxmemory_budgets_the_data_like_redis() -> None:
+    # unit/maxmemory sets maxmemory 11mb and writes 5 MB: the account starts from what an
+    # empty Redis uses (used_memory_startup), not from the interpreter's RSS
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        r.cmd("CONFIG", "SET", "maxmemory", "11mb")
+        r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        for j in range(50):
+            assert r.cmd("SETRANGE", str(j), "100000", "x") == b":100001\r\n"
+        assert r.cmd("DBSIZE") == b":50\r\n"
+        info = r.cmd("INFO", "memory").decode()
+        used = int(info.split("used_memory:")[1].split("\r\n")[0])
+        startup = int(info.split("used_memory_startup:")[1].split("\r\n")[0])
+        assert startup < 2_000_000 and 5_000_000 < used < 11 * 1024 * 1024
+    finally:
+        s.stop()

@@ -105,7 +105,7 @@ def overhead(c) -> dict:
         startup = e.evictor.startup
     else:
         used = rss
-        startup = min(e.evictor.startup, rss)
+        startup = min(e.evictor.process_base, rss)
     e.peak_memory = max(getattr(e, "peak_memory", 0), used)
     clients = 0
     for x in e.clients.values():
