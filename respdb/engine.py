@@ -668,7 +668,7 @@ class Engine:
             and up.state != "connected"
             and cfg["replica-serve-stale-data"] == "no"
             and (
-                not cmd.flags & STALE
+                not self._flags_of(cmd, argv) & STALE  # (a script: allow-stale as declared)
                 or (cmd.fullname == "exec" and c.multi and any(not q.flags & STALE for q, _ in c.multi))
             )
         ):

@@ -352,3 +352,23 @@ def test_writable_replica_write_meets_an_expired_key(redis_master: ServerProc, r
     assert r.cmd("GET", "key2") == b"$-1\r\n"  # a read leaves it to the master
     assert r.cmd("DBSIZE") == b":3\r\n"
     m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+def test_scripts_on_a_stale_replica(replica: ServerProc) -> None:
+    # unit/functions "FUNCTION - allow stale"
+    r = RawConn(replica.port)
+    lib = "\n".join([
+        "#!lua name=stale",
+        "redis.register_function{function_name='f1', callback=function() return 'hello' end, flags={'no-writes'}}",
+        "redis.register_function{function_name='f2', callback=function() return 'hello' end, "
+        "flags={'allow-stale', 'no-writes'}}",
+        "redis.register_function{function_name='f3', callback=function() return redis.call('get', 'x') end, "
+        "flags={'allow-stale', 'no-writes'}}",
+    ])  # fmt: skip
+    assert r.cmd("FUNCTION", "LOAD", lib) == b"$5\r\nstale\r\n"
+    r.cmd("CONFIG", "SET", "replica-serve-stale-data", "no")
+    r.cmd("REPLICAOF", "127.0.0.1", "1")
+    assert r.cmd("FCALL", "f1", "0").startswith(b"-MASTERDOWN ")
+    assert r.cmd("FCALL", "f2", "0") == b"$5\r\nhello\r\n"
+    assert r.cmd("FCALL", "f3", "0").startswith(b"-ERR Can not execute the command on a stale replica")
+    assert r.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"

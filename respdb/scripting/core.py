@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from respdb import REDIS_VERSION, keyspace
 from respdb.blocking import BLOCKED, BlockState
 from respdb.client import Client
-from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY, WRITE
+from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY, STALE, WRITE
 from respdb.errors import NOREPLICAS, READONLY_REPLICA, CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
@@ -71,6 +71,7 @@ ERR_RO = b"-ERR Write commands are not allowed from read-only scripts.\r\n"
 ERR_MISCONF = b"-%b\r\n" % MISCONF.encode()
 ERR_NOREPLICAS = b"-%b\r\n" % NOREPLICAS.encode()
 ERR_READONLY_REPLICA = b"-%b\r\n" % READONLY_REPLICA.encode()
+ERR_STALE = b"-ERR Can not execute the command on a stale replica.\r\n"
 ERR_OOM = b"-%b\r\n" % OOM.encode()
 
 _SUSPENDED = object()  # what a yielding script hands the event loop
@@ -279,6 +280,10 @@ class Scripting:
             denied = self.engine.acl.check_script(run.caller, run.client.user, cmd, list(args), run.cmd)
             if denied is not None:
                 return self._refused(cmd, b"-ERR %s\r\n" % denied.encode())
+        if not flags & STALE:
+            up = self.engine.replication.upstream
+            if up is not None and up.state != "connected" and self.engine.config["replica-serve-stale-data"] == "no":
+                return self._refused(cmd, ERR_STALE)  # (scriptVerifyAllowStale)
         if run.read_only and flags & MAY_REPLICATE and not flags & WRITE:
             return self._refused(cmd, ERR_RO)  # PUBLISH & co. are writes for a read-only script
         if flags & WRITE:
