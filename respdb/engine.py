@@ -61,6 +61,10 @@ RUN_MIN_SLOW_NS = FLOOR_NS
 Propagator = Callable[[int, list[bytes]], None]
 
 
+# Where a write is propagated (Redis's PROPAGATE_AOF / PROPAGATE_REPL, and both).
+PROP_AOF, PROP_REPL, PROP_ALL = 1, 2, 3
+
+
 class Engine:
     def __init__(self, config: Config | None = None) -> None:
         # Handlers register themselves on import.
@@ -93,7 +97,8 @@ class Engine:
         self.watched_keys: dict[tuple[int, bytes], list[list[Any]]] = {}
         # While EXEC or a script runs (depth > 0): what it propagates, sent by end_exec().
         self._exec_depth = 0
-        self._exec_ops: list[tuple[int, list[bytes], bool]] = []
+        self._exec_ops: list[tuple[int, list[bytes], int]] = []
+        self.prop_target = PROP_ALL  # where writes go: PROP_AOF / PROP_REPL under redis.set_repl()
         # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
         self.pause_mode = ""
         self.pause_until = 0.0
@@ -792,20 +797,25 @@ class Engine:
             hook(cls, event, key, dbid)
 
     def propagate(self, dbid: int, argv: list[bytes], repl_only: bool = False) -> None:
-        """To the AOF and the replicas; `repl_only`: to the replicas alone (PUBLISH)."""
+        """To the AOF and the replicas; `repl_only`: to the replicas alone (PUBLISH); a script's
+        redis.set_repl() narrows it with `prop_target`."""
+        target = PROP_REPL if repl_only else self.prop_target
         if self._exec_depth:
             # EXEC or a script: propagated as a whole at its end
-            self._exec_ops.append((dbid, argv, repl_only))
+            self._exec_ops.append((dbid, argv, target))
             return
-        self._feed(dbid, argv, repl_only)
+        self._feed(dbid, argv, target)
 
-    def _feed(self, dbid: int, argv: list[bytes], repl_only: bool) -> None:
-        if repl_only:
-            if self.replication.replicas:
-                self.replication.feed(dbid, argv)
+    def _feed(self, dbid: int, argv: list[bytes], target: int) -> None:
+        if target == PROP_ALL:
+            for p in self.propagators:
+                p(dbid, argv)
             return
+        to_replicas = target == PROP_REPL
+        feed = self.replication.feed
         for p in self.propagators:
-            p(dbid, argv)
+            if (p == feed) == to_replicas:
+                p(dbid, argv)
 
     def force_propagate(self, c: Client, argv: list[bytes], repl_only: bool = False) -> None:
         """Redis's forceCommandPropagation: `argv` is propagated whether or not the running
@@ -826,8 +836,8 @@ class Engine:
         if wrap:
             for p in props:
                 p(ops[0][0], [b"MULTI"])
-        for dbid, argv, repl_only in ops:
-            self._feed(dbid, argv, repl_only)
+        for dbid, argv, target in ops:
+            self._feed(dbid, argv, target)
         if wrap:
             for p in props:
                 p(ops[-1][0], [b"EXEC"])

@@ -372,3 +372,24 @@ def test_scripts_on_a_stale_replica(replica: ServerProc) -> None:
     assert r.cmd("FCALL", "f2", "0") == b"$5\r\nhello\r\n"
     assert r.cmd("FCALL", "f3", "0").startswith(b"-ERR Can not execute the command on a stale replica")
     assert r.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+
+
+def test_script_set_repl_targets(replica: ServerProc) -> None:
+    # unit/scripting "Test selective replication of certain Redis commands from Lua"
+    master = start_respdb("--repl-diskless-sync-delay", "0", "--appendonly", "yes")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        script = (
+            "redis.call('set','a','1'); redis.set_repl(redis.REPL_NONE); redis.call('set','b','2'); "
+            "redis.set_repl(redis.REPL_AOF); redis.call('set','c','3'); redis.set_repl(redis.REPL_ALL); "
+            "redis.call('set','d','4')"
+        )
+        m.cmd("EVAL", script, "0")
+        nil = b"$-1\r\n"
+        _wait(lambda: r.cmd("MGET", "a", "b", "c", "d") == b"*4\r\n$1\r\n1\r\n" + nil + nil + b"$1\r\n4\r\n",
+              what="a and d on the replica")  # fmt: skip
+        assert m.cmd("DEBUG", "LOADAOF") == b"+OK\r\n"
+        assert m.cmd("MGET", "a", "b", "c", "d") == b"*4\r\n$1\r\n1\r\n" + nil + b"$1\r\n3\r\n$1\r\n4\r\n"
+    finally:
+        master.stop()

@@ -321,6 +321,12 @@ class Scripting:
                     reply = e.call(c, cmd, list(args))
                 finally:
                     e.propagators = saved
+            elif repl in (1, 2):  # REPL_AOF, REPL_REPLICA: one of the two
+                e.prop_target = repl
+                try:
+                    reply = e.call(c, cmd, list(args))
+                finally:
+                    e.prop_target = 3
             else:
                 reply = e.call(c, cmd, list(args))
         except Exception as err:  # a failing handler must not take the script's Lua state with it
