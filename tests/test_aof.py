@@ -610,3 +610,29 @@ def test_rewrites_asked_inside_a_transaction_start_from_the_cron() -> None:
         _wait(lambda: forks() > before)
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("", "Found an empty AOF manifest"),
+        ("file appendonly.aof.1.base.aof seq 1 type b\n\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+         "Invalid AOF manifest file format"),
+        ("file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1\n",
+         "Invalid AOF manifest file format"),
+        ("filx appendonly.aof.1.base.aof seq 1 type b\n", "Invalid AOF manifest file format"),
+        ("file appendonly.aof.1.base.aof seq 1 type b", "The AOF manifest file contains too long line"),
+        ("file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+         "The append log file appendonly.aof.1.incr.aof doesn't exist: No such file or directory"),
+    ],
+)  # fmt: skip
+def test_manifest_refused_as_redis_does(manifest: str, message: str) -> None:
+    # integration/aof-multi-part: the same rules and messages as Redis's aofLoadManifestFromFile
+    d = tempfile.mkdtemp(prefix="aof-manifest-")
+    os.makedirs(os.path.join(d, AOFDIR))
+    Path(d, AOFDIR, "appendonly.aof.1.base.aof").write_bytes(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+    Path(d, AOFDIR, MANIFEST).write_text(manifest)
+    log = os.path.join(d, "bad.log")
+    with pytest.raises(RuntimeError):
+        _start(d, "--logfile", log)
+    assert message in Path(log).read_text()

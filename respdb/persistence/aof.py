@@ -32,6 +32,7 @@ from typing import Any
 from respdb import keyspace
 from respdb.persistence import rdb
 from respdb.persistence.snapshot import _fsync_dir, _unlink, child_setup, rdb_used_mem, reap
+from respdb.resp import split_inline
 
 BASE, INCR, HIST = "b", "i", "h"
 PAUSE = None  # yielded by the loading generators where clients may be served
@@ -39,6 +40,18 @@ PAUSE = None  # yielded by the loading generators where clients may be served
 
 class AOFError(Exception):
     pass
+
+
+MANIFEST_MAX_LINE = 1024
+
+
+class ManifestError(Exception):
+    """A manifest Redis would refuse: the message and, when known, the line."""
+
+    def __init__(self, msg: str, lineno: int = 0, line: str | None = None) -> None:
+        super().__init__(msg)
+        self.lineno = lineno
+        self.line = line
 
 
 class AOFFatal(AOFError):
@@ -76,43 +89,65 @@ class Manifest:
         self.incr_seq = 0
 
     def text(self) -> str:
+        from respdb.config_rewrite import repr_arg  # (quoted only when a name needs it, as Redis)
+
         lines = []
         if self.base:
-            lines.append("file %s seq %d type b\n" % self.base)
+            lines.append("file %s seq %d type b\n" % (repr_arg(self.base[0]), self.base[1]))
         for name in self.history:
-            lines.append("file %s seq 0 type h\n" % name)  # not reached: history is deleted at once
+            lines.append("file %s seq 0 type h\n" % repr_arg(name))  # not reached: history is deleted at once
         for name, seq in self.incrs:
-            lines.append("file %s seq %d type i\n" % (name, seq))
+            lines.append("file %s seq %d type i\n" % (repr_arg(name), seq))
         return "".join(lines)
 
     @classmethod
     def parse(cls, text: str) -> Manifest:
+        """Redis's aofLoadManifestFromFile rules; raises ManifestError."""
         m = cls()
-        for lineno, line in enumerate(text.split("\n"), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+        if not text:
+            raise ManifestError("Found an empty AOF manifest")
+        lines = text.split("\n")
+        last = len(lines) - 1  # the piece after the final newline (empty in a proper file)
+        for lineno, raw in enumerate(lines, 1):
+            if lineno - 1 == last and not raw:
+                break
+            if raw.startswith("#"):
                 continue
-            parts = line.split()
-            if len(parts) % 2:
-                raise AOFError("Invalid AOF manifest file format (line %d)" % lineno)
-            kv = dict(zip(parts[::2], parts[1::2], strict=True))
-            if "file" not in kv or "seq" not in kv or "type" not in kv:
-                raise AOFError("Invalid AOF manifest file format (line %d)" % lineno)
-            name, seq, kind = kv["file"], int(kv["seq"]), kv["type"]
+            if lineno - 1 == last or len(raw) + 1 > MANIFEST_MAX_LINE:
+                raise ManifestError("The AOF manifest file contains too long line")
+            line = raw.strip(" \t\r\n")
+            if not line:
+                raise ManifestError("Invalid AOF manifest file format", lineno, line)
+            parts = split_inline(line.encode("utf-8", "surrogateescape"))
+            if parts is None or len(parts) < 6 or len(parts) % 2:
+                raise ManifestError("Invalid AOF manifest file format", lineno, line)
+            name, seq, kind = None, 0, ""
+            for key, value in zip(parts[::2], parts[1::2], strict=True):
+                k = key.lower()
+                if k == b"file":
+                    name = value.decode("utf-8", "surrogateescape")
+                    if "/" in name:
+                        raise ManifestError("File can't be a path, just a filename", lineno, line)
+                elif k == b"seq":
+                    seq = int(value) if value.lstrip(b"-").isdigit() else 0
+                elif k == b"type":
+                    kind = value[:1].decode("latin-1")
+            if not name or not seq or not kind:
+                raise ManifestError("Invalid AOF manifest file format", lineno, line)
             if kind == BASE:
                 if m.base is not None:
-                    raise AOFError("Found duplicate base file information")
+                    raise ManifestError("Found duplicate base file information", lineno, line)
                 m.base = (name, seq)
                 m.base_seq = seq
             elif kind == INCR:
                 if seq <= m.incr_seq:
-                    raise AOFError("Found a non-monotonic sequence number")
+                    raise ManifestError("Found a non-monotonic sequence number", lineno, line)
                 m.incrs.append((name, seq))
                 m.incr_seq = seq
             elif kind == HIST:
                 m.history.append(name)
             else:
-                raise AOFError("Unknown AOF file type: %s" % kind)
+                raise ManifestError("Unknown AOF file type", lineno, line)
         return m
 
 
@@ -343,7 +378,7 @@ class AOF:
             try:
                 with open(self.manifest_path()) as f:
                     self.manifest = Manifest.parse(f.read())
-            except (OSError, AOFError):
+            except (OSError, AOFError, ManifestError):
                 self.manifest = Manifest()
         self.on = True
         self.waiting = True
@@ -641,7 +676,7 @@ class AOF:
             files = ([m.base[0]] if m.base else []) + [n for n, _ in m.incrs]
             for name in files:
                 if not os.path.exists(self.path(name)):
-                    raise AOFError("The AOF file %s doesn't exist" % name)
+                    raise AOFFatal("The append log file %s doesn't exist: No such file or directory" % name)
             snap.load_total = sum(_size(self.path(n)) for n in files)
             done = 0
             for i, name in enumerate(files):
@@ -659,6 +694,13 @@ class AOF:
                     self.base_size = size
                 done += _size(self.path(name))
                 snap.load_done = done
+        except ManifestError as err:
+            e.log("warning", "\n*** FATAL AOF MANIFEST FILE ERROR ***\n")
+            if err.line is not None:
+                e.log("warning", "Reading the manifest file, at line %d\n" % err.lineno)
+                e.log("warning", ">>> '%s'\n" % err.line)
+            e.log("warning", "%s\n" % err)
+            return False
         except AOFFatal as err:
             e.log("warning", str(err))
             return False
