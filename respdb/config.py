@@ -156,6 +156,7 @@ class Config:
         self.listeners: list[Any] = []  # callables(name, value) run after a change
         self.users: list[list[bytes]] = []  # `user <name> <rules...>` directives, loaded by acl.py
         self.renames: list[tuple[str, str]] = []  # `rename-command <name> <new name or "">`
+        self._saves_seen = False  # a `save` directive was read (see apply_directive)
 
     # -- access ------------------------------------------------------------
 
@@ -244,7 +245,10 @@ class Config:
 
     def set(self, name: str, value: str) -> None:
         """Set one parameter (name already canonical); raises ConfigError."""
-        self.values[name] = self.validate(name, value)
+        value = self.validate(name, value)
+        if name == "client-output-buffer-limit":
+            value = _merge_output_limits(self.values.get(name, ""), value)
+        self.values[name] = value
 
     def get_matching(self, pattern: str) -> list[tuple[str, str]]:
         pat = pattern.lower()
@@ -321,6 +325,11 @@ class Config:
         value = " ".join(args) if canon in multi else (args[0] if args else "")
         if canon == "save" and value in ('""', "''"):
             value = ""
+        if canon == "save" and value:
+            # the first `save` of a load replaces the built-in save points, later ones add to it
+            if self._saves_seen:
+                value = (self.values.get("save", "") + " " + value).strip()
+            self._saves_seen = True
         try:
             self.set(canon, value)
         except ConfigError as e:
@@ -401,3 +410,22 @@ def _kind(name: str, default: str) -> str:
     if re.fullmatch(r"-?\d+", default or "x") and name not in ("unixsocketperm",):
         return "int"
     return "string"
+
+
+_LIMIT_CLASSES = ("normal", "slave", "pubsub")
+
+
+def _merge_output_limits(current: str, new: str) -> str:
+    """client-output-buffer-limit sets only the classes it names (as Redis: several lines or
+    CONFIG SETs each change theirs); the value keeps normal, slave, pubsub in that order."""
+    limits = {}
+    for text in (current, new):
+        parts = text.split()
+        for i in range(0, len(parts) - 3, 4):
+            cls = parts[i].lower()
+            hard, soft, secs = parts[i + 1 : i + 4]
+            sizes = [parse_memory(x) for x in (hard, soft)]  # shown in bytes, as Redis does
+            limits["slave" if cls == "replica" else cls] = [
+                str(n) if n is not None else x for n, x in zip(sizes, (hard, soft), strict=True)
+            ] + [secs]
+    return " ".join(" ".join([c, *limits[c]]) for c in _LIMIT_CLASSES if c in limits)

@@ -51,8 +51,9 @@ def _lines_for(engine: Any, name: str, value: str) -> list[str]:
     return [f"{name} {repr_arg(value)}"]
 
 
-def rewrite(engine: Any) -> None:
-    """Rewrite engine.config.file; raises OSError."""
+def rewrite(engine: Any, force_all: bool = False) -> None:
+    """Rewrite engine.config.file; raises OSError. `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL)
+    writes every parameter, defaults included."""
     cfg = engine.config
     path = cfg.file
     try:
@@ -62,8 +63,10 @@ def rewrite(engine: Any) -> None:
         old = []
     # what each known parameter should read now; None: drop its lines
     wanted: dict[str, list[str] | None] = {}
+    from respdb.config import ALIASES
+
     for name, value in cfg.values.items():
-        if name in ("dir",):
+        if name in ("dir",) or name in ALIASES:  # (an alias is written under its own name)
             continue
         wanted[name] = _lines_for(engine, name, value)
     wanted["dir"] = ['dir "%s"' % repr_arg(os.getcwd()).strip('"')]
@@ -109,7 +112,7 @@ def rewrite(engine: Any) -> None:
         if name in done or lines is None:
             continue
         # (Redis always writes the percentiles line, default or not)
-        if name in ALWAYS or cfg.values[name] != cfg.defaults.get(name):
+        if force_all or name in ALWAYS or cfg.values[name] != cfg.defaults.get(name):
             tail.extend(lines)
     tail.extend(users or ())
     if tail:

@@ -139,3 +139,38 @@ def test_rename_command() -> None:
             f.write(line + "\n")
         out = subprocess.run([sys.executable, "-m", "respdb", conf], capture_output=True, text=True, timeout=30)
         assert out.returncode == 1 and error in out.stderr
+
+
+def test_rewrite_force_all_round_trips_and_save_points() -> None:
+    # unit/introspection "CONFIG REWRITE sanity" (DEBUG CONFIG-REWRITE-FORCE-ALL, then a restart
+    # with the same CONFIG GET *) and "CONFIG save params special case handled properly"
+    d = tempfile.mkdtemp(prefix="cfgrw-")
+    conf = os.path.join(d, "server.conf")
+    with open(conf, "w") as f:
+        f.write("save 900 1\nclient-output-buffer-limit pubsub 1mb 512kb 30\nslave-read-only yes\n")
+    exe = [sys.executable, "-m", "respdb"]
+    port = free_port()
+    proc = subprocess.Popen([*exe, conf, "--port", str(port), "--save", "100 100", "--enable-debug-command", "yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=d)  # fmt: skip
+    wait_port(port, proc)
+    try:
+        c = RawConn(port)
+        assert c.cmd("CONFIG", "GET", "save") == b"*2\r\n$4\r\nsave\r\n$13\r\n900 1 100 100\r\n"
+        limits = c.cmd("CONFIG", "GET", "client-output-buffer-limit")
+        assert b"normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 30" in limits
+        before = _config(port)
+        assert c.cmd("DEBUG", "CONFIG-REWRITE-FORCE-ALL") == b"+OK\r\n"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    port = free_port()
+    proc = _start(exe, conf, port)
+    try:
+        after = _config(port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    for k in VOLATILE:
+        before.pop(k.encode(), None)
+        after.pop(k.encode(), None)
+    assert after == before

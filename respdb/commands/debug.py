@@ -350,16 +350,12 @@ def _change_repl_id(c, argv):
 
 @sub("config-rewrite-force-all", 2)
 def _config_rewrite_all(c, argv):
-    cfg = c.engine.config
-    if not cfg.file:
+    from respdb.config_rewrite import rewrite
+
+    if not c.engine.config.file:
         raise CommandError("ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address")
-    lines = []
-    for name, value in cfg.values.items():
-        lines.append("%s %s" % (name, value if value and " " not in value else '"%s"' % value))
     try:
-        with open(cfg.file + ".tmp", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(cfg.file + ".tmp", cfg.file)
+        rewrite(c.engine, force_all=True)
     except OSError as err:
         raise CommandError("ERR CONFIG-REWRITE-FORCE-ALL failed: %s" % err.strerror) from None
     return OK
