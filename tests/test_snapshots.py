@@ -516,3 +516,27 @@ def test_a_save_child_does_not_keep_the_port() -> None:
             os.kill(pid, signal.SIGKILL)
     finally:
         s.stop()
+
+
+def test_key_load_delay_slows_the_start_up_load() -> None:
+    # integration/rdb "client freed during loading" relies on key-load-delay
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        r.cmd("DEBUG", "POPULATE", "2000")
+        assert r.cmd("SAVE") == b"+OK\r\n"
+    finally:
+        s.stop()
+    s2 = start_respdb("--dir", s.workdir, "--key-load-delay", "1000")  # 2000 keys: 2 s or more
+    try:
+        r = RawConn(s2.port)
+        assert b"loading:1\r\n" in r.cmd("INFO", "persistence")
+        assert r.cmd("GET", "key:1").startswith(b"-LOADING")
+        deadline = time.monotonic() + 30
+        while b"loading:1\r\n" in r.cmd("INFO", "persistence") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert r.cmd("DBSIZE") == b":2000\r\n"
+    finally:
+        s2.stop()

@@ -958,14 +958,16 @@ def parse_rdb(
     verify_checksum: bool = True,
     log: Callable[[str, str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    key_delay: int = 0,
 ) -> LoadResult:
-    """Parse a whole RDB file (or an AOF's RDB preamble) into plain dicts; raises RDBError."""
+    """Parse a whole RDB file (or an AOF's RDB preamble) into plain dicts; raises RDBError.
+    `key_delay`: key-load-delay, microseconds to wait after each key (tests slow loads down)."""
     # Millions of new container objects would set off the cyclic collector over and over, each
     # pass walking the whole growing heap; none of them can form a cycle, so it is paused.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse_rdb(data, ndb, limits, now_ms, skip_expired, verify_checksum, log, progress)
+        return _parse_rdb(data, ndb, limits, now_ms, skip_expired, verify_checksum, log, progress, key_delay)
     finally:
         if enabled:
             gc.enable()
@@ -980,6 +982,7 @@ def _parse_rdb(
     verify_checksum: bool,
     log: Callable[[str, str], None] | None,
     progress: Callable[[int, int], None] | None,
+    key_delay: int = 0,
 ) -> LoadResult:
     log = log or (lambda level, msg: None)
     now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -1041,6 +1044,8 @@ def _parse_rdb(
                 elif freq != -1:
                     res.access[(dbid, key)] = ("freq", freq)
                 res.keys_loaded += 1
+                if key_delay:
+                    debug_delay(key_delay)
             expire = idle = freq = -1
             continue
         if t == OP_EXPIRETIME_MS:
@@ -1092,7 +1097,9 @@ def _parse_rdb(
             else:
                 expected = crc64(memoryview(data)[:crc_at])
                 if stored != expected:
-                    raise RDBError("wrong RDB checksum expected: (%016x) got (%016x)" % (expected, stored), crc_at)
+                    raise RDBError(
+                        "RDB CRC error: wrong RDB checksum expected: (%016x) got (%016x)" % (expected, stored), crc_at
+                    )
                 res.checksum_checked = True
     res.end = r.pos
     return res

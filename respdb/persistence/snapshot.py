@@ -337,6 +337,7 @@ class Persistence:
             verify_checksum=e.config["rdbchecksum"] == "yes",
             log=e.log,
             progress=progress,
+            key_delay=e.config.get_int("key-load-delay"),
         )
 
     def install(self, res: rdb.LoadResult) -> None:
