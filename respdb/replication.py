@@ -378,16 +378,21 @@ class Replication:
         from respdb.replica import Upstream
 
         e = self.engine
-        was_master = self.upstream is None
-        if self.upstream is not None:
-            self.upstream.close()
+        old = self.upstream
+        dbid = 0
+        if old is not None:
+            if old.client is not None:
+                dbid = old.client.db.id
+            elif old.cached is not None:
+                dbid = old.cached[2]
+            old.close()
         e.blocking.disconnect_all_blocked()  # blocked on a master, now on a replica
         self.disconnect_replicas()
         up = Upstream(e, host, port)
-        if was_master:
-            # a former replica of ours may continue from our history (Redis's
-            # replicationCacheMasterUsingMyself)
-            up.cached = (self.replid, self.offset + 1, 0)
+        # The new master may continue our history: as a master it was ours (Redis's
+        # replicationCacheMasterUsingMyself), as a replica our old master's (the cached master),
+        # which the new one may share (a sibling, or the old master's promoted replica).
+        up.cached = (self.replid, self.offset + 1, dbid)
         self.upstream = up
         Database.on_set_expire = self.local_expire
         e.config.values["replicaof"] = "%s %d" % (host, port)  # what CONFIG GET replicaof shows

@@ -393,3 +393,25 @@ def test_script_set_repl_targets(replica: ServerProc) -> None:
         assert m.cmd("MGET", "a", "b", "c", "d") == b"*4\r\n$1\r\n1\r\n" + nil + b"$1\r\n3\r\n$1\r\n4\r\n"
     finally:
         master.stop()
+
+
+def test_switching_masters_continues_with_a_partial_resync(replica: ServerProc) -> None:
+    # integration/psync2: a replica moved to a sibling of its master continues the history
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    sibling = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r, s = RawConn(master.port), RawConn(replica.port), RawConn(sibling.port)
+        _follow(r, master)
+        _follow(s, master)
+        m.cmd("SET", "a", "1")
+        _caught_up(r, m)
+        _caught_up(s, m)
+        assert s.cmd("REPLICAOF", "NO", "ONE") == b"+OK\r\n"  # the sibling is promoted
+        s.cmd("SET", "b", "2")
+        _follow(r, sibling)
+        _caught_up(r, s)
+        assert r.cmd("MGET", "a", "b") == b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+        assert _info(s, "stats")["sync_partial_ok"] == "1" and _info(s, "stats")["sync_full"] == "0"
+    finally:
+        master.stop()
+        sibling.stop()
