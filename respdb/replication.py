@@ -435,6 +435,40 @@ class Replication:
             elif when <= now:
                 e._expire_key(db, key)
 
+    def save_info(self) -> tuple[str, int, int] | None:
+        """What an RDB file keeps of our replication history (Redis's rdbPopulateSaveInfo): a
+        master's with a backlog, a replica's with a master (connected or cached)."""
+        up = self.upstream
+        if up is None:
+            return (self.replid, self.offset, max(self.seldb, 0)) if self.backlog_first else None
+        if up.client is not None:
+            return (self.replid, self.offset, up.client.db.id)
+        if up.cached is not None:
+            return (self.replid, self.offset, up.cached[2])
+        return None
+
+    def restore_info(self, aux: dict[bytes, bytes]) -> None:
+        """Start-up load of an RDB file with repl-id/repl-offset: a replica (replicaof set)
+        takes that history to ask its master to continue it; a master keeps it as its second ID,
+        with a backlog from that offset, so its replicas can continue after the restart."""
+        replid = aux.get(b"repl-id", b"").decode("latin-1")
+        try:
+            offset = int(aux.get(b"repl-offset", b""))
+        except ValueError:
+            return
+        if len(replid) != 40:
+            return
+        e = self.engine
+        e.replid = replid
+        self.offset = offset
+        if e.config["replicaof"]:
+            return  # (set_master, right after, asks to continue from here)
+        self.shift_replid(new_replid())
+        self.backlog_first = offset + 1
+        self.backlog = bytearray()
+        if self.feed not in e.propagators:
+            e.propagators.append(self.feed)
+
     def shift_replid(self, replid: str) -> None:
         self.replid2 = self.replid
         self.second_offset = self.offset + 1

@@ -415,3 +415,55 @@ def test_switching_masters_continues_with_a_partial_resync(replica: ServerProc) 
     finally:
         master.stop()
         sibling.stop()
+
+
+def test_partial_resync_after_restarts() -> None:
+    # integration/psync2-master-restart and psync2 "Partial resync after restart using RDB aux
+    # fields": an RDB keeps repl-id/repl-offset, so a restarted master or replica continues
+    import subprocess
+    import sys
+
+    from conftest import start_respdb as start
+    from conftest import wait_port
+
+    def restart(s: ServerProc, *args: str) -> ServerProc:
+        try:
+            RawConn(s.port).cmd("SHUTDOWN", "SAVE")
+        except ConnectionError:
+            pass  # (SHUTDOWN answers by closing)
+        s.proc.wait(10)
+        cmd = [sys.executable, "-m", "respdb", "--port", str(s.port), "--bind", "127.0.0.1", "--dir", s.workdir,
+               "--enable-debug-command", "yes", *args]  # fmt: skip
+        with open(s.log, "a") as logf:
+            proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=s.workdir)
+        wait_port(s.port, proc)
+        return ServerProc(proc, s.port, s.workdir, s.log)
+
+    master = start("--repl-diskless-sync-delay", "0", "--save", "")
+    replica = start()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "a", "1")
+        _caught_up(r, m)
+        old = _info(m, "replication")
+        master = restart(master, "--repl-diskless-sync-delay", "0")
+        m = RawConn(master.port)
+        info = _info(m, "replication")
+        assert info["master_replid2"] == old["master_replid"]
+        assert info["master_repl_offset"] == old["master_repl_offset"]
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", timeout=20, what="back")
+        m.cmd("SET", "b", "2")
+        _caught_up(r, m)
+        assert r.cmd("GET", "b") == b"$1\r\n2\r\n"
+        stats = _info(m, "stats")
+        assert stats["sync_full"] == "0" and stats["sync_partial_ok"] == "1"
+        # the replica restarts too, and continues as well
+        replica = restart(replica, "--replicaof", "127.0.0.1", str(master.port))
+        r = RawConn(replica.port)
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", timeout=20, what="replica back")
+        assert _info(m, "stats")["sync_full"] == "0" and _info(m, "stats")["sync_partial_ok"] == "2"
+        assert r.cmd("MGET", "a", "b") == b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    finally:
+        master.stop()
+        replica.stop()

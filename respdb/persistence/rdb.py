@@ -1203,11 +1203,13 @@ def write_rdb(
     with_data: bool = True,
     repl_stream_db: int | None = None,
     key_delay: int = 0,
+    repl_info: tuple[str, int, int] | None = None,
 ) -> int:
     """Serialize every database to `write` (called with chunks); returns the bytes written.
     Without `with_data`, only the header and functions (a replica's REPLCONF rdb-filter-only).
     `repl_stream_db`: for a replica of a replica, the database our master's stream has SELECTed.
-    `key_delay`: rdb-key-save-delay, microseconds to wait after each key (tests slow saves down)."""
+    `key_delay`: rdb-key-save-delay, microseconds to wait after each key (tests slow saves down).
+    `repl_info`: (replication ID, offset, stream db) as Redis's repl-id/repl-offset aux fields."""
     from respdb import lfu
     from respdb.persistence.functions import libraries
 
@@ -1226,8 +1228,13 @@ def write_rdb(
     add(_aux(b"redis-bits", b"64"))
     add(_aux(b"ctime", b"%d" % int(time.time())))
     add(_aux(b"used-mem", b"%d" % _used_memory()))
+    if repl_info is not None:  # (replid, offset, stream db): a restart can continue the history
+        replid, offset, repl_stream_db = repl_info
     if repl_stream_db is not None:  # a replica's snapshot: the database its master's stream is in
         add(_aux(b"repl-stream-db", b"%d" % repl_stream_db))
+    if repl_info is not None:
+        add(_aux(b"repl-id", replid.encode()))
+        add(_aux(b"repl-offset", b"%d" % offset))
     add(_aux(b"aof-base", b"1" if aof_base else b"0"))
     for code in libraries(engine) if functions is None else functions:
         add(b"\xf5" + enc_str(code, compress))

@@ -121,7 +121,9 @@ class Persistence:
             return False
         try:
             with f:
-                rdb.write_rdb(e, f.write, key_delay=e.config.get_int("rdb-key-save-delay"))
+                rdb.write_rdb(
+                    e, f.write, key_delay=e.config.get_int("rdb-key-save-delay"), repl_info=e.replication.save_info()
+                )
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as err:
@@ -367,6 +369,7 @@ class Persistence:
             self.load_total = os.path.getsize(path)  # known before the worker reads it (INFO loading_*)
             res = await asyncio.get_running_loop().run_in_executor(None, self.parse_file, path)
             self.install(res)
+            self.engine.replication.restore_info(res.aux)  # repl-id / repl-offset: PSYNC after a restart
         except (rdb.RDBError, OSError, ValueError) as err:
             self._load_failed(path, err)
             return False
