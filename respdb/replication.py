@@ -257,6 +257,7 @@ class Replication:
             if b"eof" in r.capa:
                 head += b"$EOF:" + self.eof_mark + b"\r\n"
             r.state = "wait_end"
+            r.pending = []
             r.progress = time.monotonic()
             conn = r.client.conn
             if conn is not None:
@@ -519,7 +520,8 @@ class Replication:
     @staticmethod
     def _write(r: Replica, data: bytes) -> None:
         if r.state != "online":
-            r.pending.append(data)  # after its snapshot
+            if r.state != "wait_start":  # (waiting for a snapshot that will include it)
+                r.pending.append(data)  # after its snapshot
             return
         conn = r.client.conn
         if conn is not None:

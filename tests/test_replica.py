@@ -467,3 +467,23 @@ def test_partial_resync_after_restarts() -> None:
     finally:
         master.stop()
         replica.stop()
+
+
+def test_writes_while_a_replica_waits_for_its_snapshot(replica: ServerProc) -> None:
+    # integration/replication "Connect multiple replicas at the same time": what is written
+    # while a replica waits for the delayed snapshot is in the snapshot, not sent again
+    master = start_respdb("--repl-diskless-sync-delay", "2")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        for _i in range(50):
+            m.cmd("INCR", "counter")
+            time.sleep(0.01)
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", timeout=20, what="sync")
+        for _i in range(50):
+            m.cmd("INCR", "counter")
+        _caught_up(r, m)
+        assert _info(r, "replication")["master_repl_offset"] == _info(m, "replication")["master_repl_offset"]
+        assert r.cmd("GET", "counter") == b"$3\r\n100\r\n"
+    finally:
+        master.stop()
