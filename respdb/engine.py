@@ -505,8 +505,6 @@ class Engine:
         """After a batch of requests (Redis's beforeSleep): send batched BCAST invalidations."""
         if self.tracking.bcast_pending:
             self.tracking.flush_broadcasts()
-        if self.replication.ack_wanted:
-            self.replication.before_sleep()  # WAIT: REPLCONF GETACK to the replicas
 
     def _send_pending_invalidations(self, c: Client, reply: bytes) -> bytes:
         """Invalidations for keys the running client changed go after its own reply."""

@@ -101,7 +101,6 @@ class Replication:
         self.eof_mark = b""
         self.rdb_parts: list[bytes] = []
         self.last_newline = time.monotonic()
-        self.ack_wanted = False  # a WAIT asked: REPLCONF GETACK before the next sleep
 
     @property
     def replid(self) -> str:
@@ -629,13 +628,8 @@ class Replication:
     def wait_for(self, c: Client, numreplicas: int) -> None:
         """Park a WAIT (already blocked by the caller) until enough replicas acknowledge."""
         self.waiting.append((c, self.offset, numreplicas))
-        self.ack_wanted = True
-
-    def before_sleep(self) -> None:
-        if self.ack_wanted:
-            self.ack_wanted = False
-            if self.replicas and self.upstream is None:
-                self._send(_GETACK)
+        if self.replicas and self.upstream is None:
+            self._send(_GETACK)  # (Redis groups them in beforeSleep; one per WAIT is as good)
 
     def on_ack(self) -> None:
         """A replica acknowledged: answer the WAITs it satisfies."""

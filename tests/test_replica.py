@@ -487,3 +487,28 @@ def test_writes_while_a_replica_waits_for_its_snapshot(replica: ServerProc) -> N
         assert r.cmd("GET", "counter") == b"$3\r\n100\r\n"
     finally:
         master.stop()
+
+
+def test_wait_asks_for_acknowledgements_at_once(replica: ServerProc) -> None:
+    # unit/wait: after the replica was stopped and resumed, WAIT 1 1000 gets its answer from
+    # the REPLCONF GETACK it sends, not from the replica's once-a-second ACK
+    import os
+    import signal
+
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "foo", "0")
+        assert m.cmd("WAIT", "1", "5000") == b":1\r\n"
+        os.kill(replica.proc.pid, signal.SIGSTOP)
+        try:
+            m.cmd("INCR", "foo")
+            assert m.cmd("WAIT", "1", "500") == b":0\r\n"
+        finally:
+            os.kill(replica.proc.pid, signal.SIGCONT)
+        t0 = time.monotonic()
+        assert m.cmd("WAIT", "1", "1000") == b":1\r\n"
+        assert time.monotonic() - t0 < 0.5
+    finally:
+        master.stop()
