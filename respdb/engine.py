@@ -740,6 +740,9 @@ class Engine:
         self.pause_until = 0.0
         self.update_gates()
         self.blocking.release_postponed()
+        up = self.replication.upstream
+        if up is not None and up.buf and up.state == "connected":
+            up.resume()  # what the master sent during the pause
 
     def check_pause_end(self) -> None:
         if self.pause_mode and time.monotonic() >= self.pause_until:

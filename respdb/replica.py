@@ -384,9 +384,18 @@ class Upstream:
             self._apply()
         self.send_ack()
 
+    def resume(self) -> None:
+        """CLIENT PAUSE ended: apply what the master sent meanwhile."""
+        self._apply()
+        self.engine.before_sleep()
+
     def _apply(self) -> None:
-        """Run every complete command of the stream as the master client."""
+        """Run every complete command of the stream as the master client. During CLIENT PAUSE
+        nothing is applied (as Redis pauses the master client): the offset stays, and so do the
+        acknowledgements WAIT on the master counts."""
         e = self.engine
+        if e.pause_mode:
+            return
         repl = e.replication
         data = self.buf
         n = len(data)

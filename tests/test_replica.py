@@ -512,3 +512,25 @@ def test_wait_asks_for_acknowledgements_at_once(replica: ServerProc) -> None:
         assert time.monotonic() - t0 < 0.5
     finally:
         master.stop()
+
+
+def test_a_paused_replica_applies_nothing(replica: ServerProc) -> None:
+    # unit/pause "Test when replica paused, offset would not grow" and unit/wait "WAIT
+    # implicitly blocks on client pause since ACKs aren't sent"
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        _follow(r, master)
+        m.cmd("SET", "foo", "0")
+        _caught_up(r, m)
+        old = _info(r, "replication")["slave_repl_offset"]
+        r.cmd("CLIENT", "PAUSE", "100000", "WRITE")
+        m.cmd("INCR", "foo")
+        assert m.cmd("WAIT", "1", "1000") == b":0\r\n"
+        assert _info(r, "replication")["slave_repl_offset"] == old
+        assert r.cmd("GET", "foo") == b"$1\r\n0\r\n"
+        r.cmd("CLIENT", "UNPAUSE")
+        assert m.cmd("WAIT", "1", "1000") == b":1\r\n"
+        assert r.cmd("GET", "foo") == b"$1\r\n1\r\n"
+    finally:
+        master.stop()
