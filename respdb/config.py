@@ -76,6 +76,9 @@ ALIASES = {
     "cluster-slave-validity-factor": "cluster-replica-validity-factor",
 }
 
+# enum parameters that take several of their values at once (Redis's multi-arg enums)
+MULTI_ENUMS = ("shutdown-on-sigint", "shutdown-on-sigterm")
+
 ENUMS = {
     "loglevel": ["debug", "verbose", "notice", "warning"],
     "maxmemory-policy": [
@@ -188,6 +191,12 @@ class Config:
             return v
         if kind == "enum":
             v = value.lower()
+            if name in MULTI_ENUMS:  # several flags at once ("nosave now"), shown in table order
+                words = v.split()
+                if not words or any(w not in ENUMS[name] for w in words):
+                    raise ConfigError("argument(s) must be one of the following: " + ", ".join(ENUMS[name]))
+                flags = [w for w in ENUMS[name] if w in words and w != "default"]
+                return " ".join(flags) or "default"
             if v not in ENUMS[name]:
                 raise ConfigError("argument(s) must be one of the following: " + ", ".join(ENUMS[name]))
             return v

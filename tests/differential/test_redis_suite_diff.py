@@ -413,3 +413,17 @@ def _pubsub_victim_survives(port: int) -> bool:
 def test_subscriber_killed_when_allchannels_revoked(redis_server, respdb_server):
     assert _pubsub_victim_survives(redis_server.port) is False
     assert _pubsub_victim_survives(respdb_server.port) is False
+
+
+SHUTDOWN_FLAGS = [
+    ("CONFIG", "SET", "shutdown-on-sigterm", "nosave now"), ("CONFIG", "GET", "shutdown-on-sigterm"),
+    ("CONFIG", "SET", "shutdown-on-sigterm", "now nosave"), ("CONFIG", "GET", "shutdown-on-sigterm"),
+    ("CONFIG", "SET", "shutdown-on-sigterm", "save force"), ("CONFIG", "GET", "shutdown-on-sigterm"),
+    ("CONFIG", "SET", "shutdown-on-sigterm", "bogus"), ("CONFIG", "SET", "shutdown-on-sigterm", "default"),
+    ("CONFIG", "GET", "shutdown-on-sigterm"),
+]  # fmt: skip
+
+
+def test_shutdown_on_signal_takes_several_flags(redis_server, respdb_server):
+    # unit/introspection / unit/shutdown: CONFIG SET shutdown-on-sigterm "nosave now"
+    assert _replies(respdb_server.port, SHUTDOWN_FLAGS) == _replies(redis_server.port, SHUTDOWN_FLAGS)
