@@ -157,6 +157,9 @@ class Config:
         self.kinds = {name: _kind(name, v) for name, v in self.defaults.items()}
         self.file: str = ""
         self.listeners: list[Any] = []  # callables(name, value) run after a change
+        # name -> callable(value) that puts a CONFIG SET into effect and raises ConfigError when
+        # it can't (the value is then rolled back): the network layer's port and bind
+        self.appliers: dict[str, Any] = {}
         self.users: list[list[bytes]] = []  # `user <name> <rules...>` directives, loaded by acl.py
         self.renames: list[tuple[str, str]] = []  # `rename-command <name> <new name or "">`
         self._saves_seen = False  # a `save` directive was read (see apply_directive)

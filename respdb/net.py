@@ -10,6 +10,7 @@ make the server buffer without bound.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import socket
@@ -501,6 +502,7 @@ class Server:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.servers: list[asyncio.AbstractServer] = []
+        self.tcp_servers: list[asyncio.AbstractServer] = []  # (what CONFIG SET port/bind replaces)
         self.stopping: asyncio.Event | None = None
         self.exit_code = 0
         self.shared: NetShared | None = None
@@ -535,9 +537,10 @@ class Server:
                         f"Could not create server TCP listening socket {host}:{port}: {err.strerror}"
                     ) from None
                 self.servers.append(srv)
+                self.tcp_servers.append(srv)
             e.tcp_port = port
-            if port == 0:
-                pass
+        cfg.appliers["port"] = lambda value: self._relisten(int(value), cfg["bind"])
+        cfg.appliers["bind"] = lambda value: self._relisten(cfg.get_int("port"), value)
         await TLSListeners(e, lambda: RespProtocol(e, shared), backlog, self.servers).start()  # tls-port
         sock_path = cfg["unixsocket"]
         if sock_path:
@@ -566,6 +569,53 @@ class Server:
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
         loop.create_task(self._cron())
+
+    def _relisten(self, port: int, bind: str) -> None:
+        """CONFIG SET port / bind: listen on the new addresses first, then stop listening on
+        the old ones (Redis's changeListenPort / changeBindAddr); ConfigError if it can't."""
+        from respdb.config import ConfigError
+
+        e = self.engine
+        loop = asyncio.get_running_loop()
+        socks = []
+        for addr in bind.split() if port else ():
+            optional = addr.startswith("-")
+            host = {"*": "0.0.0.0", "::*": "::"}.get(addr.lstrip("-"), addr.lstrip("-"))
+            try:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((host, port))
+                sock.listen(e.config.get_int("tcp-backlog"))
+                sock.setblocking(False)
+            except OSError as err:
+                socks.pop().close()
+                if optional and err.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                    continue
+                for other in socks:
+                    other.close()
+                if port != e.tcp_port:
+                    raise ConfigError("Unable to listen on this port") from None
+                raise ConfigError("Failed to bind to specified addresses.") from None
+        old = self.tcp_servers
+        self.tcp_servers = []
+        for srv in old:
+            srv.close()
+            self.servers.remove(srv)
+        shared = self.shared
+        for sock in socks:
+
+            async def serve(sock: socket.socket = sock) -> None:
+                srv = await loop.create_server(lambda: RespProtocol(e, shared), sock=sock)
+                self.servers.append(srv)
+                self.tcp_servers.append(srv)
+
+            loop.create_task(serve())
+        e.tcp_port = port
+        e.listener_fds = [s.fileno() for s in socks] + [s.fileno() for srv in self.servers for s in srv.sockets]
 
     def bound_port(self) -> int:
         for srv in self.servers:

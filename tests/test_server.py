@@ -253,3 +253,44 @@ def test_maxclients(tmp_path):
         for x in conns:
             x.close()
         s.stop()
+
+
+def test_config_set_port_and_bind_move_the_listener() -> None:
+    # unit/networking "CONFIG SET port number" and "CONFIG SET bind address"
+    import socket as socketmod
+
+    from conftest import free_port
+
+    s = start_respdb()
+    try:
+        c = RawConn(s.port)
+        new = free_port()
+        assert c.cmd("CONFIG", "SET", "port", str(new)) == b"+OK\r\n"
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                moved = RawConn(new)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert moved.cmd("PING") == b"+PONG\r\n"
+        with pytest.raises(OSError):
+            RawConn(s.port)  # no longer listening there
+        taken = socketmod.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        try:
+            busy = taken.getsockname()[1]
+            assert moved.cmd("CONFIG", "SET", "port", str(busy)).startswith(
+                b"-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port"
+            )
+        finally:
+            taken.close()
+        assert moved.cmd("CONFIG", "GET", "port") == b"*2\r\n$4\r\nport\r\n$%d\r\n%d\r\n" % (len(str(new)), new)
+        assert moved.cmd("CONFIG", "SET", "bind", "999.999.999.999") == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+        )
+        assert RawConn(new).cmd("PING") == b"+PONG\r\n"
+    finally:
+        s.stop()

@@ -343,6 +343,15 @@ def cmd_config_set(c, argv):
                 raise CommandError(
                     "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (raw, err)
                 ) from None
+        for raw, name, _ in pairs:
+            apply = cfg.appliers.get(name)
+            if apply is not None and cfg.values[name] != old[name]:
+                try:
+                    apply(cfg.values[name])
+                except ConfigError as err:
+                    raise CommandError(
+                        "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (raw, err)
+                    ) from None
     except CommandError:
         cfg.values.update(old)
         raise
