@@ -74,6 +74,7 @@ async def run(config: Config) -> int:
         with open(pidfile, "w") as f:
             f.write(f"{os.getpid()}\n")
     engine.tcp_port = server.bound_port() or engine.tcp_port
+    engine.oom.apply()  # oom-score-adj from the configuration
     if config["always-show-logo"] == "yes":
         _banner(engine)
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")

@@ -23,7 +23,7 @@ ACTIVE = {
     "replicaof", "masterauth", "masteruser", "replica-read-only", "replica-serve-stale-data",
     "repl-backlog-size", "repl-backlog-ttl", "repl-timeout", "replica-announce-ip", "replica-announce-port",
     "replica-ignore-maxmemory", "replica-priority", "replica-announced", "enable-module-command",
-    "rdb-key-save-delay", "key-load-delay",
+    "rdb-key-save-delay", "key-load-delay", "oom-score-adj", "oom-score-adj-values",
     "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
     "dir", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
     "proto-max-bulk-len", "client-query-buffer-limit", "hz",
@@ -203,6 +203,10 @@ class Config:
             if v not in ENUMS[name]:
                 raise ConfigError("argument(s) must be one of the following: " + ", ".join(ENUMS[name]))
             return v
+        if name == "oom-score-adj-values":
+            from respdb.oom import validate_values
+
+            return validate_values(value)
         if name == "maxmemory-clients":  # Redis 7.0's one memory-or-percent parameter
             if value.endswith("%"):
                 digits = value[:-1]

@@ -35,6 +35,7 @@ from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.keyspace import Database
 from respdb.latency import FLOOR_NS, Latency
+from respdb.oom import OOMScore
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
@@ -144,12 +145,21 @@ class Engine:
         self.tcp_port = 0
         self.persistence = Persistence(self)  # RDB snapshots: SAVE/BGSAVE state, save points
         self.aof = AOF(self)  # multi-part AOF: appending, fsync policy, BGREWRITEAOF
+        self.oom = OOMScore(self)  # oom-score-adj (respdb/oom.py)
+        for name in ("oom-score-adj", "oom-score-adj-values"):
+            self.config.appliers[name] = self._apply_oom
         acl_error = self.acl.load_at_startup()  # `user` directives and the aclfile
         if acl_error is not None:
             self.log("warning", acl_error)
             raise SystemExit(1)
 
     # -- configuration -----------------------------------------------------
+
+    def _apply_oom(self, value: str) -> None:
+        from respdb.config import ConfigError
+
+        if not self.oom.apply():
+            raise ConfigError("Failed to set current oom_score_adj. Check server logs.")
 
     def _rename_commands(self) -> None:
         """rename-command: this engine's dispatch dicts become copies without the old names

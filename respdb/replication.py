@@ -397,6 +397,7 @@ class Replication:
         Database.on_set_expire = self.local_expire
         e.config.values["replicaof"] = "%s %d" % (host, port)  # what CONFIG GET replicaof shows
         e.update_gates()
+        e.oom.apply()
         up.connect()
 
     def unset_master(self) -> None:
@@ -411,6 +412,7 @@ class Replication:
         Database.on_set_expire = None
         self.local_expires.clear()
         e.config.values["replicaof"] = ""
+        e.oom.apply()
         self.shift_replid(new_replid())
         self.seldb = -1  # our own stream starts with a SELECT
         self.disconnect_replicas()  # they learn the new ID on reconnecting (+CONTINUE <id>)

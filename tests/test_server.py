@@ -294,3 +294,46 @@ def test_config_set_port_and_bind_move_the_listener() -> None:
         assert RawConn(new).cmd("PING") == b"+PONG\r\n"
     finally:
         s.stop()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/oom_score_adj"), reason="needs Linux's /proc/<pid>/oom_score_adj")
+def test_oom_score_adj() -> None:
+    # unit/oom-score-adj
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        path = "/proc/%d/oom_score_adj" % s.proc.pid
+
+        def get(p: str = path) -> int:
+            with open(p) as f:
+                return int(f.read())
+
+        base = get()
+        assert r.cmd("CONFIG", "SET", "oom-score-adj-values", "10 20 30") == b"+OK\r\n"
+        assert get() == base  # not in use yet: untouched
+        r.cmd("CONFIG", "SET", "oom-score-adj", "yes")
+        assert get() == base + 10
+        r.cmd("REPLICAOF", "localhost", "1")
+        assert get() == base + 20
+        r.cmd("REPLICAOF", "NO", "ONE")
+        assert get() == base + 10
+        r.cmd("SET", "a", "b")
+        r.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000000")
+        r.cmd("BGSAVE")
+        time.sleep(0.3)
+        child = subprocess.run(["pgrep", "-P", str(s.proc.pid)], capture_output=True, text=True).stdout.split()[0]
+        try:
+            assert get("/proc/%s/oom_score_adj" % child) == base + 30
+        finally:
+            os.kill(int(child), signal.SIGKILL)
+        r.cmd("CONFIG", "SET", "oom-score-adj", "no")
+        assert get() == base  # the base written back
+        r.cmd("CONFIG", "SET", "oom-score-adj-values", "9 9 9", "oom-score-adj", "absolute")
+        assert get() == 9
+        assert r.cmd("CONFIG", "SET", "oom-score-adj-values", "2001 2001 2001") == (
+            b"-ERR CONFIG SET failed (possibly related to argument 'oom-score-adj-values') - "
+            b"Invalid oom-score-adj-values, elements must be between -2000 and 2000.\r\n"
+        )
+        r.cmd("CONFIG", "SET", "oom-score-adj", "no")
+    finally:
+        s.stop()

@@ -519,6 +519,9 @@ def child_setup(engine: Any) -> None:
             os.close(fd)
         except OSError:
             pass
+    oom = getattr(engine, "oom", None)
+    if oom is not None:
+        oom.apply("bgchild")
 
 
 def reap(pid: int) -> int | None:
