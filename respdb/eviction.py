@@ -131,6 +131,8 @@ class Evictor:
         self.tenacity = 10
         self.lazy = False
         self.startup = STARTUP_BASE  # the baseline: everything but the dataset (see above)
+        self.clients_mem = 0  # clients' buffers (measure_clients)
+        self.not_counted = 0  # replicas' buffers and the backlog: reported, not evicted for
         from respdb.commands.server import rss_bytes
 
         self.process_base = rss_bytes()  # the RSS at start-up (without maxmemory, INFO uses RSS)
@@ -222,7 +224,29 @@ class Evictor:
         return self.total
 
     def used_memory(self) -> int:
-        return self.startup + self.dataset()
+        """What INFO reports; eviction leaves out the replicas' buffers (evict_memory)."""
+        return self.startup + self.dataset() + self.clients_mem + self.not_counted
+
+    def evict_memory(self) -> int:
+        return self.startup + self.dataset() + self.clients_mem
+
+    def measure_clients(self) -> None:
+        """Clients' query and output buffers count as used memory, as in Redis, except the
+        replicas' (Redis's freeMemoryGetNotCountedMemory). Summed from the cron."""
+        e = self.engine
+        counted = 0
+        replicas = 0
+        for c in e.clients.values():
+            conn = c.conn
+            size = c.qbuf + (conn.output_size() if conn is not None and hasattr(conn, "output_size") else 0)
+            if c.kind == "replica":
+                replicas += size
+            else:
+                counted += size
+        for r in e.replication.replicas.values():
+            replicas += sum(len(x) for x in r.pending)
+        self.clients_mem = counted
+        self.not_counted = replicas + len(e.replication.backlog)
 
     # -- eviction ------------------------------------------------------------
 
@@ -234,7 +258,7 @@ class Evictor:
         if self.after:
             self.dirty.update(self.after)
             self.after = []
-        if self.exact or self.recheck or self.startup + self.total + self.bound > self.maxmemory:
+        if self.exact or self.recheck or self.startup + self.total + self.bound + self.clients_mem > self.maxmemory:
             self.bound = 0
             self.exact = False
             oom = self.perform() == EVICT_FAIL
@@ -278,7 +302,7 @@ class Evictor:
         e = self.engine
         if e.pause_mode or e._exec_depth or e.busy_script is not None or getattr(e, "loading", False):
             return EVICT_OK  # not safe to change the dataset now
-        used = self.used_memory()
+        used = self.evict_memory()
         if used <= self.maxmemory:
             self.running = False
             return EVICT_OK
@@ -309,6 +333,9 @@ class Evictor:
         return EVICT_OK
 
     def cron(self) -> None:
+        self.measure_clients()
+        if self.startup + self.total + self.clients_mem > self.maxmemory:
+            self.recheck = True  # (buffers grew: the next command evicts)
         if self.running:
             # Redis re-runs an unfinished cycle from a timer on every event-loop turn; here it
             # runs from the cron, repeatedly, for up to a quarter of the cron period.
@@ -425,7 +452,8 @@ class Evictor:
 
     def info_fields(self) -> dict[str, int]:
         dataset = self.dataset()
-        return {"used_memory": self.startup + dataset, "dataset": dataset, "startup": self.startup}
+        used = self.startup + dataset + self.clients_mem + self.not_counted
+        return {"used_memory": used, "dataset": dataset, "startup": self.startup, "not_counted": self.not_counted}
 
 
 def is_oom_reject(cmd_flags: int, denyoom: int, fullname: str, in_multi: bool, queued_denyoom: bool) -> bool:

@@ -378,3 +378,34 @@ def test_maxmemory_budgets_the_data_like_redis() -> None:
         assert startup < 2_000_000 and 5_000_000 < used < 11 * 1024 * 1024
     finally:
         s.stop()
+
+
+def test_client_output_buffers_count_as_used_memory() -> None:
+    # unit/maxmemory "eviction due to output buffers of many MGET clients": clients that do
+    # not read their replies fill buffers that count against maxmemory and evict keys
+    import socket as socketmod
+
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        r.cmd("CONFIG", "SET", "maxmemory", "11mb")
+        r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        for j in range(50):
+            r.cmd("SETRANGE", str(j), "100000", "x")
+        clients = [socketmod.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
+        try:
+            deadline = time.monotonic() + 20
+            evicted = 0
+            while not evicted and time.monotonic() < deadline:
+                for c in clients:
+                    c.sendall(b"*2\r\n$4\r\nMGET\r\n$1\r\n1\r\n" * 20)
+                evicted = int(r.cmd("INFO", "stats").split(b"evicted_keys:")[1].split(b"\r\n")[0])
+            assert evicted > 0
+            assert int(r.cmd("DBSIZE")[1:-2]) < 50
+        finally:
+            for c in clients:
+                c.close()
+    finally:
+        s.stop()

@@ -114,7 +114,7 @@ def _section_memory(e) -> list[str]:
         "maxmemory_policy:" + e.config["maxmemory-policy"],
         "mem_fragmentation_ratio:%.2f" % (rss / used if used else 1.0),
         "mem_fragmentation_bytes:%d" % (rss - used),
-        "mem_not_counted_for_evict:0",  # no AOF buffer or replica output counted in `used`
+        "mem_not_counted_for_evict:%d" % mem.get("not_counted", 0),  # replicas' buffers, the backlog
         "mem_replication_backlog:%d" % len(e.replication.backlog),
         "mem_total_replication_buffers:%d" % (len(e.replication.backlog) + e.replication.output_bytes()),
         "mem_clients_slaves:%d" % e.replication.output_bytes(),
