@@ -299,10 +299,18 @@ class Config:
             if not line or line.startswith("#"):
                 continue
             parts = split_inline(line.encode("utf-8", "surrogateescape"))
-            if parts is None:
-                raise ConfigError(f"{origin}:{lineno}: unbalanced quotes in configuration line")
-            args = [p.decode("utf-8", "surrogateescape") for p in parts]
-            self.apply_directive(args[0], args[1:], f"{origin}:{lineno}")
+            try:
+                if parts is None:
+                    raise ConfigError("Unbalanced quotes in configuration line")
+                args = [p.decode("utf-8", "surrogateescape") for p in parts]
+                self.apply_directive(args[0], args[1:], f"{origin}:{lineno}")
+            except ConfigError as err:
+                if getattr(err, "located", False):
+                    raise
+                # Redis's report: where, the line, and why
+                located = ConfigError("Reading the configuration file, at line %d\n>>> '%s'\n%s" % (lineno, line, err))
+                located.located = True  # type: ignore[attr-defined]
+                raise located from None
 
     def apply_directive(self, name: str, args: list[str], where: str) -> None:
         lname = name.lower()
@@ -312,15 +320,15 @@ class Config:
             return
         if lname == "rename-command":
             if len(args) != 2:
-                raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+                raise ConfigError("Bad directive or wrong number of arguments")
             from respdb.commands.table import TABLE
 
             known = {n for n in TABLE.commands} | {new for _, new in self.renames if new}
             known -= {old for old, _ in self.renames}
             if args[0].lower() not in known:
-                raise ConfigError(f"{where}: No such command in rename-command")
+                raise ConfigError("No such command in rename-command")
             if args[1] and args[1].lower() in known:
-                raise ConfigError(f"{where}: Target command name already exists")
+                raise ConfigError("Target command name already exists")
             self.renames.append((args[0].lower(), args[1].lower()))
             return
         if lname == "user" and args:
@@ -329,16 +337,21 @@ class Config:
             raw = [a.encode("utf-8", "surrogateescape") for a in args]
             problem = validate_user_directive(raw, [u[0] for u in self.users])
             if problem is not None:
-                raise ConfigError(f"{where}: {problem}")
+                raise ConfigError(problem)
             self.users.append(raw)
             return
         canon = self.canonical(lname)
         if canon is None:
-            raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+            raise ConfigError("Bad directive or wrong number of arguments")
         if canon == "replicaof" and len(args) != 2:
-            raise ConfigError(f"{where}: Bad directive or wrong number of arguments: '{name}'")
+            raise ConfigError("wrong number of arguments")
         multi = ("save", "bind", "client-output-buffer-limit", "replicaof", "latency-tracking-info-percentiles")
-        value = " ".join(args) if canon in multi else (args[0] if args else "")
+        if canon in multi or canon in MULTI_ENUMS:
+            value = " ".join(args)
+        elif len(args) != 1:
+            raise ConfigError("wrong number of arguments")
+        else:
+            value = args[0]
         if canon == "save" and value in ('""', "''"):
             value = ""
         if canon == "save" and value:
@@ -346,41 +359,51 @@ class Config:
             if self._saves_seen:
                 value = (self.values.get("save", "") + " " + value).strip()
             self._saves_seen = True
-        try:
-            self.set(canon, value)
-        except ConfigError as e:
-            raise ConfigError(f"{where}: '{name} {' '.join(args)}': {e}") from None
+        self.set(canon, value)
 
     def load_argv(self, argv: list[str]) -> None:
-        """redis-server [configfile] [--name value ...] [-] (stdin config)."""
+        """redis-server [configfile] [--name value ...] [-] (stdin config), parsed as Redis
+        does: each `--name` starts a line of the configuration, the arguments after it are its
+        values (quoted), and `--name value` may also come as one argument. A `--` argument right
+        after a bare option name is that option's value (`--port --bla` sets port to "--bla");
+        `--save` with nothing after it means `save ""`."""
         i = 0
         if argv and not argv[0].startswith("--") and argv[0] != "-":
             self.load_file(argv[0])
             i = 1
         lines: list[str] = []
-        while i < len(argv):
+        handled = True  # the last option name has its value (Redis's handled_last_config_arg)
+        n = len(argv)
+        while i < n:
             a = argv[i]
-            if a == "-":
+            if a == "-" and (i == 0 or i == n - 1):
                 import sys
 
                 self.load_text(sys.stdin.read(), "stdin")
-            elif a.startswith("--"):
-                lines.append(a[2:])
-            elif lines:
-                lines[-1] += " " + _quote(a)
+            elif handled and a.startswith("--"):
+                lines.append(a[2:] + " ")
+                parts = split_inline(a.encode("utf-8", "surrogateescape")) or []
+                if len(parts) <= 1:  # just the name: what follows is its value
+                    handled = False
+                    if a.lower() == "--save" and (i == n - 1 or argv[i + 1].startswith("--")):
+                        lines[-1] += '""'
+                        handled = True
+                else:
+                    handled = True
             else:
-                raise ConfigError(f"Invalid argument '{a}'")
+                if not lines:
+                    lines.append("")  # (Redis accepts `loglevel verbose` without the dashes too)
+                lines[-1] += _quote(a, always=True) + " "
+                handled = True
             i += 1
-        for line in lines:
-            parts = split_inline(line.encode("utf-8", "surrogateescape")) or [b""]
-            args = [p.decode("utf-8", "surrogateescape") for p in parts]
-            self.apply_directive(args[0], args[1:], "command line")
+        if lines:
+            self.load_text("\n".join(lines), "command line")
 
 
-def _quote(s: str) -> str:
+def _quote(s: str, always: bool = False) -> str:
     if s == "":
         return '""'
-    if any(c in s for c in " \t\"'\\"):
+    if always or any(c in s for c in " \t\"'\\"):
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return s
 

@@ -337,3 +337,39 @@ def test_oom_score_adj() -> None:
         r.cmd("CONFIG", "SET", "oom-score-adj", "no")
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--port"], "'port'\nwrong number of arguments"),
+        (["--port", "6379", "6380"], '\'port "6379" "6380"\'\nwrong number of arguments'),
+        (["--port", "--loglevel", "verbose"], '\'port "--loglevel" "verbose"\'\nwrong number of arguments'),
+        (["--port", "--bla", "--loglevel", "verbose"], "'port \"--bla\"'\nargument couldn't be parsed into an integer"),
+        (["--shutdown-on-sigint"], "'shutdown-on-sigint'\nargument(s) must be one of the following"),
+    ],
+)
+def test_command_line_errors_like_redis_server(argv: list[str], expected: str) -> None:
+    # unit/introspection "redis-server command line arguments - error cases"
+    out = subprocess.run([sys.executable, "-m", "respdb", *argv], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert expected in out.stderr
+
+
+def test_command_line_forms_redis_server_accepts() -> None:
+    from respdb.config import Config
+
+    c = Config()
+    c.load_argv(["--proc-title-template", "--save", "--save", "", "--loglevel", "verbose"])
+    assert (c["proc-title-template"], c["save"], c["loglevel"]) == ("--save", "", "verbose")
+    c = Config()
+    c.load_argv(["--maxmemory 700mb", "--maxmemory-policy volatile-lru", "--save"])
+    assert (c["maxmemory"], c["maxmemory-policy"], c["save"]) == ("734003200", "volatile-lru", "")
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("port 7001\n")
+    c = Config()
+    c.load_argv([f.name, "loglevel", "verbose", "--maxmemory '700mb'"])  # values before any --name
+    assert (c["port"], c["loglevel"], c["maxmemory"]) == ("7001", "verbose", "734003200")
+    os.unlink(f.name)
