@@ -334,6 +334,8 @@ class Engine:
         if self.monitors:
             monitor.stop(c)
         self.clients.pop(c.id, None)
+        if self.evict_on:
+            self.evictor.measure_clients()  # its buffers no longer count (see eviction.py)
 
     # -- dispatch ----------------------------------------------------------
 

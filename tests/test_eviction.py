@@ -409,3 +409,32 @@ def test_client_output_buffers_count_as_used_memory() -> None:
                 c.close()
     finally:
         s.stop()
+
+
+def test_closed_clients_buffers_no_longer_count() -> None:
+    # unit/maxmemory runs its tests back to back: the buffers of clients closed at the end of one
+    # must not make the next one's writes fail
+    import socket as socketmod
+
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb()
+    try:
+        r = RawConn(s.port)
+        r.cmd("CONFIG", "SET", "maxmemory", "11mb")
+        r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+        for j in range(50):
+            r.cmd("SETRANGE", str(j), "100000", "x")
+        clients = [socketmod.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
+        for _ in range(30):
+            for c in clients:
+                c.sendall(b"*2\r\n$4\r\nMGET\r\n$1\r\n1\r\n" * 20)
+        time.sleep(0.3)
+        for c in clients:
+            c.close()
+        time.sleep(0.05)
+        r.cmd("FLUSHDB")
+        for j in range(50):
+            assert r.cmd("SETRANGE", str(j), "100000", "x") == b":100001\r\n"
+    finally:
+        s.stop()
