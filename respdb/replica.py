@@ -235,6 +235,7 @@ class Upstream:
             if len(parts) > 1 and parts[1] != old_id:
                 repl.shift_replid(parts[1])  # the master was promoted: its history continues ours
                 e.log("notice", "Master replication ID changed to %s" % parts[1])
+                repl.disconnect_replicas()  # ours must learn the new ID: they reconnect and continue
             self.cached = None
             self._online(dbid)
             e.log("notice", "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")

@@ -534,3 +534,32 @@ def test_a_paused_replica_applies_nothing(replica: ServerProc) -> None:
         assert r.cmd("GET", "foo") == b"$1\r\n1\r\n"
     finally:
         master.stop()
+
+
+def test_sub_replicas_learn_a_new_replication_id(replica: ServerProc) -> None:
+    # integration/psync2-master-restart: a replica whose master continues with a new ID
+    # (+CONTINUE <id>) drops its own replicas, which reconnect and continue with that ID
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    sibling = start_respdb("--repl-diskless-sync-delay", "0")
+    sub = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r, t, s = RawConn(master.port), RawConn(replica.port), RawConn(sibling.port), RawConn(sub.port)
+        r.cmd("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+        _follow(r, master)
+        _follow(t, master)
+        _follow(s, replica)
+        m.cmd("SET", "a", "1")
+        _caught_up(s, m)
+        t.cmd("REPLICAOF", "NO", "ONE")  # promoted: a new ID continuing the old one
+        _follow(r, sibling)
+        t.cmd("SET", "b", "2")
+        _caught_up(r, t)
+        _wait(lambda: _info(s, "replication").get("master_replid") == _info(t, "replication")["master_replid"],
+              what="the new ID down the chain")  # fmt: skip
+        _caught_up(s, t)
+        assert s.cmd("GET", "b") == b"$1\r\n2\r\n"
+        stats = _info(r, "stats")
+        assert stats["sync_full"] == "1" and int(stats["sync_partial_ok"]) >= 1
+    finally:
+        for x in (master, sibling, sub):
+            x.stop()
