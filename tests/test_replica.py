@@ -563,3 +563,37 @@ def test_sub_replicas_learn_a_new_replication_id(replica: ServerProc) -> None:
     finally:
         for x in (master, sibling, sub):
             x.stop()
+
+
+def test_snapshot_child_dies_with_its_server() -> None:
+    # integration/replication "replication child dies when parent is killed"
+    import os
+    import signal
+    import subprocess
+
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    rep = start_respdb()
+    try:
+        m = RawConn(master.port)
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000")
+        m.cmd("DEBUG", "POPULATE", "10000")
+        RawConn(rep.port).cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: b"rdb_bgsave_in_progress:1" in m.cmd("INFO", "persistence"), what="the child")
+        child = int(
+            subprocess.run(["pgrep", "-P", str(master.proc.pid)], capture_output=True, text=True).stdout.split()[0]
+        )
+        os.kill(master.proc.pid, signal.SIGKILL)
+        master.proc.wait(10)
+
+        def gone() -> bool:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return True
+            with open("/proc/%d/stat" % child) as f:
+                return f.read().split()[2] == "Z"  # exited, not yet reaped
+
+        _wait(gone, what="the child to exit")
+    finally:
+        master.stop()
+        rep.stop()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import random
 import struct
 import time
@@ -1221,6 +1222,7 @@ def write_rdb(
     save_lfu = "lfu" in policy
     w = Writer(write, cfg["rdbchecksum"] == "yes")
     add = w.add
+    parent = os.getppid()
     add(b"REDIS%04d" % RDB_VERSION)
     from respdb import REDIS_VERSION
 
@@ -1266,6 +1268,8 @@ def write_rdb(
                 buf.append(bytes((t,)) + enc_str(key, compress) + body)
             if key_delay:
                 debug_delay(key_delay)
+                if os.getppid() != parent:  # a slowed-down child whose server died: stop (as Redis)
+                    os._exit(1)
             if len(buf) >= 4096:
                 add(b"".join(buf))
                 buf = []
