@@ -236,7 +236,9 @@ def test_truncated_tail_refused_when_not_allowed():
 def test_corruption_stops_startup(at, byte, message):
     d = tempfile.mkdtemp(prefix="aof-bad-")
     s = _start(d)
-    Raw(s.port).cmd("SET", "k", "v")
+    r = Raw(s.port)
+    _wait(lambda: b"aof_rewrite_in_progress:0" in r.cmd("INFO", "persistence"))  # (the start-up base written)
+    r.cmd("SET", "k", "v")
     s.stop()
     incr = os.path.join(d, AOFDIR, "appendonly.aof.1.incr.aof")
     data = Path(incr).read_bytes()

@@ -437,6 +437,7 @@ def test_partial_resync_after_restarts() -> None:
         with open(s.log, "a") as logf:
             proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=s.workdir)
         wait_port(s.port, proc)
+        _wait(lambda: b"loading:0\r\n" in RawConn(s.port).cmd("INFO", "persistence"), what="the load")
         return ServerProc(proc, s.port, s.workdir, s.log)
 
     master = start("--repl-diskless-sync-delay", "0", "--save", "")
