@@ -393,19 +393,33 @@ class Config:
             else:
                 if not lines:
                     lines.append("")  # (Redis accepts `loglevel verbose` without the dashes too)
-                lines[-1] += _quote(a, always=True) + " "
+                lines[-1] += repr_arg(a, always=True) + " "
                 handled = True
             i += 1
         if lines:
             self.load_text("\n".join(lines), "command line")
 
 
-def _quote(s: str, always: bool = False) -> str:
-    if s == "":
-        return '""'
-    if always or any(c in s for c in " \t\"'\\"):
-        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return s
+def repr_arg(value: str, always: bool = False) -> str:
+    """A value as a configuration-line argument: quoted and escaped the way Redis's sdscatrepr
+    does when it needs to be (or `always`, as redis-server does for command-line values)."""
+    if not always and value and not any(ch in value for ch in " \t\"'\\\r\n") and value.isprintable():
+        return value
+    out = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif not ch.isprintable():
+            out.append("\\x%02x" % (ord(ch) & 0xFF))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 _RANGES = {

@@ -186,6 +186,11 @@ class Engine:
         later, or the master sends the DEL)."""
         return when_ms <= now_ms and not self.replaying and self.replication.upstream is None
 
+    def child_active(self) -> bool:
+        """A forked child is running (BGSAVE, AOF rewrite or a replica's snapshot): Redis's
+        hasActiveChildProcess. There is one at a time; the others wait for the cron."""
+        return self.persistence.child_pid != -1 or self.aof.child_pid != -1 or self.replication.child_pid != -1
+
     def lookup(self, name: bytes) -> Command | None:
         """A command by the name a client sends, after rename-command."""
         cmd = self.by_bytes.get(name)
@@ -335,7 +340,7 @@ class Engine:
             monitor.stop(c)
         self.clients.pop(c.id, None)
         if self.evict_on:
-            self.evictor.measure_clients()  # its buffers no longer count (see eviction.py)
+            self.evictor.clients_gone = True  # its buffers no longer count (see eviction.py)
 
     # -- dispatch ----------------------------------------------------------
 

@@ -59,13 +59,11 @@ class Upstream:
         self.eof_mark = b""  # sync: the diskless form's end mark
         self.rdb_parts: list[bytes] = []
         self.rdb_bytes = 0
-        self.sync_start = 0.0
         self.last_io = time.monotonic()
         self.down_since = 0.0  # 0: never connected since REPLICAOF
         self.last_ack = 0.0
         # (replid, offset of the next byte wanted, db) to continue from after a broken link
         self.cached: tuple[str, int, int] | None = None
-        self.full_syncs = 0
         self.diskless_load = False  # loading (or async loading) while the snapshot arrives
         self.master_replid = ""
         self.initial_offset = -1
@@ -224,7 +222,6 @@ class Upstream:
             self.eof_mark = b""
             self.rdb_parts = []
             self.rdb_bytes = 0
-            self.sync_start = time.monotonic()
             repl.disconnect_replicas()  # our history changes: they must sync again
             return
         if line.startswith(b"+CONTINUE"):
@@ -348,7 +345,6 @@ class Upstream:
         e.log("notice", "Done loading RDB, keys loaded: %d, keys expired: %d." % (res.keys_loaded, res.keys_expired))
         repl = e.replication
         repl.become_replica_of(self.master_replid, self.initial_offset)
-        self.full_syncs += 1
         try:
             dbid = int(res.aux.get(b"repl-stream-db", b"0"))
         except ValueError:

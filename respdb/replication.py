@@ -13,7 +13,9 @@ and kept until `repl-backlog-ttl` seconds pass without one. When this server is 
 (respdb/replica.py), the stream is its master's: applied commands are passed on verbatim to
 our replicas and backlog (`proxy`), and nothing of our own is added.
 
-What is left out: diskless transfer (the snapshot is made in-process, synchronously).
+The snapshot comes from a forked child writing into a pipe the event loop reads (diskless to
+replicas with `capa eof`, `$<length>` once complete to others); without an event loop (embedded
+use) it is made in-process.
 """
 
 from __future__ import annotations
@@ -125,15 +127,31 @@ class Replication:
             if self.upstream is None:
                 e.replid = new_replid()
                 self.replid2, self.second_offset = _NO_ID, -1
-            self.backlog_first = self.offset + 1
-            self.backlog = bytearray()
+            self._new_backlog()
         self.replicas[c.id] = r
         if "S" not in c.flags:
             c.flags += "S"
         c.kind = "replica"
-        if self.feed not in e.propagators:
-            e.propagators.append(self.feed)
         return r
+
+    def _new_backlog(self) -> None:
+        """An empty backlog from the next offset on; the stream feeds it from now on."""
+        self.backlog_first = self.offset + 1
+        self.backlog = bytearray()
+        if self.feed not in self.engine.propagators:
+            self.engine.propagators.append(self.feed)
+
+    def _stream_db(self) -> int | None:
+        """For a replica of ours: the database its master's stream is in (repl-stream-db)."""
+        up = self.upstream
+        if up is None:
+            return None
+        if up.client is not None:
+            return up.client.db.id
+        return up.cached[2] if up.cached is not None else None
+
+    def _fullresync(self) -> bytes:
+        return b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset)
 
     def try_partial(self, c: Client, replid: str, want: int) -> bytes | None:
         """PSYNC <replid> <want>: the +CONTINUE reply and the backlog from `want` on, or None
@@ -190,15 +208,13 @@ class Replication:
         self.seldb = -1  # the replica starts with no database selected
         chunks: list[bytes] = []
         only = r.rdb_filter
-        up = self.upstream
-        stream_db = up.client.db.id if up is not None and up.client is not None else None
         if only is None:
-            write_rdb(e, chunks.append, repl_stream_db=stream_db)
+            write_rdb(e, chunks.append, repl_stream_db=self._stream_db())
         else:
             write_rdb(e, chunks.append, with_data=False, functions=None if "functions" in only else [])
         rdb = b"".join(chunks)
         e.log("notice", "Synchronization with replica %s succeeded (%d bytes of RDB)" % (c.addr, len(rdb)))
-        head = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if psync else b""
+        head = self._fullresync() if psync else b""
         return head + b"$%d\r\n" % len(rdb) + rdb
 
     # -- the snapshot from a child -----------------------------------------------
@@ -208,10 +224,9 @@ class Replication:
         startBgsaveForReplication); False when it has to wait (another child is running)."""
         e = self.engine
         waiting = [r for r in self.replicas.values() if r.state == "wait_start"]
-        if not waiting or self.child_pid != -1 or e.persistence.child_pid != -1 or e.aof.child_pid != -1:
+        if not waiting or e.child_active():
             return False
-        up = self.upstream
-        stream_db = up.client.db.id if up is not None and up.client is not None else None
+        stream_db = self._stream_db()
         key_delay = e.config.get_int("rdb-key-save-delay")
         rfd, wfd = os.pipe()
         gc.freeze()
@@ -252,7 +267,7 @@ class Replication:
         e.log("notice", "Starting BGSAVE for SYNC with target: replicas sockets")
         e.log("notice", "Background RDB transfer started by pid %d" % pid)
         for r in waiting:
-            head = b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset) if r.psync else b""
+            head = self._fullresync() if r.psync else b""
             if b"eof" in r.capa:
                 head += b"$EOF:" + self.eof_mark + b"\r\n"
             r.state = "wait_end"
@@ -440,14 +455,10 @@ class Replication:
     def save_info(self) -> tuple[str, int, int] | None:
         """What an RDB file keeps of our replication history (Redis's rdbPopulateSaveInfo): a
         master's with a backlog, a replica's with a master (connected or cached)."""
-        up = self.upstream
-        if up is None:
+        if self.upstream is None:
             return (self.replid, self.offset, max(self.seldb, 0)) if self.backlog_first else None
-        if up.client is not None:
-            return (self.replid, self.offset, up.client.db.id)
-        if up.cached is not None:
-            return (self.replid, self.offset, up.cached[2])
-        return None
+        dbid = self._stream_db()
+        return None if dbid is None else (self.replid, self.offset, dbid)
 
     def restore_info(self, aux: dict[bytes, bytes]) -> None:
         """Start-up load of an RDB file with repl-id/repl-offset: a replica (replicaof set)
@@ -466,10 +477,7 @@ class Replication:
         if e.config["replicaof"]:
             return  # (set_master, right after, asks to continue from here)
         self.shift_replid(new_replid())
-        self.backlog_first = offset + 1
-        self.backlog = bytearray()
-        if self.feed not in e.propagators:
-            e.propagators.append(self.feed)
+        self._new_backlog()
 
     def shift_replid(self, replid: str) -> None:
         self.replid2 = self.replid
@@ -481,10 +489,7 @@ class Replication:
         self.engine.replid = replid
         self.replid2, self.second_offset = _NO_ID, -1
         self.offset = offset
-        self.backlog_first = offset + 1
-        self.backlog = bytearray()
-        if self.feed not in self.engine.propagators:  # (idle until we are a master again)
-            self.engine.propagators.append(self.feed)
+        self._new_backlog()  # (its feed is idle until we are a master again)
 
     def proxy(self, raw: bytes) -> None:
         """A command applied from our master: into the backlog and to our replicas as is."""

@@ -385,15 +385,11 @@ def test_client_output_buffers_count_as_used_memory() -> None:
     # not read their replies fill buffers that count against maxmemory and evict keys
     import socket as socketmod
 
-    from conftest import RawConn, start_respdb
+    from conftest import start_respdb
 
     s = start_respdb()
     try:
-        r = RawConn(s.port)
-        r.cmd("CONFIG", "SET", "maxmemory", "11mb")
-        r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-        for j in range(50):
-            r.cmd("SETRANGE", str(j), "100000", "x")
+        r = _five_mb_under_11mb(s.port)
         clients = [socketmod.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
         try:
             deadline = time.monotonic() + 20
@@ -416,15 +412,11 @@ def test_closed_clients_buffers_no_longer_count() -> None:
     # must not make the next one's writes fail
     import socket as socketmod
 
-    from conftest import RawConn, start_respdb
+    from conftest import start_respdb
 
     s = start_respdb()
     try:
-        r = RawConn(s.port)
-        r.cmd("CONFIG", "SET", "maxmemory", "11mb")
-        r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
-        for j in range(50):
-            r.cmd("SETRANGE", str(j), "100000", "x")
+        r = _five_mb_under_11mb(s.port)
         clients = [socketmod.create_connection(("127.0.0.1", s.port)) for _ in range(20)]
         for _ in range(30):
             for c in clients:
@@ -438,3 +430,15 @@ def test_closed_clients_buffers_no_longer_count() -> None:
             assert r.cmd("SETRANGE", str(j), "100000", "x") == b":100001\r\n"
     finally:
         s.stop()
+
+
+def _five_mb_under_11mb(port: int):
+    """unit/maxmemory's init_test: maxmemory 11mb, allkeys-lru, 50 keys of 100 KB."""
+    from conftest import RawConn
+
+    r = RawConn(port)
+    r.cmd("CONFIG", "SET", "maxmemory", "11mb")
+    r.cmd("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    for j in range(50):
+        r.cmd("SETRANGE", str(j), "100000", "x")
+    return r

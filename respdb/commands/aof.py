@@ -13,7 +13,7 @@ def cmd_bgrewriteaof(c, argv):
     aof = e.aof
     if aof.child_pid != -1:
         raise CommandError("ERR Background append only file rewriting already in progress")
-    if e.persistence.child_pid != -1 or e.replication.child_pid != -1 or c.in_multi:
+    if e.child_active() or c.in_multi:  # (its own child was answered above)
         aof.rewrite_scheduled = True
         return simple("Background append only file rewriting scheduled")
     if not aof.on:

@@ -89,7 +89,7 @@ class Manifest:
         self.incr_seq = 0
 
     def text(self) -> str:
-        from respdb.config_rewrite import repr_arg  # (quoted only when a name needs it, as Redis)
+        from respdb.config import repr_arg  # (quoted only when a name needs it, as Redis)
 
         lines = []
         if self.base:
@@ -384,8 +384,7 @@ class AOF:
         self.waiting = True
         e = self.engine
         e.propagators.append(self.feed)
-        busy = e.persistence.child_pid != -1 or e.replication.child_pid != -1 or self.child_pid != -1
-        if busy or e._exec_depth:  # (Redis never forks inside EXEC)
+        if e.child_active() or e._exec_depth:  # (Redis never forks inside EXEC)
             self.rewrite_scheduled = True
             e.log("notice", "AOF was enabled but there is already another background operation. "
                   "An AOF background was scheduled to start when possible.")  # fmt: skip
@@ -572,12 +571,7 @@ class AOF:
             if status is not None:
                 self._child_done(status)
         e = self.engine
-        if (
-            self.rewrite_scheduled  # (BGREWRITEAOF in a transaction: also with appendonly off)
-            and self.child_pid == -1
-            and e.persistence.child_pid == -1
-            and e.replication.child_pid == -1
-        ):
+        if self.rewrite_scheduled and not e.child_active():  # (from MULTI: also with appendonly off)
             self.rewrite_background()
         if not self.on:
             return

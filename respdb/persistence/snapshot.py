@@ -241,7 +241,7 @@ class Persistence:
             if status is not None:
                 self._child_done(status)
             return
-        if self.engine.aof.child_pid != -1 or self.engine.replication.child_pid != -1:
+        if self.engine.child_active():
             return  # one child at a time: an AOF rewrite or a replica's snapshot is running
         now = int(time.time())
         retry_ok = self.bgsave_ok or now - self.lastbgsave_try > BGSAVE_RETRY_DELAY
