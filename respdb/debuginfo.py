@@ -66,9 +66,8 @@ def _list_serialized(nodes: list[tuple[bool, bytes]], compress: bool) -> int:
 def lru_field(engine: Any, db: Any, key: bytes) -> tuple[int, int]:
     """(the object's lru field, lru_seconds_idle) as Redis computes them."""
     now = int(time.time()) & LRU_CLOCK_MAX
-    atime = db.atime
     if "lfu" in engine.config["maxmemory-policy"]:
-        lru = atime.get(key, 0) if atime is not None else 0
+        lru = db.access_field(key) & LRU_CLOCK_MAX
     else:
         lru = (now - db.idle_seconds(key)) & LRU_CLOCK_MAX
     # estimateObjectIdleTime reads the field as an LRU clock whatever the policy

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from respdb import REDIS_VERSION, errors, lfu, monitor, notify, scripting
+from respdb import REDIS_VERSION, allocator, errors, lfu, monitor, notify, scripting
 from respdb.acl import ACL
+from respdb.allocator import release_due
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.commands.table import (
@@ -88,6 +89,7 @@ class Engine:
         self.monitors: list[Client] = []  # MONITOR clients (see monitor.py)
         self._next_id = 0
         self.dirty = 0
+        self.trim_keys = 0  # the key count when the cron last returned free heap memory
         self.start_time = time.time()
         self.run_id = os.urandom(20).hex()
         self.pid = os.getpid()
@@ -1016,6 +1018,15 @@ class Engine:
                 self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters
         if self.evict_on:
             self.evictor.cron()  # an eviction cycle that ran out of time goes on
+        nkeys = 0
+        for db in self.dbs:
+            n = len(db.data)
+            nkeys += n
+            if 2 * n > db.amask + 1:
+                db.grow_atime()  # for keys added by handlers that store into `data` directly
+        if release_due(nkeys, self.trim_keys):
+            self.trim_keys = nkeys
+            allocator.release()  # the old tables of resized dicts (see allocator.py)
         now = time.monotonic()
         total = self.total_commands()
         self._ops_samples.append((now, total))

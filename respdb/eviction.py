@@ -413,7 +413,6 @@ class Evictor:
             index = db.key_index()
             keys = [index.random() for _ in range(min(self.samples, len(db.data)))]
         policy = self.policy
-        atime = db.atime
         pool = self.pool
         known = {(d, k) for _, d, k in pool}
         for key in keys:
@@ -422,11 +421,9 @@ class Evictor:
             if policy.endswith("ttl"):
                 score = -db.expires.get(key, 0)
             elif policy.endswith("lfu"):
-                field = atime.get(key) if atime is not None else None
-                score = 255 - (lfu.decayed(field) if field is not None else lfu.INIT_VAL)
+                score = 255 - lfu.decayed(db.access_field(key))
             else:
-                last = atime.get(key, Database.clock) if atime is not None else Database.clock
-                score = (Database.clock - last) * 1000
+                score = db.idle_seconds(key) * 1000
             pool.append((score, db.id, key))
             known.add((db.id, key))
         pool.sort(key=lambda entry: entry[0])

@@ -8,6 +8,15 @@ Expiry is lazy (checked on access, only when the database has expiring keys at a
 plus active: a heap of (when, key) lets the cron delete keys as they come due without
 touching them. Stale heap entries (the key's TTL changed) are skipped when popped.
 
+Access times (OBJECT IDLETIME, the LRU/LFU eviction policies) are not kept per key in a
+second dict, which would cost about 40 bytes a key: each database has a hashed table of
+32-bit fields, `atime`, at least twice as many slots as keys, and a key's field is the slot
+its hash falls in. Keys that share a slot share an access time (the most recent write to
+the slot wins), an approximation of the same kind as Redis's own sampled LRU and
+probabilistic LFU counter; with 4096 slots at least, the few keys of a small database
+almost never share one. Growing the table doubles it by copying it after itself, so every
+key keeps the field it had (its new slot is its old one or the old one plus the old size).
+
 Python dicts cannot be sampled or resumed from a position, so SCAN and RANDOMKEY use
 `KeyIndex`, a small power-of-two bucket table over the same keys, scanned with Redis's
 reverse-binary cursor so that a key present for the whole scan is always returned,
@@ -20,6 +29,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +37,15 @@ from respdb.lfu import new as lfu_new
 from respdb.lfu import touch as lfu_touch
 
 MASK64 = (1 << 64) - 1
+
+ATIME_MIN = 4096  # slots of a database's access table (16 KB)
+ATIME_LOW = -(1 << 31)
+LRU_CLOCK_MAX = (1 << 24) - 1  # int32 fields: an older time (RESTORE IDLETIME of decades) is clamped
+
+
+def atime_table(size: int, fill: int) -> array:
+    """An access table of `size` slots (a power of two) all holding `fill`."""
+    return array("i", [fill]) * size
 
 
 def now_ms() -> int:
@@ -237,7 +256,7 @@ class KeyIndex:
 
 class Database:
     __slots__ = (
-        "id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime", "blocking",
+        "id", "data", "expires", "heap", "index", "avg_ttl", "on_expire", "atime", "amask", "blocking",
         "stats", "on_new", "on_miss",
     )  # fmt: skip
 
@@ -253,8 +272,10 @@ class Database:
         self.heap: list[tuple[int, bytes]] = []
         self.index: KeyIndex | None = None
         self.avg_ttl = 0
-        # Last access (LRU clock) per key, for OBJECT IDLETIME; None when not tracked.
-        self.atime: dict[bytes, int] | None = {}
+        # Last access (LRU clock) or LFU field per key, in the slot hash(key) & amask (see the
+        # module's description).
+        self.atime = atime_table(ATIME_MIN, Database.clock)
+        self.amask = ATIME_MIN - 1
         # key -> clients blocked on it, in the order they blocked (see blocking.py)
         self.blocking: dict[bytes, Any] = {}
         # Called when a key is found expired: stats, notification, propagation of DEL.
@@ -276,8 +297,11 @@ class Database:
                 self.expire_now(key)
                 return None
         v = self.data.get(key)
-        if v is not None and self.atime is not None:
-            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
+        if v is not None:
+            if Database.lfu:
+                self.touch(key)
+            else:
+                self.atime[hash(key) & self.amask] = Database.clock
         return v
 
     def read(self, key: bytes) -> Any:
@@ -299,8 +323,10 @@ class Database:
             if self.on_miss is not None:
                 self.on_miss(self, key)
             return None
-        if self.atime is not None:
-            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
+        if Database.lfu:
+            self.touch(key)
+        else:
+            self.atime[hash(key) & self.amask] = Database.clock
         self.stats["keyspace_hits"] += 1
         return v
 
@@ -333,13 +359,48 @@ class Database:
         return self.data.get(key)
 
     def touch(self, key: bytes) -> None:
-        if self.atime is not None:
-            self.atime[key] = Database.clock if not Database.lfu else lfu_touch(self.atime.get(key))
+        """Note an access: the LRU clock, or under an LFU policy the counter's update."""
+        slot = hash(key) & self.amask
+        if Database.lfu:
+            self.atime[slot] = lfu_touch(self.atime[slot])
+        else:
+            self.atime[slot] = Database.clock
+
+    def access_field(self, key: bytes) -> int:
+        """The key's access field: the LRU clock of its last access, or its LFU field."""
+        return self.atime[hash(key) & self.amask]
+
+    def set_access_field(self, key: bytes, field: int) -> None:
+        self.atime[hash(key) & self.amask] = max(field, ATIME_LOW)
+
+    def set_idle(self, key: bytes, seconds: int) -> None:
+        """Set the key's last access `seconds` ago (RESTORE IDLETIME, an RDB file's idle time).
+        Redis's access time is a 24-bit clock, so a longer idle time wraps around: 300000000
+        reads back as 14787328 in OBJECT IDLETIME, as it does there."""
+        self.set_access_field(key, Database.clock - (seconds & LRU_CLOCK_MAX))
 
     def idle_seconds(self, key: bytes) -> int:
-        if self.atime is None:
-            return 0
-        return max(0, Database.clock - self.atime.get(key, Database.clock))
+        return max(0, Database.clock - self.atime[hash(key) & self.amask])
+
+    def reset_atime(self, fill: int) -> None:
+        """A new access table sized for the keys in `data`, every slot holding `fill`."""
+        size = ATIME_MIN
+        while size < 2 * len(self.data):
+            size *= 2
+        self.atime = atime_table(size, fill)
+        self.amask = size - 1
+
+    def grow_atime(self) -> None:
+        """Keep at least two slots per key (called when keys are added and from the cron)."""
+        table = self.atime
+        need = 2 * len(self.data)
+        if need > len(table):
+            size = len(table)
+            while size < need:
+                table = table + table  # slot s and s + size both keep what slot s held
+                size *= 2
+            self.atime = table
+            self.amask = size - 1
 
     def expire_if_needed(self, key: bytes) -> bool:
         when = self.expires.get(key)
@@ -364,16 +425,16 @@ class Database:
     def set(self, key: bytes, value: Any, keepttl: bool = False) -> None:
         """Add or overwrite; drops any TTL unless keepttl."""
         data = self.data
-        if (self.index is not None or self.on_new is not None) and key not in data:
-            data[key] = value
+        new = key not in data if Database.lfu or self.index is not None or self.on_new is not None else False
+        data[key] = value
+        if new and (self.index is not None or self.on_new is not None):
             self.added(key)  # Redis's dbAdd: the `new` event comes before the command's own
-        else:
-            data[key] = value
-        if self.atime is not None:
-            if not Database.lfu:
-                self.atime[key] = Database.clock
-            elif key not in self.atime:  # an overwritten value keeps its LFU data, as in Redis
-                self.atime[key] = lfu_new()
+        if not Database.lfu:
+            self.atime[hash(key) & self.amask] = Database.clock
+        elif new:  # an overwritten value keeps its LFU data, as in Redis
+            self.atime[hash(key) & self.amask] = lfu_new()
+        if 2 * len(data) > self.amask + 1:
+            self.grow_atime()
         if not keepttl and self.expires:
             self.expires.pop(key, None)
 
@@ -384,8 +445,6 @@ class Database:
         del data[key]
         if self.expires:
             self.expires.pop(key, None)
-        if self.atime is not None:
-            self.atime.pop(key, None)
         if self.index is not None:
             self.index.remove(key)
         return True
@@ -420,12 +479,11 @@ class Database:
         self.expires = {}
         self.heap = []
         self.index = None
-        if self.atime is not None:
-            self.atime = {}
+        self.reset_atime(Database.clock)
         return n
 
     def swap(self, other: Database) -> None:
-        for attr in ("data", "expires", "heap", "index", "avg_ttl", "atime"):
+        for attr in ("data", "expires", "heap", "index", "avg_ttl", "atime", "amask"):
             a, b = getattr(self, attr), getattr(other, attr)
             setattr(self, attr, b)
             setattr(other, attr, a)

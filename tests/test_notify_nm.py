@@ -73,10 +73,10 @@ def test_object_counts_without_keymiss_or_touch(db):
     db.execute("CONFIG", "SET", "notify-keyspace-events", "Em")
     db.execute("SET", "k", "v")
     d = db.engine.dbs[0]
-    d.atime[b"k"] = 5
+    d.set_access_field(b"k", 5)
     assert db.execute("OBJECT", "ENCODING", "nokey") is None
     assert db.execute("TYPE", "k") == b"string"
-    assert d.atime[b"k"] == 5  # TYPE is a NOTOUCH read
+    assert d.access_field(b"k") == 5  # TYPE is a NOTOUCH read
     assert _stats(db) == (1, 1)
     assert db.events == []
 

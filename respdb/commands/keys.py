@@ -97,11 +97,10 @@ def _rename(c, argv, nx: bool):
         if nx:
             return ZERO
         db.delete(dst)
-    access = db.atime.get(src) if db.atime is not None else None
+    access = db.access_field(src)
     db.delete(src)
     db.set(dst, v)
-    if access is not None:
-        db.atime[dst] = access  # the value moves with its LRU/LFU data, as Redis moves the object
+    db.set_access_field(dst, access)  # the value moves with its LRU/LFU data, as Redis moves the object
     if when is not None:
         db.set_expire(dst, when)
     e.written(db, src, "rename_from", GENERIC)
@@ -176,9 +175,7 @@ def cmd_move(c, argv):
     if dst.get(key) is not None:
         return ZERO
     dst.set(key, v)
-    access = src.atime.get(key) if src.atime is not None else None
-    if access is not None and dst.atime is not None:
-        dst.atime[key] = access
+    dst.set_access_field(key, src.access_field(key))
     if when is not None:
         dst.set_expire(key, when)
     src.delete(key)
@@ -562,9 +559,7 @@ def cmd_object_freq(c, argv):
             "that when switching between policies at runtime LRU and LFU data will take some time "
             "to adjust."
         )
-    atime = c.db.atime
-    field = atime.get(argv[2]) if atime is not None else None
-    return integer(lfu.decayed(lfu.new() if field is None else field))
+    return integer(lfu.decayed(c.db.access_field(argv[2])))
 
 
 __all__ = ["LLONG_MIN", "help_reply"]

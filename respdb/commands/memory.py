@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import struct
 
-from respdb import errors, memory
+from respdb import allocator, errors, memory
 from respdb.commands.args import parse_ll
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
@@ -85,7 +85,8 @@ def cmd_memory_malloc_stats(c, argv):
 
 @command("memory|purge")
 def cmd_memory_purge(c, argv):
-    gc.collect()  # what respdb can hand back: unreachable cycles
+    gc.collect()  # unreachable cycles, then the heap pages free after that
+    allocator.release()
     return OK
 
 

@@ -138,10 +138,8 @@ def _set_access(db, key: bytes, idle: int, freq: int) -> None:
     from respdb import lfu
     from respdb.keyspace import Database
 
-    if db.atime is None:
-        return
     if Database.lfu:
         if freq >= 0:
-            db.atime[key] = (lfu.minutes() << 8) | freq
+            db.set_access_field(key, (lfu.minutes() << 8) | freq)
     elif idle >= 0:
-        db.atime[key] = Database.clock - idle
+        db.set_idle(key, idle)

@@ -76,12 +76,10 @@ def cmd_get(c, argv):
         v = db.data.get(key)
         if v is not None:
             # the access time (OBJECT IDLETIME/FREQ), as Database.touch()
-            atime = db.atime
-            if atime is not None:
-                if Database.lfu:
-                    db.touch(key)
-                else:
-                    atime[key] = Database.clock
+            if Database.lfu:
+                db.touch(key)
+            else:
+                db.atime[hash(key) & db.amask] = Database.clock
     if v is None:
         db.stats["keyspace_misses"] += 1
         if db.on_miss is not None:
@@ -200,16 +198,16 @@ def cmd_set(c, argv):
         # The common case, kept short: no options.
         db = c.db
         key = argv[1]
-        atime = db.atime
-        if not db.expires and db.index is None and atime is not None and not Database.lfu:
-            # Database.set() and Engine.written() inlined for a plain database.
+        if not db.expires and db.index is None and not Database.lfu:
+            # Database.set() and Engine.written() inlined for a plain database (the cron
+            # grows the access table for the keys added here).
             e = c.engine
             if not e.quiet:
                 db.set(key, argv[2])  # with its `new` event
                 e.written(db, key, "set", NOTIFY_STRING)
                 return OK
             db.data[key] = argv[2]
-            atime[key] = Database.clock
+            db.atime[hash(key) & db.amask] = Database.clock
             e.dirty += 1
             return OK
         if db.expires:
@@ -314,13 +312,19 @@ def cmd_mset(c, argv):
         raise CommandError(errors.wrong_args("mset"))
     db = c.db
     e = c.engine
-    atime = db.atime
-    if not db.expires and db.index is None and atime is not None and not Database.lfu and e.quiet:
+    if not db.expires and db.index is None and not Database.lfu and e.quiet:
         # A plain database and nothing listening: what the loop below does, in bulk (the last
         # value of a repeated key wins either way).
         keys = argv[1::2]
-        db.data.update(zip(keys, argv[2::2], strict=True))
-        atime.update(dict.fromkeys(keys, Database.clock))
+        data = db.data
+        data.update(zip(keys, argv[2::2], strict=True))
+        atime = db.atime
+        mask = db.amask
+        clock = Database.clock
+        for key in keys:
+            atime[hash(key) & mask] = clock
+        if 2 * len(data) > mask + 1:
+            db.grow_atime()
         e.dirty += len(keys)
         return OK
     for i in range(1, len(argv), 2):
@@ -451,16 +455,15 @@ def _incr(c, argv: list[bytes], delta: int = 1) -> bytes:
     """INCR itself (delta 1), and the body of DECR, INCRBY and DECRBY."""
     key = argv[1]
     db = c.db
-    atime = db.atime
-    if not db.expires and db.index is None and atime is not None and not Database.lfu:
-        # A plain database: Database.get/set inlined (the read notes the access time, the
-        # write keeps it), and Engine.written() only when something listens.
+    if not db.expires and db.index is None and not Database.lfu:
+        # A plain database: Database.get/set inlined (a read notes the access time, a new key
+        # gets it), and Engine.written() only when something listens.
         data = db.data
         v = data.get(key)
+        db.atime[hash(key) & db.amask] = Database.clock
         if v is None:
             cur = 0
         else:
-            atime[key] = Database.clock
             cur = _COUNTER_VALUES.get(v) if type(v) is bytes else None
             if cur is None:
                 cur = _counter(v)
@@ -472,7 +475,6 @@ def _incr(c, argv: list[bytes], delta: int = 1) -> bytes:
                 raise CommandError(errors.OVERFLOW)
             data[key] = b"%d" % new
         if v is None:
-            atime[key] = Database.clock
             if db.on_new is not None:
                 db.on_new(db, key)
         e = c.engine

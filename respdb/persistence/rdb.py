@@ -102,7 +102,6 @@ QUICKLIST_NODE_PACKED = 2
 STREAM_ITEM_DELETED = 1
 STREAM_ITEM_SAMEFIELDS = 2
 MAX64 = (1 << 64) - 1
-LFU_INIT_VAL = 5
 
 _MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _double = struct.Struct("<d")
@@ -1138,23 +1137,15 @@ def install(engine: Any, res: LoadResult) -> None:
         fresh.data = data
         for key, when in expires.items():
             fresh.set_expire(key, when)
-        if fresh.atime is not None:
-            if use_lfu:
-                init = lfu.new()
-                fresh.atime = dict.fromkeys(data, init)
-            else:
-                fresh.atime = dict.fromkeys(data, clock)
+        fresh.reset_atime(lfu.new() if use_lfu else clock)
         engine.dbs[i].swap(fresh)
-    atime_of = [db.atime for db in engine.dbs]
+    dbs = engine.dbs
     for (dbid, key), (kind, n) in res.access.items():
-        atime = atime_of[dbid]
-        if atime is None:
-            continue
         if use_lfu:
             if kind == "freq":
-                atime[key] = (lfu.minutes() << 8) | n
+                dbs[dbid].set_access_field(key, (lfu.minutes() << 8) | n)
         elif kind == "idle":
-            atime[key] = clock - n
+            dbs[dbid].set_idle(key, n)
 
 
 class Writer:
@@ -1247,7 +1238,6 @@ def write_rdb(
         if not data:
             continue
         expires = db.expires
-        atime = db.atime
         add(b"\xfe" + enc_len(db.id))
         add(b"\xfb" + enc_len(len(data)) + enc_len(len(expires)))
         buf: list[bytes] = []
@@ -1259,8 +1249,7 @@ def write_rdb(
             if save_lru:
                 buf.append(b"\xf8" + enc_len(db.idle_seconds(key)))
             elif save_lfu:
-                field = atime.get(key) if atime is not None else None
-                buf.append(b"\xf9" + bytes((lfu.decayed(field) if field is not None else LFU_INIT_VAL,)))
+                buf.append(b"\xf9" + bytes((lfu.decayed(db.access_field(key)),)))
             if type(value) in string_types:
                 buf.append(b"\x00" + enc_str(key, compress) + enc_str(value, compress))
             else:
