@@ -81,6 +81,7 @@ class Client:
             bool(self.engine.pause_mode)
             or self.engine.disk_error
             or self.engine.evict_on
+            or self.engine.client_eviction.limit > 0  # maxmemory-clients: the check before commands
             or self.engine.loading
             or self.engine.min_replicas
             or self.engine.tracking_over

@@ -39,7 +39,7 @@ ACTIVE = {
     "aof-load-truncated", "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size",
     "aof-timestamp-enabled", "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
     "list-max-listpack-size", "stream-node-max-bytes", "stream-node-max-entries", "busy-reply-threshold",
-    "client-output-buffer-limit", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
+    "client-output-buffer-limit", "maxmemory-clients", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
     "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default",
 } | TLS_ACTIVE  # fmt: skip
@@ -207,6 +207,9 @@ class Config:
             from respdb.oom import validate_values
 
             return validate_values(value)
+        if name == "client-output-buffer-limit":
+            _check_output_limits(value)
+            return value
         if name == "maxmemory-clients":  # Redis 7.0's one memory-or-percent parameter
             if value.endswith("%"):
                 digits = value[:-1]
@@ -466,6 +469,19 @@ def _kind(name: str, default: str) -> str:
 
 
 _LIMIT_CLASSES = ("normal", "slave", "pubsub")
+
+
+def _check_output_limits(value: str) -> None:
+    """Redis's checks of a client-output-buffer-limit value: all of it is taken, or none."""
+    parts = value.split()
+    if len(parts) % 4:
+        raise ConfigError("Wrong number of arguments in buffer limit configuration.")
+    for i in range(0, len(parts), 4):
+        if parts[i].lower() not in ("normal", "slave", "replica", "pubsub"):
+            raise ConfigError("Invalid client class specified in buffer limit configuration.")
+        hard, soft, secs = parts[i + 1 : i + 4]
+        if parse_memory(hard) is None or parse_memory(soft) is None or not secs.isdigit():
+            raise ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
 
 
 def _merge_output_limits(current: str, new: str) -> str:

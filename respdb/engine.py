@@ -17,6 +17,7 @@ from respdb.acl import ACL
 from respdb.allocator import release_due
 from respdb.blocking import Blocking
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from respdb.client_eviction import ClientEviction
 from respdb.commands.table import (
     ADMIN,
     FAST,
@@ -37,6 +38,7 @@ from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.keyspace import Database
 from respdb.latency import FLOOR_NS, Latency
 from respdb.oom import OOMScore
+from respdb.output_limits import OutputLimits
 from respdb.persistence.aof import AOF
 from respdb.persistence.snapshot import MISCONF, Persistence
 from respdb.pubsub import PubSub
@@ -118,6 +120,8 @@ class Engine:
         # a lowered tracking-table-max-keys: applied before the next command of any client
         self.tracking_over = False
         self.evictor = Evictor(self)
+        self.client_eviction = ClientEviction(self)  # maxmemory-clients
+        self.obuf_limits = OutputLimits(self)  # client-output-buffer-limit (normal, pubsub)
         # While a script runs past busy-reply-threshold: its Scripting, whose refuse() answers
         # other clients' commands with -BUSY (see scripting/core.py).
         self.busy_script: Any = None
@@ -209,6 +213,8 @@ class Engine:
         Database.lfu = "lfu" in cfg["maxmemory-policy"]
         lfu.configure(cfg.get_int("lfu-log-factor"), cfg.get_int("lfu-decay-time"))
         self.evictor.configure()
+        self.client_eviction.configure()
+        self.obuf_limits.configure()
         self.update_quiet()
         # min-replicas-to-write: write commands need that many acknowledging replicas (NOREPLICAS)
         min_replicas = cfg.get_int("min-replicas-to-write") > 0 and cfg.get_int("min-replicas-max-lag") > 0
@@ -281,6 +287,7 @@ class Engine:
                 "expired_stale_perc": 0,
                 "expired_time_cap_reached_count": 0,
                 "evicted_keys": 0,
+                "evicted_clients": 0,
                 "keyspace_hits": 0,
                 "keyspace_misses": 0,
                 "total_net_input_bytes": 0,
@@ -318,7 +325,7 @@ class Engine:
 
     def new_client(self, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> Client:
         c = Client(self, conn, addr, laddr, fd)
-        if self.evict_on:
+        if self.evict_on or self.client_eviction.limit:
             c.gated = True
         if self.pause_mode or self.disk_error or self.loading or self.replication.upstream is not None:
             c.gated = True
@@ -341,8 +348,10 @@ class Engine:
         if self.monitors:
             monitor.stop(c)
         self.clients.pop(c.id, None)
+        if self.client_eviction.mem:
+            self.client_eviction.forget(c)
         if self.evict_on:
-            self.evictor.clients_gone = True  # its buffers no longer count (see eviction.py)
+            self.evictor.clients_stale = True  # its buffers no longer count (see eviction.py)
 
     # -- dispatch ----------------------------------------------------------
 
@@ -627,6 +636,8 @@ class Engine:
             denied = self.acl.check(c, cmd, argv)
             if denied is not None:
                 return self._reject(c, cmd, denied)
+        if self.client_eviction.limit and not self.client_eviction.before_command(c):
+            return b""  # this client was the one evicted (Redis's evictClients in processCommand)
         if self.evict_on and not (
             self.replication.upstream is not None and self.config["replica-ignore-maxmemory"] == "yes"
         ):
@@ -1018,6 +1029,11 @@ class Engine:
                 self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters
         if self.evict_on:
             self.evictor.cron()  # an eviction cycle that ran out of time goes on
+        if self.obuf_limits.over_soft:
+            self.obuf_limits.cron()  # soft output limits run out without new output too
+        if self.client_eviction.limit:
+            self.client_eviction.measure_all()  # (clientsCron: every client's figure refreshed)
+            self.client_eviction.evict()
         nkeys = 0
         for db in self.dbs:
             n = len(db.data)

@@ -132,7 +132,7 @@ class Evictor:
         self.lazy = False
         self.startup = STARTUP_BASE  # the baseline: everything but the dataset (see above)
         self.clients_mem = 0  # clients' buffers (measure_clients)
-        self.clients_gone = False  # a client left since: clients_mem may count its buffers
+        self.clients_stale = False  # a client left, or its unread input grew: re-measure clients_mem
         self.not_counted = 0  # replicas' buffers and the backlog: reported, not evicted for
         from respdb.commands.server import rss_bytes
 
@@ -235,12 +235,15 @@ class Evictor:
         """Clients' query and output buffers count as used memory, as in Redis, except the
         replicas' (Redis's freeMemoryGetNotCountedMemory). Summed from the cron."""
         e = self.engine
-        self.clients_gone = False
+        self.clients_stale = False
         counted = 0
         replicas = 0
         for c in e.clients.values():
             conn = c.conn
-            size = c.qbuf + (conn.output_size() if conn is not None and hasattr(conn, "output_size") else 0)
+            if conn is not None and hasattr(conn, "input_memory"):
+                size = conn.input_memory() + conn.output_size()  # (an unfinished request's arguments too)
+            else:
+                size = c.qbuf + (conn.output_size() if conn is not None and hasattr(conn, "output_size") else 0)
             if c.kind == "replica":
                 replicas += size
             else:
@@ -304,7 +307,7 @@ class Evictor:
         e = self.engine
         if e.pause_mode or e._exec_depth or e.busy_script is not None or getattr(e, "loading", False):
             return EVICT_OK  # not safe to change the dataset now
-        if self.clients_gone:  # (over the limit, perhaps by buffers that went with their client)
+        if self.clients_stale:  # (over the limit, perhaps by buffers that went with their client)
             self.measure_clients()
         used = self.evict_memory()
         if used <= self.maxmemory:

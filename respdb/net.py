@@ -62,6 +62,9 @@ class NetShared:
         self.flush_queue = []
         for conn in queue:
             conn.send_pending()
+        ce = self.engine.client_eviction
+        if ce.limit and ce.total >= ce.limit:
+            ce.evict()  # Redis's evictClients() in beforeSleep
 
     def config_changed(self, name: str, value: str) -> None:
         if name == "proto-max-bulk-len":
@@ -196,6 +199,17 @@ class RespProtocol(asyncio.Protocol):
         client.last_interaction = Database.clock
         if client.qbuf or parser.has_pending():
             client.qbuf = parser.pending()
+            if parser.has_pending():
+                self._input_waiting()
+
+    def _input_waiting(self) -> None:
+        """Part of a request waits in the parser: the memory accounts are out of date."""
+        e = self.engine
+        if e.evict_on:
+            e.evictor.clients_stale = True  # (the next command's eviction check re-measures)
+        if e.client_eviction.limit:
+            e.client_eviction.note(self.client)
+            self.shared.schedule()  # eviction at the end of this loop iteration (flush_all)
 
     def _unauthenticated(self, data: bytes) -> None:
         """Before AUTH Redis parses with lower limits, one request at a time (AUTH lifts them)."""
@@ -397,11 +411,15 @@ class RespProtocol(asyncio.Protocol):
         self.pending_size = 0
         t = self.transport
         if t is not None and not t.is_closing():
+            c = self.client
+            if c is not None and (c.subs or c.psubs or c.ssubs or self.engine.obuf_limits.normal_on):
+                if self.engine.obuf_limits.exceeded(c, t.get_write_buffer_size() + len(data)):
+                    c.kill()  # with its unsent output (Redis's freeClientAsync)
+                    return
             t.write(data)
             self.stats["total_net_output_bytes"] += len(data)
-            c = self.client
-            if c is not None and (c.subs or c.psubs or c.ssubs):
-                self.engine.pubsub.check_output_limit(c)
+            if c is not None and self.engine.client_eviction.limit:
+                self.engine.client_eviction.note(c)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -418,6 +436,10 @@ class RespProtocol(asyncio.Protocol):
                 t.abort()
             else:
                 t.close()
+
+    def input_memory(self) -> int:
+        """Memory held for this client's incomplete request (client_eviction.usage)."""
+        return self.parser.input_memory()
 
     def output_size(self) -> int:
         """Bytes written but not yet sent to this client."""

@@ -4,13 +4,11 @@ Messages go out-of-band through `client.conn.write()` (RESP2 arrays, RESP3 pushe
 in publish order; the connection holds them until the end of the loop iteration and sends
 them in one write (net.py). Keyspace notifications are published here too (`keyspace_event`).
 A subscriber whose unsent output passes `client-output-buffer-limit pubsub` is closed
-(hard limit at once, soft limit when exceeded for longer than its seconds), checked each time
-its held output goes out.
+(respdb/output_limits.py).
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from respdb import notify
@@ -154,31 +152,6 @@ class PubSub:
             c.pushed.append(data)
             return
         conn.write(data)  # held until the loop iteration ends; limits are checked as it goes out
-
-    def check_output_limit(self, c: Client) -> None:
-        size = c.conn.output_size()
-        if not size:
-            c.obuf_soft_since = 0.0
-            return
-        hard, soft, secs = self.engine.output_limits("pubsub")
-        if hard and size > hard:
-            self._kill_slow(c, size)
-            return
-        if soft and size > soft:
-            now = time.monotonic()
-            if not c.obuf_soft_since:
-                c.obuf_soft_since = now
-            elif now - c.obuf_soft_since > secs:
-                self._kill_slow(c, size)
-        else:
-            c.obuf_soft_since = 0.0
-
-    def _kill_slow(self, c: Client, size: int) -> None:
-        self.engine.log(
-            "warning",
-            "Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits." % (c.id, c.addr),
-        )
-        c.kill()
 
     # -- keyspace notifications --------------------------------------------------
 

@@ -400,7 +400,20 @@ class RequestParser:
         return len(self._carry) + self._slow.have
 
     def has_pending(self) -> bool:
-        return bool(self._carry or self._slow.have)
+        """Part of a request is held: bytes, or the arguments of an unfinished multibulk."""
+        return bool(self._carry or self._slow.have or self._slow.mbulk)
+
+    def input_memory(self) -> int:
+        """What Redis would hold for the incomplete request: its query buffer, allocated whole
+        for a big bulk (PROTO_MBULK_BIG_ARG and up) as soon as its length is known, plus the
+        arguments already read."""
+        slow = self._slow
+        held = len(self._carry) + slow.have
+        if slow.blen >= PROTO_MBULK_BIG_ARG:
+            held = max(held, slow.blen + 2)
+        if slow.argv:
+            held += sum(map(len, slow.argv))
+        return held
 
     def small(self, data: bytes) -> list[list[bytes]] | None:
         """The common case on its own: a read of a few whole requests and nothing buffered.

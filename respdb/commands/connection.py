@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from respdb import errors, monitor
+from respdb import client_eviction, errors, monitor
 from respdb.acl import NOPASS
 from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, Client
 from respdb.commands.args import get_int, parse_ll
@@ -216,7 +216,9 @@ def cmd_client_getname(c, argv):
     return bulk(c.name) if c.name else null(c.proto)
 
 
-def client_info_line(c: Client, now: float | None = None) -> bytes:
+def client_info_line(c: Client, now: float | None = None, argv: list[bytes] | None = None) -> bytes:
+    """CLIENT LIST's line for `c`; `argv`: the command `c` is running (CLIENT LIST or INFO
+    itself, counted in its argv-mem and tot-mem as Redis counts a running command's)."""
     now = time.monotonic() if now is None else now
     flags = c.flags + ("b" if c.bstate is not None else "")
     if c.tracking is not None:
@@ -225,21 +227,26 @@ def client_info_line(c: Client, now: float | None = None) -> bytes:
     if c.no_evict and "e" not in flags:
         flags = flags.replace("N", "") + "e"
     qbuf = c.qbuf
+    size = getattr(c.conn, "output_size", None)
+    omem = size() if size is not None else 0
+    multi = c.multi
+    multi_mem = client_eviction.multi_memory(c)
     return (
-        b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 ssub=0 "
-        b"multi=-1 qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 "
+        b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d "
+        b"multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=16384 rbp=16384 obl=0 oll=0 "
         b"omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d"
         % (
             c.id, c.addr.encode(), c.laddr.encode(), c.fd, c.name, int(now - c.ctime),
-            max(0, Database.clock - c.last_interaction), flags.encode(), c.db.id, qbuf, max(0, 20474 - qbuf),
-            c.obuf, 20474 + 16384 + qbuf + c.obuf, (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
+            max(0, Database.clock - c.last_interaction), flags.encode(), c.db.id, len(c.subs), len(c.psubs),
+            len(c.ssubs), -1 if multi is None else len(multi), qbuf, max(0, 20474 - qbuf),
+            sum(map(len, argv)) if argv else 0, multi_mem, omem, client_eviction.usage(c, argv), (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
         )
     )  # fmt: skip
 
 
 @command("client|info")
 def cmd_client_info(c, argv):
-    return verbatim(client_info_line(c) + b"\n", c.proto)
+    return verbatim(client_info_line(c, argv=argv) + b"\n", c.proto)
 
 
 def _client_type(c: Client) -> str:
@@ -273,7 +280,9 @@ def cmd_client_list(c, argv):
         else:
             raise CommandError(errors.SYNTAX)
     now = time.monotonic()
-    text = b"".join(client_info_line(x, now) + b"\n" for x in sorted(clients, key=lambda x: x.id))
+    text = b"".join(
+        client_info_line(x, now, argv if x is c else None) + b"\n" for x in sorted(clients, key=lambda x: x.id)
+    )
     return verbatim(text, c.proto)
 
 

@@ -8,8 +8,8 @@ What respdb cannot do the way Redis does:
 - MALLCTL / MALLCTL-STR: jemalloc only; respdb answers like a Redis built with libc malloc
   (unknown subcommand), although HELP lists them as the usual jemalloc build does.
 - JMAP and STRINGMATCH-LEN do not exist in Redis 7.0 either: unknown subcommand.
-- CLIENT-EVICTION, CLUSTERLINK: respdb has no client eviction pools or cluster bus; they
-  answer with Redis's error for the feature being off.
+- CLUSTERLINK: respdb has no cluster bus; it answers with Redis's error for cluster mode
+  being off. CLIENT-EVICTION reports respdb's client memory figures in Redis's buckets.
 """
 
 from __future__ import annotations
@@ -295,7 +295,10 @@ def _clusterlink(c, argv):
 
 @sub("client-eviction", 2)
 def _client_eviction(c, argv):
-    raise CommandError("ERR maxmemory-clients is disabled.")
+    ce = c.engine.client_eviction
+    if not ce.limit:
+        raise CommandError("ERR maxmemory-clients is disabled.")
+    return verbatim(ce.buckets_report().encode(), c.proto)
 
 
 @sub("replicate", lambda n: n >= 3)

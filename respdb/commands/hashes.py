@@ -353,6 +353,8 @@ def cmd_hrandfield(c, argv):
     if count < 0 or count == 1:
         # With repetitions, in random order.
         count = -count if count < 0 else count
+        if c.engine.obuf_limits.reply_too_big(c, count * (2 if withvalues else 1)):
+            return b""
         if type(h) is HashLP:
             t = loads(h)
             nf = len(t) // 2

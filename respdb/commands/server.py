@@ -148,7 +148,7 @@ def _section_stats(e) -> list[str]:
         "expired_time_cap_reached_count:%d" % s["expired_time_cap_reached_count"],
         "expire_cycle_cpu_milliseconds:%d" % s["expire_cycle_cpu_milliseconds"],
         "evicted_keys:%d" % s["evicted_keys"],
-        "evicted_clients:0",
+        "evicted_clients:%d" % s["evicted_clients"],
         "keyspace_hits:%d" % s["keyspace_hits"],
         "keyspace_misses:%d" % s["keyspace_misses"],
         "pubsub_channels:%d" % len(e.pubsub.channels),

@@ -297,6 +297,8 @@ def cmd_srandmember(c, argv):
     size = len(s)
     if count < 0 or count == 1:
         count = -count if count < 0 else count
+        if c.engine.obuf_limits.reply_too_big(c, count):
+            return b""
         if type(s) is SetHT:
             rnd = s.random_member
             picks = [rnd() for _ in range(count)]

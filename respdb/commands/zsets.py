@@ -750,6 +750,8 @@ def cmd_zrandmember(c, argv):
         return EMPTY_ARRAY
     size = Z.card(z)
     if count < 0 or count == 1:
+        if count < 0 and c.engine.obuf_limits.reply_too_big(c, -count * (2 if withscores else 1)):
+            return b""
         picks = [_random_pair(z) for _ in range(-count if count < 0 else 1)]
     elif count >= size:
         picks = list(Z.iter_desc(z))

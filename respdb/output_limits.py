@@ -1,0 +1,88 @@
+"""client-output-buffer-limit for normal and Pub/Sub clients.
+
+A client whose unsent output passes its class's hard limit, or stays past the soft limit for
+longer than the soft seconds, is closed with what it has not been sent (Redis's
+checkClientOutputBufferLimits). Output is held until the end of the loop iteration and
+checked as it goes out: the size is what the connection still buffers plus what is about to
+be written, as Redis counts its reply list before writing it to the socket. A client over its
+soft limit is checked again from the cron, so it is closed in time even when nothing more is
+written to it (Redis's clientsCron does the same). The class is
+`pubsub` while the client has a subscription, else `normal`; the master and replicas are not
+checked here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from respdb.client import Client
+    from respdb.engine import Engine
+
+
+MIN_BULK = 7  # the smallest bulk string reply: $1\r\nx\r\n
+
+
+class OutputLimits:
+    __slots__ = ("engine", "normal", "pubsub", "normal_on", "over_soft")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.normal = (0, 0, 0)
+        self.pubsub = (0, 0, 0)
+        self.normal_on = False  # (the default has no normal-class limit: nothing to check)
+        self.over_soft: dict[Client, None] = {}  # clients past their soft limit, since obuf_soft_since
+
+    def configure(self) -> None:
+        self.normal = self.engine.output_limits("normal")
+        self.pubsub = self.engine.output_limits("pubsub")
+        self.normal_on = bool(self.normal[0] or self.normal[1])
+
+    def exceeded(self, c: Client, size: int) -> bool:
+        """Whether `c`, with `size` bytes of output pending, must be closed (logged here)."""
+        if c.kind != "normal":
+            return False
+        hard, soft, secs = self.pubsub if c.subs or c.psubs or c.ssubs else self.normal
+        if hard and size > hard:
+            return self._over(c)
+        if soft and size > soft:
+            now = time.monotonic()
+            if not c.obuf_soft_since:
+                c.obuf_soft_since = now
+                self.over_soft[c] = None
+            elif now - c.obuf_soft_since > secs:
+                return self._over(c)
+        elif c.obuf_soft_since:
+            c.obuf_soft_since = 0.0
+            self.over_soft.pop(c, None)
+        return False
+
+    def cron(self) -> None:
+        for c in list(self.over_soft):
+            if c.closed or not c.obuf_soft_since:
+                self.over_soft.pop(c, None)
+            elif self.exceeded(c, c.conn.output_size()):
+                c.kill()
+
+    def reply_too_big(self, c: Client, elements: int) -> bool:
+        """For a command about to build a reply of `elements` bulk strings (HRANDFIELD with a
+        huge negative count...): True, with the client closed, when that reply cannot fit under
+        the client's hard limit. Redis stops such a command mid-run; building all of it first
+        could take minutes and gigabytes."""
+        if c.kind != "normal" or c.conn is None:
+            return False
+        hard = (self.pubsub if c.subs or c.psubs or c.ssubs else self.normal)[0]
+        if hard and elements * MIN_BULK > hard:
+            self._over(c)
+            c.kill()
+            return True
+        return False
+
+    def _over(self, c: Client) -> bool:
+        from respdb.commands.connection import client_info_line
+
+        self.over_soft.pop(c, None)
+        info = client_info_line(c).decode("utf-8", "replace")
+        self.engine.log("warning", f"Client {info} scheduled to be closed ASAP for overcoming of output buffer limits.")
+        return True
