@@ -41,7 +41,7 @@ ACTIVE = {
     "list-max-listpack-size", "stream-node-max-bytes", "stream-node-max-entries", "busy-reply-threshold",
     "client-output-buffer-limit", "maxmemory-clients", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
-    "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default",
+    "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default", "enable-protected-configs",
 } | TLS_ACTIVE  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

@@ -620,7 +620,7 @@ class Engine:
             top = (cmd.parent or cmd).name
             option = "enable-module-command" if top == "module" else "enable-debug-command"
             setting = self.config[option]
-            if setting == "no" or (setting == "local" and not _is_local(c)):
+            if setting == "no" or (setting == "local" and not is_local(c)):
                 return self._reject(
                     c,
                     cmd,
@@ -1114,7 +1114,9 @@ def _unknown_command(argv: list[bytes]) -> str:
     return msg.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "surrogateescape")
 
 
-def _is_local(c: Client) -> bool:
+def is_local(c: Client) -> bool:
+    """A local connection (loopback or Unix socket), for the enable-*-command and
+    enable-protected-configs "local" settings."""
     return not c.addr or c.addr.startswith(("127.", "[::1]", "::1", "/")) or c.fd == -1
 
 

@@ -330,6 +330,16 @@ def cmd_config_set(c, argv):
             raise CommandError(
                 "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config" % raw
             )
+        if name in PROTECTED_CONFIGS:
+            from respdb.engine import is_local
+
+            allowed = cfg["enable-protected-configs"]
+            if allowed == "no" or (allowed == "local" and not is_local(c)):
+                raise CommandError(
+                    "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config" % raw
+                )
+        if e.loading and name == "dir":  # Redis's DENY_LOADING_CONFIG
+            raise CommandError("LOADING Redis is loading the dataset in memory")
         if name in seen:
             raise CommandError("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter" % raw)
         seen.add(name)
@@ -362,6 +372,11 @@ def cmd_config_set(c, argv):
         if name not in cfg_active() and cfg.values[name] != cfg.defaults.get(name):
             e.log("warning", "CONFIG SET %s: stored, but respdb does not act on this parameter yet" % name)
     return OK
+
+
+# Redis's PROTECTED_CONFIG parameters: CONFIG SET needs enable-protected-configs (yes, or local
+# for a local connection), as DEBUG needs enable-debug-command.
+PROTECTED_CONFIGS = ("dir", "dbfilename")
 
 
 def cfg_active() -> set[str]:
