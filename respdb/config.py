@@ -291,13 +291,17 @@ class Config:
 
     # -- config file and command line --------------------------------------
 
-    def load_file(self, path: str) -> None:
+    def load_file(self, path: str) -> int:
+        """Load a configuration file; returns its number of newlines (see load_argv)."""
         self.file = os.path.abspath(path)
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            self.load_text(f.read(), path)
+            text = f.read()
+        self.load_text(text, path)
+        return text.count("\n")
 
-    def load_text(self, text: str, origin: str = "config") -> None:
-        for lineno, raw in enumerate(text.splitlines(), 1):
+    def load_text(self, text: str, origin: str = "config", first: int = 1) -> None:
+        """Apply configuration lines; errors name the line as number `first` + its index."""
+        for lineno, raw in enumerate(text.splitlines(), first):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -346,8 +350,14 @@ class Config:
         canon = self.canonical(lname)
         if canon is None:
             raise ConfigError("Bad directive or wrong number of arguments")
-        if canon == "replicaof" and len(args) != 2:
-            raise ConfigError("wrong number of arguments")
+        if canon == "replicaof":
+            if len(args) != 2:
+                raise ConfigError("wrong number of arguments")
+            if not (args[0].lower() == "no" and args[1].lower() == "one"):
+                port = args[1]  # strtol with nothing left over, 0..65535
+                digits = port[1:] if port[:1] in "+-" else port
+                if not digits.isdigit() or not 0 <= int(port) <= 65535:
+                    raise ConfigError("Invalid master port")
         multi = ("save", "bind", "client-output-buffer-limit", "replicaof", "latency-tracking-info-percentiles")
         if canon in multi or canon in MULTI_ENUMS:
             value = " ".join(args)
@@ -369,10 +379,15 @@ class Config:
         does: each `--name` starts a line of the configuration, the arguments after it are its
         values (quoted), and `--name value` may also come as one argument. A `--` argument right
         after a bare option name is that option's value (`--port --bla` sets port to "--bla");
-        `--save` with nothing after it means `save ""`."""
+        `--save` with nothing after it means `save ""`.
+
+        Redis reads the file, stdin and then a newline and the options as one text, so an
+        error's line number counts on from the file's lines (the first option is line 2
+        without a file); so does respdb's report."""
         i = 0
+        base = 0  # newlines before the options in Redis's concatenated text
         if argv and not argv[0].startswith("--") and argv[0] != "-":
-            self.load_file(argv[0])
+            base = self.load_file(argv[0])
             i = 1
         lines: list[str] = []
         handled = True  # the last option name has its value (Redis's handled_last_config_arg)
@@ -382,7 +397,9 @@ class Config:
             if a == "-" and (i == 0 or i == n - 1):
                 import sys
 
-                self.load_text(sys.stdin.read(), "stdin")
+                text = sys.stdin.read()
+                self.load_text(text, "stdin", base + 1)
+                base += text.count("\n")
             elif handled and a.startswith("--"):
                 lines.append(a[2:] + " ")
                 parts = split_inline(a.encode("utf-8", "surrogateescape")) or []
@@ -400,7 +417,7 @@ class Config:
                 handled = True
             i += 1
         if lines:
-            self.load_text("\n".join(lines), "command line")
+            self.load_text("\n".join(lines), "command line", base + 2)
 
 
 def repr_arg(value: str, always: bool = False) -> str:

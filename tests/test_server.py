@@ -335,6 +335,17 @@ def test_oom_score_adj() -> None:
             b"Invalid oom-score-adj-values, elements must be between -2000 and 2000.\r\n"
         )
         r.cmd("CONFIG", "SET", "oom-score-adj", "no")
+        # unit/introspection "CONFIG SET rollback on apply error": a later apply failing (the port
+        # is taken) undoes the oom-score-adj already applied, values and effect
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            reply = r.cmd("CONFIG", "SET", "oom-score-adj", "yes", "oom-score-adj-values", "1 1 1", "port", str(busy))
+            assert reply.startswith(b"-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen")
+        assert get() == base
+        assert r.cmd("CONFIG", "GET", "oom-score-adj") == b"*2\r\n$13\r\noom-score-adj\r\n$2\r\nno\r\n"
+        assert r.cmd("PING") == b"+PONG\r\n"
     finally:
         s.stop()
 
@@ -347,6 +358,9 @@ def test_oom_score_adj() -> None:
         (["--port", "--loglevel", "verbose"], '\'port "--loglevel" "verbose"\'\nwrong number of arguments'),
         (["--port", "--bla", "--loglevel", "verbose"], "'port \"--bla\"'\nargument couldn't be parsed into an integer"),
         (["--shutdown-on-sigint"], "'shutdown-on-sigint'\nargument(s) must be one of the following"),
+        (["--replicaof", "127.0.0.1", "abc"], 'line 2\n>>> \'replicaof "127.0.0.1" "abc"\'\nInvalid master port'),
+        (["--replicaof", "--127.0.0.1", "--abc"], '\'replicaof "--127.0.0.1"\'\nwrong number of arguments'),
+        (["--port", "7001", "--replicaof", "h", "70000"], "at line 3\n"),  # after Redis's leading newline
     ],
 )
 def test_command_line_errors_like_redis_server(argv: list[str], expected: str) -> None:

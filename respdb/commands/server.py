@@ -345,6 +345,7 @@ def cmd_config_set(c, argv):
         seen.add(name)
         pairs.append((raw, name, argv[j + 1].decode("utf-8", "surrogateescape")))
     old = {name: cfg.values[name] for _, name, _ in pairs}
+    applied = []
     try:
         for raw, name, value in pairs:
             try:
@@ -362,8 +363,15 @@ def cmd_config_set(c, argv):
                     raise CommandError(
                         "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (raw, err)
                     ) from None
+                applied.append(name)
     except CommandError:
+        # Redis's restoreBackupConfig: the old values back, and what was applied applied again
         cfg.values.update(old)
+        for name in applied:
+            try:
+                cfg.appliers[name](cfg.values[name])
+            except ConfigError:
+                pass
         raise
     e.apply_config()
     for _, name, _ in pairs:
