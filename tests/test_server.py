@@ -359,7 +359,7 @@ def test_oom_score_adj() -> None:
         (["--port", "--bla", "--loglevel", "verbose"], "'port \"--bla\"'\nargument couldn't be parsed into an integer"),
         (["--shutdown-on-sigint"], "'shutdown-on-sigint'\nargument(s) must be one of the following"),
         (["--replicaof", "127.0.0.1", "abc"], 'line 2\n>>> \'replicaof "127.0.0.1" "abc"\'\nInvalid master port'),
-        (["--replicaof", "--127.0.0.1", "--abc"], '\'replicaof "--127.0.0.1"\'\nwrong number of arguments'),
+        (["--replicaof", "--127.0.0.1", "--abc"], "'replicaof \"--127.0.0.1\"'\nwrong number of arguments"),
         (["--port", "7001", "--replicaof", "h", "70000"], "at line 3\n"),  # after Redis's leading newline
     ],
 )
