@@ -288,6 +288,7 @@ class Engine:
                 "expired_time_cap_reached_count": 0,
                 "evicted_keys": 0,
                 "evicted_clients": 0,
+                "lazyfreed_objects": 0,
                 "keyspace_hits": 0,
                 "keyspace_misses": 0,
                 "total_net_input_bytes": 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from respdb import errors, lfu, notify
+from respdb import errors, lazyfree, lfu, notify
 from respdb.commands.args import LLONG_MAX, LLONG_MIN, get_int, parse_ll
 from respdb.commands.strings import keyword
 from respdb.commands.table import command, container
@@ -40,12 +40,21 @@ def _del(c, argv):
     db = c.db
     e = c.engine
     n = 0
+    lazy = c.last_cmd is not None and (
+        c.last_cmd.name == "unlink" or e.config["lazyfree-lazy-user-del"] == "yes"
+    )  # (only INFO lazyfreed_objects tells the difference)
     for key in argv[1:]:
         if db.expires:
             db.expire_if_needed(key)
-        if db.delete(key):
-            e.written(db, key, "del", GENERIC)
-            n += 1
+        if lazy:
+            value = db.pop(key)
+            if value is None:
+                continue
+            lazyfree.note_freed(e, value)
+        elif not db.delete(key):
+            continue
+        e.written(db, key, "del", GENERIC)
+        n += 1
     return integer(n)
 
 
@@ -219,12 +228,22 @@ def _flush_flags(argv) -> None:
         raise CommandError(errors.SYNTAX)
 
 
+def _flush_async(c, argv) -> bool:
+    """FLUSHALL/FLUSHDB ASYNC, or without SYNC under lazyfree-lazy-user-flush."""
+    if len(argv) == 2:
+        return keyword(argv[1]) == b"ASYNC"
+    return c.engine.config["lazyfree-lazy-user-flush"] == "yes"
+
+
 @command("flushdb")
 def cmd_flushdb(c, argv):
     _flush_flags(argv)
     e = c.engine
     e.signal_flushed(c, c.db)
-    e.dirty += c.db.clear() + 1
+    removed = c.db.clear()
+    if _flush_async(c, argv):
+        e.stats["lazyfreed_objects"] += removed  # Redis frees the old dicts in the background
+    e.dirty += removed + 1
     c.propagate_as(list(argv))
     return OK
 
@@ -234,6 +253,8 @@ def cmd_flushall(c, argv):
     _flush_flags(argv)
     e = c.engine
     removed = e.flushall(c)  # (which adds its own 1: `e.dirty += e.flushall(c)` would lose it)
+    if _flush_async(c, argv):
+        e.stats["lazyfreed_objects"] += removed
     e.dirty += removed
     e.persistence.after_flushall()  # with save points Redis rewrites the RDB file at once
     # also a FLUSHALL of nothing, and one whose save has just reset the counter

@@ -118,12 +118,12 @@ def _section_memory(e) -> list[str]:
         "mem_replication_backlog:%d" % len(e.replication.backlog),
         "mem_total_replication_buffers:%d" % (len(e.replication.backlog) + e.replication.output_bytes()),
         "mem_clients_slaves:%d" % e.replication.output_bytes(),
-        "mem_clients_normal:0",
+        "mem_clients_normal:%d" % client_memory_total(e),
         "mem_cluster_links:0",
         "mem_aof_buffer:0",
         "mem_allocator:pymalloc",
         "lazyfree_pending_objects:0",
-        "lazyfreed_objects:0",
+        "lazyfreed_objects:%d" % e.stats["lazyfreed_objects"],
     ]
 
 
@@ -385,6 +385,13 @@ def cmd_config_set(c, argv):
 # Redis's PROTECTED_CONFIG parameters: CONFIG SET needs enable-protected-configs (yes, or local
 # for a local connection), as DEBUG needs enable-debug-command.
 PROTECTED_CONFIGS = ("dir", "dbfilename")
+
+
+def client_memory_total(e) -> int:
+    """INFO's mem_clients_normal: what normal and Pub/Sub clients use (CLIENT LIST tot-mem)."""
+    from respdb import client_eviction
+
+    return sum(client_eviction.usage(c) for c in e.clients.values() if client_eviction.counted(c))
 
 
 def cfg_active() -> set[str]:
