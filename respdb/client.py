@@ -24,7 +24,7 @@ class Client:
         "last_interaction", "last_cmd", "authenticated", "user", "flags", "reply_mode",
         "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
         "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed", "multi", "multi_error",
-        "watched", "dirty_cas", "in_multi", "subs", "psubs", "ssubs", "obuf_soft_since", "tracking",
+        "watched", "dirty_cas", "in_multi", "subs", "psubs", "ssubs", "obuf_soft_since", "tracking", "ldb",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
@@ -73,6 +73,7 @@ class Client:
         self.ssubs: dict[bytes, None] = {}
         self.obuf_soft_since = 0.0
         self.tracking: Any = None  # tracking.TrackingState while CLIENT TRACKING is on
+        self.ldb: str | None = None  # SCRIPT DEBUG "yes" or "sync": the next EVAL is debugged
         # True when something (auth, MULTI, ...) needs the slow pre-call checks for this client.
         self.gated = not self.authenticated or self.user in engine.acl.restricted
 

@@ -1030,6 +1030,9 @@ class Engine:
                 self.blocking.serve_ready()  # an expired stream answers its XREADGROUP waiters
         if self.evict_on:
             self.evictor.cron()  # an eviction cycle that ran out of time goes on
+        sc = self.__dict__.get("scripting")
+        if sc is not None and sc.ldb_children:
+            sc.reap_debug_sessions()  # forked Lua debugger sessions that ended
         if self.obuf_limits.over_soft:
             self.obuf_limits.cron()  # soft output limits run out without new output too
         if self.client_eviction.limit:

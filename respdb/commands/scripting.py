@@ -108,12 +108,14 @@ def cmd_script_kill(c, argv):
 def cmd_script_debug(c, argv):
     mode = argv[2].lower()
     if mode == b"no":
+        c.ldb = None
         return OK
-    if mode in (b"yes", b"sync"):
-        if c.multi is not None:
-            raise CommandError("ERR SCRIPT DEBUG must be called outside MULTI")
-        raise CommandError("ERR The Lua debugger (SCRIPT DEBUG YES|SYNC) is not supported by this server")
-    raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    if mode not in (b"yes", b"sync"):
+        raise CommandError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+    if c.multi is not None:
+        raise CommandError("ERR SCRIPT DEBUG must be called outside MULTI")
+    c.ldb = mode.decode()  # the next EVAL runs under the debugger (scripting/ldb.py)
+    return OK
 
 
 # ---------------------------------------------------------------------------

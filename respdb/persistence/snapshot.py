@@ -291,6 +291,9 @@ class Persistence:
         if self.child_pid != -1:
             e.log("warning", "There is a child saving an .rdb. Killing it!")
             self.kill_child()
+        sc = e.__dict__.get("scripting")
+        if sc is not None and sc.ldb_children:
+            sc.kill_debug_sessions()  # forked Lua debugger sessions (SCRIPT DEBUG YES)
         if (self.save_params() and not nosave) or save:
             e.log("notice", "Saving the final RDB snapshot before exiting.")
             if not self.write_file():

@@ -105,7 +105,9 @@ def command_flags(engine: Engine, fullname: str, argv: list[bytes], cmd_flags: i
             except CommandError:
                 return cmd_flags
         if flags & EVAL_COMPAT:
-            return cmd_flags
+            # without a shebang: the command's flags, except that Redis 7.0 refuses such a
+            # script on a stale replica (MASTERDOWN) although EVAL is marked STALE
+            return cmd_flags & ~STALE
     out = cmd_flags & ~(STALE | DENYOOM | WRITE | MAY_REPLICATE)
     if not flags & (ALLOW_OOM | NO_WRITES):
         out |= DENYOOM

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from respdb.commands.table import ALLOW_BUSY, MAY_REPLICATE, NOSCRIPT, READONLY,
 from respdb.errors import NOREPLICAS, READONLY_REPLICA, CommandError
 from respdb.eviction import DENYOOM, OOM
 from respdb.persistence.snapshot import MISCONF
+from respdb.scripting import ldb
 from respdb.scripting.vm import LuaVM
 
 try:
@@ -194,6 +196,11 @@ class Scripting:
         self.load_timed_out = False
         self._saved_active_expire = True
         self._real_now_ms = keyspace.now_ms
+        # The Lua debugger's session while one runs (respdb/scripting/ldb.py), the script's
+        # lines as a Lua table, and the pids of forked sessions (SCRIPT DEBUG YES).
+        self.ldb: ldb.Session | None = None
+        self.ldb_src: Any = None
+        self.ldb_children: list[int] = []
         self.eval_vm = self._new_vm("eval")
         self.eval_client = ScriptClient(engine, 1)
         self.function_client = ScriptClient(engine, 2)
@@ -213,6 +220,9 @@ class Scripting:
             b"rand": self._rand,
             b"srand": self._srand,
             b"acl": self._acl_check,
+            b"ldb_send": self._ldb_send,
+            b"ldb_read": self._ldb_read,
+            b"ldb_timeout": self._ldb_timeout,
             b"version": self.version,
             b"version_num": self.version_num,
         }
@@ -224,6 +234,21 @@ class Scripting:
         self.eval_vm = self._new_vm("eval")
 
     # -- host callbacks (called from Lua) ------------------------------------
+
+    def _ldb_send(self, logs: Any, n: int) -> None:
+        if self.ldb is not None:
+            self.ldb.send(logs, int(n))
+
+    def _ldb_read(self) -> Any:
+        if self.ldb is None:
+            return None
+        argv, argc = self.ldb.read()
+        if argv is None or isinstance(argv, bytes):
+            return argv
+        return self.eval_vm.table_from(argv), argc
+
+    def _ldb_timeout(self, reset: bool) -> bool:
+        return self.ldb is not None and self.ldb.timed_out(bool(reset))
 
     def _rand(self) -> int:
         self.rand_state = (0x5DEECE66D * self.rand_state + 0xB) & 0xFFFFFFFFFFFF
@@ -503,13 +528,15 @@ class Scripting:
         else:
             args = (-1, vm.table_from(rest[:nkeys]), vm.table_from(rest[nkeys:]))
         loop = None
-        if greenlet is not None and c.conn is not None and not c.in_multi and self.busy_ms > 0:
+        if greenlet is not None and c.conn is not None and not c.in_multi and self.busy_ms > 0 and self.ldb is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
         try:
-            if loop is None:
+            if self.ldb is not None:
+                res = vm.debug_run(self.ldb_src, fn, c.proto, funcname.encode(), is_eval, *args)
+            elif loop is None:
                 res = vm.run(fn, c.proto, funcname.encode(), is_eval, *args)
             else:
                 run.loop = loop
@@ -599,6 +626,8 @@ class Scripting:
     def eval(self, c: Client, cmd: Any, argv: list[bytes], evalsha: bool, ro: bool) -> bytes:
         if evalsha and len(argv[1]) != 40:
             raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
+        if c.ldb is not None and evalsha:
+            raise CommandError("ERR Please use EVAL instead of EVALSHA for debugging")
         nkeys = _numkeys(argv[2])
         if nkeys > len(argv) - 3:
             raise CommandError("ERR Number of keys can't be greater than number of args")
@@ -610,7 +639,78 @@ class Scripting:
                 raise CommandError("NOSCRIPT No matching script. Please use EVAL.")
         else:
             script = self.get_script(argv[1])
+        if c.ldb is not None and not c.in_multi:
+            return self._debug_eval(c, cmd, argv, script, ro, nkeys)
         return self.invoke(c, cmd, argv, self.eval_vm, script.fn, script.sha, True, script.flags, ro, nkeys)
+
+    def _debug_eval(self, c: Client, cmd: Any, argv: list[bytes], script: Script, ro: bool, nkeys: int) -> bytes:
+        """EVAL under the Lua debugger (ldbStartSession, evalGenericCommand, ldbEndSession)."""
+        e = self.engine
+        forked = c.ldb == "yes"
+        c.ldb = None  # one session per SCRIPT DEBUG
+        sock = ldb.open_socket(c.conn)
+        if sock is None:
+            raise CommandError("ERR The Lua debugger needs a TCP or Unix socket connection without TLS")
+        if forked:
+            try:
+                pid = os.fork()
+            except OSError as err:
+                sock.close()
+                raise CommandError("ERR Fork() failed: can't run EVAL in debugging mode: %s" % err.strerror)
+            if pid:
+                sock.close()
+                self.ldb_children.append(pid)
+                c.kill()  # the child has the connection now
+                return b""
+            from respdb.persistence.snapshot import child_setup
+
+            child_setup(e)
+            ldb.child_ignores_signals()
+            e.log("warning", "Redis forked for debugging eval")
+        else:
+            e.log("warning", "Redis synchronous debugging eval session started")
+        self.ldb = session = ldb.Session(sock, self.busy_ms)
+        self.ldb_src = self.eval_vm.table_from(argv[1].rstrip(b"\r\n").split(b"\n"))
+        try:
+            reply = self.invoke(c, cmd, argv, self.eval_vm, script.fn, script.sha, True, script.flags, ro, nkeys)
+        except CommandError as err:
+            if not forked:
+                raise
+            reply = e._error(err.msg)
+        finally:
+            self.ldb = self.ldb_src = None
+            if not forked:
+                session.close()
+                e.log("warning", "Redis synchronous debugging eval session ended")
+                c.close_after_reply = True  # the end of the session, for the client
+        if forked:
+            try:
+                session.sock.sendall(reply)
+            except OSError:
+                pass
+            e.log("warning", "Lua debugging session child exiting")
+            os._exit(0)
+        return reply
+
+    def reap_debug_sessions(self) -> None:
+        """Collect the forked sessions that ended (the cron)."""
+        for pid in list(self.ldb_children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.ldb_children.remove(pid)
+
+    def kill_debug_sessions(self) -> None:
+        """ldbKillForkedSessions (shutdown)."""
+        for pid in self.ldb_children:
+            self.engine.log("warning", "Killing debugging session %d" % pid)
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        self.ldb_children = []
 
     # -- SCRIPT / FUNCTION KILL and STATS -------------------------------------
 

@@ -82,6 +82,7 @@ class LuaVM:
         api = load("runtime")(rt.table_from(host), libs, mode.encode())
         self.compile: Callable[..., Any] = api[b"compile"]
         self.run: Callable[..., Any] = api[b"run"]
+        self.debug_run: Callable[..., Any] = api[b"debug_run"]
         self.load_library: Callable[..., Any] = api[b"load_library"]
         self.table_from = rt.table_from
         rt.eval(b"collectgarbage('collect')")

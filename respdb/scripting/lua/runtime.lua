@@ -33,6 +33,7 @@ local host_call, host_log, host_hook = host.call, host.log, host.hook
 local host_call_table = host.call_table
 local host_sha1, host_rand, host_srand, host_acl = host.sha1hex, host.rand, host.srand, host.acl
 local host_patch = host.patch
+local host_ldb_send, host_ldb_read, host_ldb_timeout = host.ldb_send, host.ldb_read, host.ldb_timeout
 local sdump = string.dump
 
 local HOOK_COUNT = 100000 -- instructions between two calls of the busy-script hook
@@ -414,6 +415,132 @@ local function raise(t)
   error(t)
 end
 
+-- ---------------------------------------------------------------------------
+-- the Lua debugger's log (SCRIPT DEBUG; the session itself is further below)
+
+-- The running debugging session: nil, or { step, luabp, bps (lines in the order set),
+-- maxlen, hint (the trimming hint was given), logs, nlogs, src (lines), currentline }.
+local ldb = nil
+
+local function ldb_log(entry)
+  ldb.nlogs = ldb.nlogs + 1
+  ldb.logs[ldb.nlogs] = entry
+end
+
+-- ldbLogWithMaxLen: Redis replies and Lua values are cut at `maxlen` bytes.
+local function ldb_log_maxlen(entry)
+  local trimmed = false
+  if ldb.maxlen > 0 and #entry > ldb.maxlen then
+    entry = ssub(entry, 1, ldb.maxlen) .. " ..."
+    trimmed = true
+  end
+  ldb_log(entry)
+  if trimmed and not ldb.hint then
+    ldb.hint = true
+    ldb_log("<hint> The above reply was trimmed. Use 'maxlen 0' to disable trimming.")
+  end
+end
+
+local function ldb_send()
+  host_ldb_send(ldb.logs, ldb.nlogs)
+  ldb.logs, ldb.nlogs = {}, 0
+end
+
+local REPR_ESCAPES = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+  ["\a"] = "\\a", ["\b"] = "\\b" }  -- stylua: ignore
+
+-- sdscatrepr: a quoted string with C escapes, other unprintable bytes as \xHH.
+local function repr(str)
+  return '"' .. sgsub(str, '[%c\\"\128-\255]', function(ch)
+    return REPR_ESCAPES[ch] or sformat("\\x%02x", sbyte(ch))
+  end) .. '"'
+end
+
+-- ldbCatStackValueRec: a Lua value as the debugger shows it.
+local function value_repr(v, level)
+  if level == 10 then
+    return "<max recursion level reached! Nested table?>"
+  end
+  level = level + 1
+  local t = type(v)
+  if t == "string" then
+    return repr(v)
+  elseif t == "boolean" then
+    return v and "true" or "false"
+  elseif t == "number" then
+    return sformat("%g", v)
+  elseif t == "nil" then
+    return "nil"
+  elseif t == "table" then
+    local expected, is_array = 1, true
+    local as_array, as_map = {}, {}
+    for k, x in raw_next, v do
+      if is_array and (type(k) ~= "number" or k ~= expected) then
+        is_array = false
+      end
+      as_array[#as_array + 1] = value_repr(x, level)
+      as_map[#as_map + 1] = "[" .. value_repr(k, level) .. "]=" .. value_repr(x, level)
+      expected = expected + 1
+    end
+    return "{" .. tconcat(is_array and as_array or as_map, "; ") .. "}"
+  end
+  local address = sfind(tostring(v), "0x", 1, true)
+  address = address and ssub(tostring(v), address) or "0x0"
+  local name = t == "userdata" and "userdata" or t == "thread" and "thread" or t == "function" and "function"
+    or "unknown"
+  return sformat('"%s@%s"', name, address)
+end
+
+-- ldbRedisProtocolToHuman: a RESP reply as the debugger shows it; returns it and the
+-- position after it.
+local function reply_repr(r, pos)
+  local t = ssub(r, pos, pos)
+  local eol = sfind(r, "\r", pos + 1, true) or #r + 1
+  local head = ssub(r, pos + 1, eol - 1)
+  local nxt = eol + 2
+  if t == ":" then
+    return head, nxt
+  elseif t == "$" then
+    local len = tonumber(head)
+    if len == -1 then
+      return "NULL", nxt
+    end
+    return repr(ssub(r, nxt, nxt + len - 1)), nxt + len + 2
+  elseif t == "+" or t == "-" then
+    return repr(ssub(r, pos, eol - 1)), nxt
+  elseif t == "*" or t == "~" or t == "%" then
+    local n = tonumber(head)
+    if t == "*" and n == -1 then
+      return "NULL", nxt
+    end
+    local parts, p = {}, nxt
+    for i = 1, n do
+      local a
+      a, p = reply_repr(r, p)
+      if t == "%" then
+        local b
+        b, p = reply_repr(r, p)
+        a = a .. " => " .. b
+      end
+      parts[i] = a
+    end
+    local open, close = "[", "]"
+    if t == "~" then
+      open, close = "~(", ")"
+    elseif t == "%" then
+      open, close = "{", "}"
+    end
+    return open .. tconcat(parts, ",") .. close, p
+  elseif t == "_" then
+    return "(null)", nxt
+  elseif t == "#" then
+    return ssub(r, pos + 1, pos + 1) == "t" and "#true" or "#false", nxt
+  elseif t == "," then
+    return "(double) " .. head, nxt
+  end
+  return "", nxt
+end
+
 -- luaArgsToRedisArgv: strings as they are, numbers as %.17g, anything else refused.
 local function to_argv(...)
   local n = select("#", ...)
@@ -445,8 +572,39 @@ local function all_strings(n, ...)
   return n > 0
 end
 
+-- What redis.call does with a command and its reply while the debugger steps.
+local function ldb_log_command(...)
+  local n = select("#", ...)
+  local parts = { "<redis>" }
+  for j = 1, n do
+    if j == 11 then
+      parts[#parts + 1] = sformat("... (%d more)", n - j)
+      break
+    end
+    parts[#parts + 1] = tostring((select(j, ...)))
+  end
+  ldb_log(tconcat(parts, " "))
+end
+
+local function ldb_log_reply(reply)
+  if sbyte(reply, 1) == 45 and sfind(reply, "from script", 1, true) then
+    -- refused before running (unknown command, arity...): Redis logs it as an error
+    local msg = ssub(reply, 2, -3)
+    if ssub(msg, 1, 4) == "ERR " then
+      msg = ssub(msg, 5)
+    end
+    ldb_log("<error> " .. msg)
+  else
+    ldb_log_maxlen("<reply> " .. (reply_repr(reply, 1)))
+  end
+end
+
 local function command(raise_error, ...)
   local reply
+  local logging = ldb and ldb.step
+  if logging then
+    ldb_log_command(...)
+  end
   if all_strings(select("#", ...), ...) then
     reply = host_call(resp, repl, ...)
   else
@@ -462,6 +620,9 @@ local function command(raise_error, ...)
     else
       reply = host_call(resp, repl, unpack(argv, 1, n))
     end
+  end
+  if logging then
+    ldb_log_reply(reply)
   end
   local t = sbyte(reply, 1)
   if t == 36 then
@@ -590,10 +751,22 @@ R.replicate_commands = function()
 end
 
 R.breakpoint = function()
+  if ldb then
+    ldb.luabp = true
+    return true
+  end
   return false
 end
 
-R.debug = function() end
+R.debug = function(...)
+  if ldb then
+    local parts = {}
+    for i = 1, select("#", ...) do
+      parts[i] = value_repr((select(i, ...)), 0)
+    end
+    ldb_log(sformat("<debug> line %d: ", ldb.currentline) .. tconcat(parts, ", "))
+  end
+end
 
 R.acl_check_cmd = function(...)
   local argv, n = to_argv(...)
@@ -1180,6 +1353,358 @@ local function run(fn, proto, funcname, is_eval, nkeys, keys, argv, ...)
   return finish(ok, res, proto, funcname)
 end
 
+-- ---------------------------------------------------------------------------
+-- the Lua debugger (SCRIPT DEBUG YES|SYNC), after Redis's ldb: a line hook stops the script
+-- and runs a read-eval-print loop over the client's connection (host.ldb_read/ldb_send do
+-- the blocking I/O); the commands and their outputs are Redis's.
+
+local function source_line(n)
+  return ldb.src[n] or "<out of range source code line>"
+end
+
+local function is_bp(line)
+  for _, l in ipairs(ldb.bps) do
+    if l == line then
+      return true
+    end
+  end
+  return false
+end
+
+local function log_source_line(n)
+  local current, bp = ldb.currentline == n, is_bp(n)
+  local prefix = (current and bp) and "->#" or current and "-> " or bp and "  #" or "   "
+  ldb_log(sformat("%s%-3d %s", prefix, n, source_line(n)))
+end
+
+local function ldb_list(around, ctx)
+  for j = 1, #ldb.src do
+    if around == 0 or math.abs(around - j) <= ctx then
+      log_source_line(j)
+    end
+  end
+end
+
+-- The stack level of the script's running function as seen from the caller of this function
+-- (getinfo(level + 1) here is getinfo(level) there).
+local function script_level()
+  local level = 2
+  while true do
+    local info = getinfo(level + 1, "S")
+    if not info then
+      return nil
+    end
+    if sfind(info.short_src, "user_script", 1, true) then
+      return level
+    end
+    level = level + 1
+  end
+end
+
+local function ldb_print(name)
+  local base = script_level()
+  if base then
+    local level = base
+    while getinfo(level, "S") do
+      local i = 1
+      while true do
+        local k, v = debug.getlocal(level, i)
+        if k == nil then
+          break
+        end
+        if k == name then
+          ldb_log_maxlen("<value> " .. value_repr(v, 0))
+          return
+        end
+        i = i + 1
+      end
+      level = level + 1
+    end
+  end
+  if name == "ARGV" or name == "KEYS" then
+    ldb_log_maxlen("<value> " .. value_repr(RUN[name], 0))
+  else
+    ldb_log("No such variable.")
+  end
+end
+
+local function ldb_print_all()
+  local level, vars = script_level(), 0
+  if level then
+    local i = 1
+    while true do
+      local k, v = debug.getlocal(level, i)
+      if k == nil then
+        break
+      end
+      if not sfind(k, "(*temporary)", 1, true) then
+        ldb_log_maxlen("<value> " .. k .. " = " .. value_repr(v, 0))
+        vars = vars + 1
+      end
+      i = i + 1
+    end
+  end
+  if vars == 0 then
+    ldb_log("No local variables in the current context.")
+  end
+end
+
+local function ldb_trace()
+  local level, first = script_level(), true
+  if not level then
+    ldb_log("<error> Can't retrieve Lua stack.")
+    return
+  end
+  while true do
+    local info = getinfo(level, "Snl")
+    if not info then
+      break
+    end
+    if sfind(info.short_src, "user_script", 1, true) then
+      ldb_log(sformat("%s %s:", first and "In" or "From", info.name or "top level"))
+      log_source_line(info.currentline)
+    end
+    first = false
+    level = level + 1
+  end
+end
+
+local function ldb_break(argv, argc)
+  if argc == 1 then
+    if #ldb.bps == 0 then
+      ldb_log("No breakpoints set. Use 'b <line>' to add one.")
+    else
+      ldb_log(sformat("%d breakpoints set:", #ldb.bps))
+      for _, l in ipairs(ldb.bps) do
+        log_source_line(l)
+      end
+    end
+    return
+  end
+  for j = 2, argc do
+    local arg = argv[j]
+    local line = sfind(arg, "^%-?%d+$") and tonumber(arg) or nil
+    if not line then
+      ldb_log(sformat("Invalid argument:'%s'", arg))
+    elseif line == 0 then
+      ldb.bps = {}
+      ldb_log("All breakpoints removed.")
+    elseif line > 0 then
+      if #ldb.bps == 64 then
+        ldb_log("Too many breakpoints set.")
+      elseif line <= #ldb.src and not is_bp(line) then
+        ldb.bps[#ldb.bps + 1] = line
+        ldb_list(line, 1)
+      else
+        ldb_log("Wrong line number.")
+      end
+    else
+      local found = false
+      for i, l in ipairs(ldb.bps) do
+        if l == -line then
+          table.remove(ldb.bps, i)
+          found = true
+          break
+        end
+      end
+      ldb_log(found and "Breakpoint removed." or "No breakpoint in the specified line.")
+    end
+  end
+end
+
+local function ldb_eval(argv, argc)
+  local code = tconcat(argv, " ", 2, argc)
+  local f = raw_loadstring("return " .. code, "@ldb_eval")
+  if not f then
+    local err
+    f, err = raw_loadstring(code, "@ldb_eval")
+    if not f then
+      ldb_log("<error> " .. err)
+      return
+    end
+  end
+  setfenv(f, ENV)
+  local ok, res = raw_pcall(f)
+  if not ok then
+    ldb_log("<error> " .. (type(res) == "table" and tostring(res.err) or tostring(res)))
+    return
+  end
+  ldb_log_maxlen("<retval> " .. value_repr(res, 0))
+end
+
+local function ldb_maxlen(argv, argc)
+  if argc == 2 then
+    local n = tonumber(sfind(argv[2], "^%s*[-+]?%d+") and argv[2]:match("^%s*([-+]?%d+)")) or 0
+    ldb.hint = true
+    if n ~= 0 and n <= 60 then
+      n = 60
+    end
+    ldb.maxlen = n
+  end
+  if ldb.maxlen > 0 then
+    ldb_log(sformat("<value> replies are truncated at %d bytes.", ldb.maxlen))
+  else
+    ldb_log("<value> replies are unlimited.")
+  end
+end
+
+local LDB_HELP = {
+  "Redis Lua debugger help:",
+  "[h]elp               Show this help.",
+  "[s]tep               Run current line and stop again.",
+  "[n]ext               Alias for step.",
+  "[c]ontinue           Run till next breakpoint.",
+  "[l]ist               List source code around current line.",
+  "[l]ist [line]        List source code around [line].",
+  "                     line = 0 means: current position.",
+  "[l]ist [line] [ctx]  In this form [ctx] specifies how many lines",
+  "                     to show before/after [line].",
+  "[w]hole              List all source code. Alias for 'list 1 1000000'.",
+  "[p]rint              Show all the local variables.",
+  "[p]rint <var>        Show the value of the specified variable.",
+  "                     Can also show global vars KEYS and ARGV.",
+  "[b]reak              Show all breakpoints.",
+  "[b]reak <line>       Add a breakpoint to the specified line.",
+  "[b]reak -<line>      Remove breakpoint from the specified line.",
+  "[b]reak 0            Remove all breakpoints.",
+  "[t]race              Show a backtrace.",
+  "[e]val <code>        Execute some Lua code (in a different callframe).",
+  "[r]edis <cmd>        Execute a Redis command.",
+  "[m]axlen [len]       Trim logged Redis replies and Lua var dumps to len.",
+  "                     Specifying zero as <len> means unlimited.",
+  "[a]bort              Stop the execution of the script. In sync",
+  "                     mode dataset changes will be retained.",
+  "",
+  "Debugger functions you can call from Lua scripts:",
+  "redis.debug()        Produce logs in the debugger console.",
+  "redis.breakpoint()   Stop execution like if there was a breakpoint in the",
+  "                     next line of code.",
+}
+
+-- ldbRepl: debugger commands until one resumes the script; false when the client is gone.
+local function ldb_repl()
+  while true do
+    local argv, argc = host_ldb_read()
+    if argv == nil then
+      ldb.step = false -- no client: the script runs on without stopping
+      ldb.bps = {}
+      return false
+    elseif type(argv) == "string" then
+      raise(error_table(argv))
+    end
+    -- strcasecmp on C strings: a name ends at a NUL byte
+    local name = slower((sgsub(argv[1], "%z.*", "")))
+    if name == "h" or name == "help" then
+      for _, line in ipairs(LDB_HELP) do
+        ldb_log(line)
+      end
+      ldb_send()
+    elseif name == "s" or name == "step" or name == "n" or name == "next" then
+      ldb.step = true
+      return true
+    elseif name == "c" or name == "continue" then
+      return true
+    elseif name == "t" or name == "trace" then
+      ldb_trace()
+      ldb_send()
+    elseif name == "m" or name == "maxlen" then
+      ldb_maxlen(argv, argc)
+      ldb_send()
+    elseif name == "b" or name == "break" then
+      ldb_break(argv, argc)
+      ldb_send()
+    elseif name == "e" or name == "eval" then
+      ldb_eval(argv, argc)
+      ldb_send()
+    elseif name == "a" or name == "abort" then
+      raise(error_table("script aborted for user request"))
+    elseif argc > 1 and (name == "r" or name == "redis") then
+      ldb.step = true -- so that redis.call logs the command and its reply
+      raw_pcall(R.call, unpack(argv, 2, argc))
+      ldb.step = false
+      ldb_send()
+    elseif name == "p" or name == "print" then
+      if argc == 2 then
+        ldb_print(argv[2])
+      else
+        ldb_print_all()
+      end
+      ldb_send()
+    elseif name == "l" or name == "list" then
+      local around, ctx = ldb.currentline, 5
+      if argc > 1 then
+        local n = tonumber(argv[2]:match("^%s*([-+]?%d+)") or "0")
+        if n > 0 then
+          around = n
+        end
+      end
+      if argc > 2 then
+        ctx = tonumber(argv[3]:match("^%s*([-+]?%d+)") or "0")
+      end
+      ldb_list(around, ctx)
+      ldb_send()
+    elseif name == "w" or name == "whole" then
+      ldb_list(1, 1000000)
+      ldb_send()
+    else
+      ldb_log("<error> Unknown Redis Lua debugger command or wrong number of arguments.")
+      ldb_send()
+    end
+  end
+end
+
+-- luaLdbLineHook: on each line of the script (and every HOOK_COUNT instructions, for the
+-- timeout), stop when stepping, at a breakpoint or after redis.breakpoint().
+local function ldb_hook(event)
+  local info = getinfo(2, "Sl")
+  if not info or not sfind(info.short_src, "user_script", 1, true) then
+    return
+  end
+  ldb.currentline = info.currentline
+  local bp = is_bp(ldb.currentline) or ldb.luabp
+  local timeout = false
+  if event == "count" and not ldb.step and not bp then
+    if not host_ldb_timeout(false) then
+      return
+    end
+    timeout = true
+    ldb.step = true
+  end
+  if ldb.step or bp then
+    local reason = "step over"
+    if bp then
+      reason = ldb.luabp and "redis.breakpoint() called" or "break point"
+    elseif timeout then
+      reason = "timeout reached, infinite loop?"
+    end
+    ldb.step, ldb.luabp = false, false
+    ldb_log(sformat("* Stopped at %d, stop reason = %s", ldb.currentline, reason))
+    log_source_line(ldb.currentline)
+    ldb_send()
+    if not ldb_repl() and timeout then
+      raise(error_table("timeout during Lua debugging with client closing connection"))
+    end
+    host_ldb_timeout(true) -- (the time limit counts again from here)
+  end
+end
+
+-- run() under the debugger; `src` is the script's lines. The remaining logs and an
+-- <endsession> mark are sent before the reply.
+local function debug_run(src, ...)
+  ldb = { step = true, luabp = false, bps = {}, maxlen = 256, hint = false, logs = {}, nlogs = 0, src = src,
+    currentline = -1 }  -- stylua: ignore
+  sethook(ldb_hook, "l", HOOK_COUNT)
+  local ok, a, b, c, d = raw_pcall(run, ...)
+  sethook(hook, "", HOOK_COUNT)
+  ldb_log("<endsession>")
+  ldb_send()
+  ldb = nil
+  if not ok then
+    error(a)
+  end
+  return a, b, c, d
+end
+
 -- EVAL bodies: compiled as a chunk named @user_script, run in the read-only globals.
 local function compile(body, chunkname)
   local f, err = raw_loadstring(body, chunkname)
@@ -1225,5 +1750,6 @@ sethook(hook, "", HOOK_COUNT)
 return {
   compile = compile,
   run = run,
+  debug_run = debug_run,
   load_library = load_library,
 }
