@@ -677,6 +677,10 @@ class Scripting:
             if not forked:
                 raise
             reply = e._error(err.msg)
+        except BaseException:
+            if forked:
+                os._exit(1)  # a forked session must never return to the server's loop
+            raise
         finally:
             self.ldb = self.ldb_src = None
             if not forked:
