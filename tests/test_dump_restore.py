@@ -212,3 +212,45 @@ def test_stream_groups_cross_over(redis_server, respdb_server):
     assert full(m, "stream") == full(r, "stream") == full(r, "back")
     for c in (r, m):
         c.cmd("FLUSHALL")
+
+
+# Payloads from Redis's integration/corrupt-dump tests (valid checksums).
+_BAD_ENTRY_LEN = (
+    b"\x0d\x1b\x1b\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00\x04\x02\x62\x00\x04\x14\x63\x00\x04\x02"
+    b"\x64\x00\xff\x09\x00\xd9\x10\x54\x92\x15\xf5\x5f\x52"
+)
+_DUP_FIELDS = (
+    b"\x0d\x1b\x1b\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00\x04\x02\x62\x00\x04\x02\x61\x00\x04\x02"
+    b"\x64\x00\xff\x09\x00\xa1\x98\x36\x78\xcc\x8e\x93\x2e"
+)
+_EMPTY_PLAIN_NODE = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c"
+
+
+def test_restore_integrity_failures_are_logged_like_redis():
+    """integration/corrupt-dump: Bad data format, and Redis's report in the log at verbose."""
+    from conftest import RawConn, start_respdb
+
+    s = start_respdb("--loglevel", "verbose")
+    try:
+        c = RawConn(s.port)
+        for payload in (_BAD_ENTRY_LEN, _DUP_FIELDS, _EMPTY_PLAIN_NODE):
+            assert c.cmd("RESTORE", "key", "0", payload) == b"-ERR Bad data format\r\n"
+        assert c.cmd("EXISTS", "key") == b":0\r\n"
+        with open(s.log) as f:
+            log = f.read()
+        assert (
+            log.count(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> Hash ziplist integrity check failed"
+            )
+            == 2
+        )
+        assert "Quicklist plain node is empty" in log
+    finally:
+        s.stop()
+
+
+def test_empty_zipmap_is_refused():
+    from respdb.persistence import packed
+
+    with pytest.raises(packed.PackedError, match="empty"):
+        packed.zipmap_decode(b"\x00\xff")

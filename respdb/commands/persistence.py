@@ -109,7 +109,11 @@ def cmd_restore(c, argv):
         raise CommandError(BAD_PAYLOAD)
     try:
         value = rdb.load_payload(payload, rdb.Limits(e.config))
-    except (rdb.RDBError, rdb.EmptyKey):
+    except rdb.RDBError as err:
+        # Redis's rdbReportError in a RESTORE: logged at verbose level, the command fails
+        e.log("verbose", "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s" % rdb.redis_reason(err))
+        raise CommandError(BAD_FORMAT) from None
+    except rdb.EmptyKey:
         raise CommandError(BAD_FORMAT) from None
     deleted = replace and db.delete(key)
     now = int(time.time() * 1000)

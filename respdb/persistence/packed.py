@@ -363,6 +363,8 @@ def zipmap_decode(blob: bytes) -> list[tuple[bytes, bytes]]:
         out.append((key, value))
     if p != n:
         raise PackedError("zipmap has bytes after its terminator")
+    if not out:
+        raise PackedError("zipmap is empty")  # (Redis's zipmapValidateIntegrity refuses one too)
     if declared < 254 and declared != len(out):
         raise PackedError("zipmap header counts %d entries, found %d" % (declared, len(out)))
     return out

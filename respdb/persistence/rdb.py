@@ -122,6 +122,24 @@ class RDBError(Exception):
         return "%s%s%s" % (self.msg, where, what)
 
 
+# How Redis names what failed its integrity check (rdbLoadObject's reports), by respdb's name.
+_REDIS_CHECK_NAMES = (
+    ("hash-zipmap", "Zipmap"), ("list-ziplist", "List ziplist"), ("set-intset", "Intset"),
+    ("zset-ziplist", "Zset ziplist"), ("hash-ziplist", "Hash ziplist"), ("hash-listpack", "Hash listpack"),
+    ("zset-listpack", "Zset listpack"), ("quicklist ziplist", "Ziplist"), ("quicklist listpack", "Listpack"),
+    ("stream listpack", "Stream listpack"),
+)  # fmt: skip
+
+
+def redis_reason(err: RDBError) -> str:
+    """The reason as Redis words its report ("Hash ziplist integrity check failed: ...")."""
+    msg = err.msg
+    for ours, theirs in _REDIS_CHECK_NAMES:
+        if msg.startswith(ours + " "):
+            return theirs + msg[len(ours) :]
+    return msg[:1].upper() + msg[1:]
+
+
 class EmptyKey(Exception):
     """A collection with no elements: Redis skips such keys (RESTORE refuses them)."""
 
@@ -433,7 +451,7 @@ def _decode_blob(rdbtype: int, blob: bytes, limits: Limits, at: int) -> Any:
         strs = [v if type(v) is bytes else b"%d" % v for v in items]
         fields = strs[0::2]
         if len(set(fields)) != len(fields):
-            raise RDBError("duplicate hash fields detected", at)
+            raise RDBError("%s integrity check failed: duplicate fields" % TYPE_NAMES[rdbtype], at)
         if n // 2 <= limits.hash_entries:
             return hashes.pack(strs)
         return hashes.HashHT(zip(fields, strs[1::2], strict=True))
@@ -481,6 +499,8 @@ def _read_quicklist(r: Reader, rdbtype: int, at: int) -> Any:
         node_at = r.pos
         blob = r.string("a quicklist node")
         if container == QUICKLIST_NODE_PLAIN:
+            if not blob:
+                raise RDBError("quicklist plain node is empty", node_at)  # (Redis refuses it too)
             values.append(blob)
             continue
         try:
