@@ -24,7 +24,7 @@ def test_lazyfreed_objects_like_redis(pair2: Pair):
         [("ZADD", "z", *[x for i in range(200) for x in (str(i), "m%d" % i)]), ("UNLINK", "z")],
         [("HSET", "h", *[x for i in range(50) for x in ("f%d" % i, "v")]), ("UNLINK", "h")],  # a listpack
         [("RPUSH", "l", *["v" * 100] * 2000), ("UNLINK", "l")],  # about 25 quicklist nodes
-        [("XADD", "st", "*", "a", "b"), ("UNLINK", "st")],
+        [("XADD", "st", "1-1", "a", "b"), ("UNLINK", "st")],
         [("SET", "a", "1"), ("SET", "b", "2"), ("SELECT", "1"), ("SET", "c", "3"), ("FLUSHALL", "ASYNC")],
         [("SET", "a", "1"), ("FLUSHDB", "SYNC")],
         [
