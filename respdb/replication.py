@@ -629,6 +629,19 @@ class Replication:
                 total += conn.output_size()
         return total
 
+    def shared_buffer_bytes(self) -> int:
+        """INFO's mem_total_replication_buffers. Redis 7.0 keeps one replication buffer that the
+        backlog and every replica point into, so it is as large as the longest of them, not
+        their sum: the backlog, or the replica furthest behind."""
+        longest = len(self.backlog)
+        for r in self.replicas.values():
+            size = sum(len(x) for x in r.pending)
+            conn = r.client.conn
+            if conn is not None:
+                size += conn.output_size()
+            longest = max(longest, size)
+        return longest
+
     def acked(self, offset: int) -> int:
         return sum(1 for r in self.replicas.values() if r.ack_offset >= offset)
 

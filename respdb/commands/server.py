@@ -116,7 +116,7 @@ def _section_memory(e) -> list[str]:
         "mem_fragmentation_bytes:%d" % (rss - used),
         "mem_not_counted_for_evict:%d" % mem.get("not_counted", 0),  # replicas' buffers, the backlog
         "mem_replication_backlog:%d" % len(e.replication.backlog),
-        "mem_total_replication_buffers:%d" % (len(e.replication.backlog) + e.replication.output_bytes()),
+        "mem_total_replication_buffers:%d" % e.replication.shared_buffer_bytes(),
         "mem_clients_slaves:%d" % e.replication.output_bytes(),
         "mem_clients_normal:%d" % client_memory_total(e),
         "mem_cluster_links:0",
