@@ -203,3 +203,23 @@ def test_replconf(master: ServerProc) -> None:
     # ACK is never answered
     c.send(b"REPLCONF ACK 10\r\nPING\r\n")
     assert c.read_reply() == b"+PONG\r\n"
+
+
+def test_replication_buffers_are_shared_not_summed() -> None:
+    """INFO mem_total_replication_buffers: one buffer for the backlog and all replicas (Redis
+    7.0), so two replicas holding the same pending data count it once."""
+    from types import SimpleNamespace
+
+    from respdb.engine import Engine
+
+    e = Engine()
+    repl = e.replication
+    repl.backlog = bytearray(b"x" * 100)
+    chunk = [b"y" * 5000]
+    for rid in (1, 2):
+        repl.replicas[rid] = SimpleNamespace(pending=list(chunk), client=SimpleNamespace(conn=None))
+    assert repl.shared_buffer_bytes() == 5000
+    del repl.replicas[1]
+    assert repl.shared_buffer_bytes() == 5000  # the other replica still holds it
+    repl.replicas.clear()
+    assert repl.shared_buffer_bytes() == 100  # the backlog alone
