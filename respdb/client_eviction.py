@@ -68,6 +68,11 @@ def counted(c: Client) -> bool:
     return c.kind == "normal" and not c.closed
 
 
+def measure(engine: Engine) -> dict[int, int]:
+    """Every counted client's memory, by client id."""
+    return {c.id: usage(c) for c in engine.clients.values() if counted(c)}
+
+
 class ClientEviction:
     __slots__ = ("engine", "limit", "total", "mem")
 
@@ -107,12 +112,8 @@ class ClientEviction:
         self.total -= self.mem.pop(c.id, 0)
 
     def measure_all(self) -> None:
-        mem = {}
-        for c in self.engine.clients.values():
-            if counted(c):
-                mem[c.id] = usage(c)
-        self.mem = mem
-        self.total = sum(mem.values())
+        self.mem = measure(self.engine)
+        self.total = sum(self.mem.values())
 
     def evict(self) -> None:
         """Disconnect the largest evictable clients until all clients fit under the limit."""

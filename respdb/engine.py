@@ -261,17 +261,6 @@ class Engine:
     def _notify_miss(self, db: Database, key: bytes) -> None:
         self.notify(notify.KEY_MISS, "keymiss", key, db.id)
 
-    def output_limits(self, cls: str) -> tuple[int, int, int]:
-        """(hard, soft, soft seconds) of `client-output-buffer-limit` for a client class."""
-        parts = self.config["client-output-buffer-limit"].split()
-        for i in range(0, len(parts) - 3, 4):
-            name = parts[i]
-            if name == cls or (cls == "replica" and name == "slave"):
-                from respdb.config import parse_memory
-
-                return (parse_memory(parts[i + 1]) or 0, parse_memory(parts[i + 2]) or 0, int(parts[i + 3]))
-        return (0, 0, 0)
-
     def auth_required(self) -> bool:
         return self.acl.auth_required()  # the default user has a password (or is off)
 

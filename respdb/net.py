@@ -197,9 +197,10 @@ class RespProtocol(asyncio.Protocol):
         if self.tracking.bcast_pending:
             self.engine.before_sleep()
         client.last_interaction = Database.clock
-        if client.qbuf or parser.has_pending():
+        waiting = parser.has_pending()
+        if client.qbuf or waiting:
             client.qbuf = parser.pending()
-            if parser.has_pending():
+            if waiting:
                 self._input_waiting()
 
     def _input_waiting(self) -> None:

@@ -16,9 +16,20 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from respdb.config import parse_memory
+
 if TYPE_CHECKING:
     from respdb.client import Client
     from respdb.engine import Engine
+
+
+def class_limits(value: str, cls: str) -> tuple[int, int, int]:
+    """(hard, soft, soft seconds) for a client class in a client-output-buffer-limit value."""
+    parts = value.split()
+    for i in range(0, len(parts) - 3, 4):
+        if parts[i] == cls:
+            return (parse_memory(parts[i + 1]) or 0, parse_memory(parts[i + 2]) or 0, int(parts[i + 3]))
+    return (0, 0, 0)
 
 
 MIN_BULK = 7  # the smallest bulk string reply: $1\r\nx\r\n
@@ -35,8 +46,9 @@ class OutputLimits:
         self.over_soft: dict[Client, None] = {}  # clients past their soft limit, since obuf_soft_since
 
     def configure(self) -> None:
-        self.normal = self.engine.output_limits("normal")
-        self.pubsub = self.engine.output_limits("pubsub")
+        value = self.engine.config["client-output-buffer-limit"]
+        self.normal = class_limits(value, "normal")
+        self.pubsub = class_limits(value, "pubsub")
         self.normal_on = bool(self.normal[0] or self.normal[1])
 
     def exceeded(self, c: Client, size: int) -> bool:

@@ -36,13 +36,12 @@ def _get_db_index(b: bytes, msg: str | None = None) -> int:
 # DEL / EXISTS / TYPE / TOUCH
 
 
-def _del(c, argv):
+def _delete_keys(c, argv, lazy: bool) -> bytes:
+    """DEL and UNLINK; `lazy`: Redis would free big values in the background, which only INFO
+    lazyfreed_objects tells (respdb frees at once either way)."""
     db = c.db
     e = c.engine
     n = 0
-    lazy = c.last_cmd is not None and (
-        c.last_cmd.name == "unlink" or e.config["lazyfree-lazy-user-del"] == "yes"
-    )  # (only INFO lazyfreed_objects tells the difference)
     for key in argv[1:]:
         if db.expires:
             db.expire_if_needed(key)
@@ -58,7 +57,14 @@ def _del(c, argv):
     return integer(n)
 
 
-command("del", "unlink")(_del)
+@command("del")
+def cmd_del(c, argv):
+    return _delete_keys(c, argv, c.engine.config["lazyfree-lazy-user-del"] == "yes")
+
+
+@command("unlink")
+def cmd_unlink(c, argv):
+    return _delete_keys(c, argv, True)
 
 
 @command("exists")

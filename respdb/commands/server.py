@@ -9,7 +9,7 @@ import sys
 import time
 
 from respdb import REDIS_VERSION as VERSION
-from respdb import errors, scripting
+from respdb import client_eviction, errors, scripting
 from respdb.commands import migrate
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
@@ -118,7 +118,7 @@ def _section_memory(e) -> list[str]:
         "mem_replication_backlog:%d" % len(e.replication.backlog),
         "mem_total_replication_buffers:%d" % e.replication.shared_buffer_bytes(),
         "mem_clients_slaves:%d" % e.replication.output_bytes(),
-        "mem_clients_normal:%d" % client_memory_total(e),
+        "mem_clients_normal:%d" % sum(client_eviction.measure(e).values()),  # (CLIENT LIST tot-mem)
         "mem_cluster_links:0",
         "mem_aof_buffer:0",
         "mem_allocator:pymalloc",
@@ -385,13 +385,6 @@ def cmd_config_set(c, argv):
 # Redis's PROTECTED_CONFIG parameters: CONFIG SET needs enable-protected-configs (yes, or local
 # for a local connection), as DEBUG needs enable-debug-command.
 PROTECTED_CONFIGS = ("dir", "dbfilename")
-
-
-def client_memory_total(e) -> int:
-    """INFO's mem_clients_normal: what normal and Pub/Sub clients use (CLIENT LIST tot-mem)."""
-    from respdb import client_eviction
-
-    return sum(client_eviction.usage(c) for c in e.clients.values() if client_eviction.counted(c))
 
 
 def cfg_active() -> set[str]:

@@ -25,41 +25,57 @@ PROTOCOL_ERROR = b"protocol error"
 MAX_BUFFER = 1 << 20
 
 
+class _More(Exception):
+    """The request is not all there yet."""
+
+
+class _Bad(Exception):
+    """Not a request Redis's debugger parser takes."""
+
+
+def _header(buf: bytes, p: int) -> tuple[int, int]:
+    """The count after the '*' or '$' at p (1 to 1024) and where the line after it starts."""
+    eol = buf.find(b"\r\n", p)
+    if eol < 0:
+        raise _More
+    n = _atoi(buf[p + 1 : eol])
+    if n <= 0 or n > 1024:
+        raise _Bad
+    return n, eol + 2
+
+
 def parse_command(buf: bytes) -> tuple[list[bytes] | None, bytes | None]:
     """(argv, None) for a whole request in `buf`, (None, None) to read more, (None, error)."""
-    if not buf:
+    try:
+        return _parse(buf), None
+    except _More:
         return None, None
+    except _Bad:
+        return None, PROTOCOL_ERROR
+
+
+def _parse(buf: bytes) -> list[bytes]:
+    if not buf:
+        raise _More
     star = buf.find(b"*")
     if star < 0:
-        return None, PROTOCOL_ERROR
-    eol = buf.find(b"\r\n", star)
-    if eol < 0:
-        return None, None
-    argc = _atoi(buf[star + 1 : eol])
-    if argc <= 0 or argc > 1024:
-        return None, PROTOCOL_ERROR
-    p = eol + 2
+        raise _Bad
+    argc, p = _header(buf, star)
     argv: list[bytes] = []
     while len(argv) < argc:
         if p >= len(buf):
-            return None, None
+            raise _More
         if buf[p : p + 1] != b"$":
-            return None, PROTOCOL_ERROR
-        eol = buf.find(b"\r\n", p)
-        if eol < 0:
-            return None, None
-        n = _atoi(buf[p + 1 : eol])
-        if n <= 0 or n > 1024:
-            return None, PROTOCOL_ERROR
-        p = eol + 2
+            raise _Bad
+        n, p = _header(buf, p)
         if p + n + 2 > len(buf):
-            return None, None
+            raise _More
         argv.append(buf[p : p + n])
         p += n
         if buf[p : p + 2] != b"\r\n":
-            return None, PROTOCOL_ERROR
+            raise _Bad
         p += 2
-    return argv, None
+    return argv
 
 
 def _atoi(b: bytes) -> int:

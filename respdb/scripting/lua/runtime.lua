@@ -1401,25 +1401,31 @@ local function script_level()
   end
 end
 
-local function ldb_print(name)
-  local base = script_level()
-  if base then
-    local level = base
-    while getinfo(level, "S") do
-      local i = 1
-      while true do
-        local k, v = debug.getlocal(level, i)
-        if k == nil then
-          break
-        end
-        if k == name then
-          ldb_log_maxlen("<value> " .. value_repr(v, 0))
-          return
-        end
-        i = i + 1
-      end
-      level = level + 1
+-- The local variables of the function at `level` (as getlocal numbers them), in order.
+local function frame_locals(level)
+  local names, values = {}, {}
+  local i = 1
+  while true do
+    local k, v = debug.getlocal(level + 1, i)
+    if k == nil then
+      return names, values
     end
+    names[i], values[i] = k, v
+    i = i + 1
+  end
+end
+
+local function ldb_print(name)
+  local level = script_level()
+  while level and getinfo(level, "S") do
+    local names, values = frame_locals(level)
+    for i = 1, #names do
+      if names[i] == name then
+        ldb_log_maxlen("<value> " .. value_repr(values[i], 0))
+        return
+      end
+    end
+    level = level + 1
   end
   if name == "ARGV" or name == "KEYS" then
     ldb_log_maxlen("<value> " .. value_repr(RUN[name], 0))
@@ -1431,17 +1437,12 @@ end
 local function ldb_print_all()
   local level, vars = script_level(), 0
   if level then
-    local i = 1
-    while true do
-      local k, v = debug.getlocal(level, i)
-      if k == nil then
-        break
-      end
-      if not sfind(k, "(*temporary)", 1, true) then
-        ldb_log_maxlen("<value> " .. k .. " = " .. value_repr(v, 0))
+    local names, values = frame_locals(level)
+    for i = 1, #names do
+      if not sfind(names[i], "(*temporary)", 1, true) then
+        ldb_log_maxlen("<value> " .. names[i] .. " = " .. value_repr(values[i], 0))
         vars = vars + 1
       end
-      i = i + 1
     end
   end
   if vars == 0 then
