@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 
-from respdb import REDIS_VERSION, __version__
+from respdb import REDIS_VERSION, __version__, proctitle
 from respdb.config import Config, ConfigError
 
 USAGE = """Usage: respdb-server [/path/to/redis.conf] [options] [-]
@@ -75,6 +75,8 @@ async def run(config: Config) -> int:
             f.write(f"{os.getpid()}\n")
     engine.tcp_port = server.bound_port() or engine.tcp_port
     engine.oom.apply()  # oom-score-adj from the configuration
+    if config["set-proc-title"] == "yes":
+        proctitle.set_title(config)
     if config["always-show-logo"] == "yes":
         _banner(engine)
     engine.log("notice", f"Server initialized, listening on port {engine.tcp_port}")

@@ -31,7 +31,7 @@ ACTIVE = {
     "protected-mode", "tcp-keepalive", "pidfile", "active-expire-effort", "dynamic-hz",
     "save", "appendonly", "lazyfree-lazy-user-flush", "lazyfree-lazy-user-del",
     "lazyfree-lazy-server-del", "lazyfree-lazy-expire", "lazyfree-lazy-eviction",
-    "notify-keyspace-events", "always-show-logo", "set-proc-title", "supervised",
+    "notify-keyspace-events", "always-show-logo", "set-proc-title", "proc-title-template", "supervised",
     "zset-max-listpack-entries", "zset-max-listpack-value",
     "hll-sparse-max-bytes",
     "dbfilename", "rdbcompression", "rdbchecksum", "stop-writes-on-bgsave-error", "shutdown-on-sigterm",
@@ -254,6 +254,12 @@ class Config:
             from respdb.latency import format_percentile, parse_percentiles
 
             return " ".join(format_percentile(p) for p in parse_percentiles(value))
+        if name == "proc-title-template":
+            from respdb import proctitle
+
+            if not proctitle.valid(value, self):
+                raise ConfigError(proctitle.INVALID)
+            return value
         if name == "dir":
             try:
                 os.chdir(value)

@@ -154,6 +154,7 @@ class Engine:
         self.oom = OOMScore(self)  # oom-score-adj (respdb/oom.py)
         for name in ("oom-score-adj", "oom-score-adj-values"):
             self.config.appliers[name] = self._apply_oom
+        self.config.appliers["proc-title-template"] = self._apply_proc_title
         acl_error = self.acl.load_at_startup()  # `user` directives and the aclfile
         if acl_error is not None:
             self.log("warning", acl_error)
@@ -166,6 +167,13 @@ class Engine:
 
         if not self.oom.apply():
             raise ConfigError("Failed to set current oom_score_adj. Check server logs.")
+
+    def _apply_proc_title(self, value: str) -> None:
+        from respdb import proctitle
+        from respdb.config import ConfigError
+
+        if not proctitle.set_title(self.config):
+            raise ConfigError("failed to set process title")
 
     def _rename_commands(self) -> None:
         """rename-command: this engine's dispatch dicts become copies without the old names

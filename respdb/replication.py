@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from respdb import proctitle
 from respdb.keyspace import Database, now_ms
 from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
@@ -244,7 +245,7 @@ class Replication:
             code = 1
             try:
                 os.close(rfd)
-                child_setup(e)
+                child_setup(e, proctitle.RDB_TO_REPLICAS)
 
                 def out(data: bytes) -> None:
                     view = memoryview(data)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from respdb import keyspace
+from respdb import keyspace, proctitle
 from respdb.persistence import rdb
 from respdb.persistence.snapshot import _fsync_dir, _unlink, child_setup, rdb_used_mem, reap
 from respdb.resp import split_inline
@@ -472,7 +472,7 @@ class AOF:
         if pid == 0:
             code = 1
             try:
-                child_setup(self.engine)
+                child_setup(self.engine, proctitle.AOF_REWRITE)
                 self.write_base(self.path("temp-rewriteaof-bg-%d.aof" % os.getpid()))
                 code = 0
             except BaseException:

@@ -27,6 +27,7 @@ import signal
 import time
 from typing import Any
 
+from respdb import proctitle
 from respdb.persistence import rdb
 from respdb.persistence.functions import restore as restore_functions
 
@@ -176,7 +177,7 @@ class Persistence:
         if pid == 0:  # the child: write the snapshot and leave without running any cleanup
             code = 1
             try:
-                child_setup(e)
+                child_setup(e, proctitle.RDB_BGSAVE)
                 code = 0 if self.write_file(role="C") else 1
             finally:
                 os._exit(code)
@@ -497,12 +498,15 @@ def rdb_used_mem(data: bytes) -> int:
     return 0
 
 
-def child_setup(engine: Any) -> None:
+def child_setup(engine: Any, title: str | None = None) -> None:
     """First steps of a forked child (BGSAVE, AOF rewrite, a replica's snapshot): no cyclic
     collector, default SIGTERM/SIGINT, nothing for the parent's loop to hear, and the
     listening sockets closed, so that the port is free as soon as the server itself is gone
-    (a child outliving a killed server would otherwise keep it)."""
+    (a child outliving a killed server would otherwise keep it). `title`: its process title
+    (respdb/proctitle.py)."""
     gc.disable()
+    if title is not None and engine.config["set-proc-title"] == "yes":
+        proctitle.set_title(engine.config, title)
     for sig in (
         signal.SIGTERM,
         signal.SIGINT,
