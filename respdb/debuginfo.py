@@ -75,6 +75,16 @@ def lru_field(engine: Any, db: Any, key: bytes) -> tuple[int, int]:
     return lru, idle
 
 
+def object_address(key: bytes, value: Any, refcount: int) -> int:
+    """The `at:` of DEBUG OBJECT. Redis prints the value object's address, which stays the same
+    while the value is changed in place (INCR on an unshared integer, APPEND, ...). respdb's
+    values are immutable objects replaced on every change, so an unshared value is given an
+    address of its key's instead; a shared integer (0..9999) has the shared object's."""
+    if refcount > 1:
+        return id(value)
+    return 0x7F0000000000 | (hash(key) & 0xFFFFFFFFF0)
+
+
 def object_line(engine: Any, db: Any, key: bytes, value: Any, refcount: int) -> str:
     cfg = engine.config
     compress = cfg["rdbcompression"] == "yes"
@@ -96,7 +106,7 @@ def object_line(engine: Any, db: Any, key: bytes, value: Any, refcount: int) -> 
         serialized = len(rdb.encode_value(value, compress, fill)[1])
     lru, idle = lru_field(engine, db, key)
     return "Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d%s" % (
-        id(value),
+        object_address(key, value, refcount),
         refcount,
         encoding(value),
         serialized,

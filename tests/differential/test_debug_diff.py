@@ -431,3 +431,21 @@ def test_random_datasets_digest(pair2, ops):
     pair2.run("DEBUG", "DIGEST")
     pair2.run("SELECT", "0")
     pair2.run("DEBUG", "DIGEST-VALUE", "a", "l1", "l2", "s1", "s2", "z1", "z2", "h1", "h2", "x1", "p1")
+
+
+def _address(p: Pair, key: str) -> tuple[bytes, bytes]:
+    a, b = p.both("DEBUG", "OBJECT", key)
+    return tuple(_ADDRESS.match(x.lstrip(b"+")).group(0) for x in (a, b))  # type: ignore[union-attr]
+
+
+def test_debug_object_address_kept_by_in_place_incr(p2):
+    # Redis changes an unshared integer in place: DEBUG OBJECT's address stays (unit/type/incr).
+    p2.check(script("SET foo 20000", "INCR foo", "OBJECT REFCOUNT foo"))
+    before = _address(p2, "foo")
+    p2.run("INCR", "foo")
+    p2.run("INCRBY", "foo", "5")
+    assert _address(p2, "foo") == before
+    # another key's value is another object on both servers
+    p2.run("SET", "bar", "20000")
+    other = _address(p2, "bar")
+    assert other[0] != before[0] and other[1] != before[1]
