@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
 CLIENTS = 50
-KEYSPACE = 1_000_000  # -r for the random-key tests
+# -r for the random-key tests: 1M random keys, so lookups miss the CPU caches as on a real store.
+# --keyspace 0 runs redis-benchmark's default instead (no -r: every request names one key).
+KEYSPACE = 1_000_000
 DEFAULT_TESTS = ["set", "get", "incr", "mset"]
 DEFAULT_PIPELINES = [1, 16]
 # Requests per run as (without pipelining, with pipelining), sized so that one run of the slower
@@ -290,9 +292,11 @@ class Case:
         return self.median(who) / b if not self.error and b else None
 
 
-def benchmark_argv(exe: str, port: int, case: Case, is_command: bool) -> list[str]:
+def benchmark_argv(exe: str, port: int, case: Case, is_command: bool, keyspace: int = KEYSPACE) -> list[str]:
     argv = [exe, "-h", HOST, "-p", str(port), "-c", str(CLIENTS), "-n", str(case.requests)]
-    argv += ["-r", str(KEYSPACE), "-P", str(case.pipeline), "--csv"]
+    if keyspace:
+        argv += ["-r", str(keyspace)]
+    argv += ["-P", str(case.pipeline), "--csv"]
     if is_command:
         return argv + case.label.split()
     return argv + ["-t", case.label]
@@ -304,8 +308,8 @@ def parse_csv(text: str) -> list[dict[str, str]]:
     return [r for r in rows if "needed to benchmark" not in r["test"]]
 
 
-def run_benchmark(exe: str, server: Server, case: Case, is_command: bool) -> None:
-    argv = benchmark_argv(exe, server.port, case, is_command)
+def run_benchmark(exe: str, server: Server, case: Case, is_command: bool, keyspace: int = KEYSPACE) -> None:
+    argv = benchmark_argv(exe, server.port, case, is_command, keyspace)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -418,6 +422,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a literal command line for redis-benchmark (repeatable), e.g. 'ZADD z __rand_int__ m:__rand_int__'",
     )
     p.add_argument("--pipeline", default=",".join(map(str, DEFAULT_PIPELINES)), help="pipeline depths (default 1,16)")
+    p.add_argument(
+        "--keyspace",
+        type=int,
+        default=KEYSPACE,
+        help="redis-benchmark -r: random keys drawn from this many (default %(default)s); "
+        "0 leaves -r out, redis-benchmark's default of one key for every request",
+    )
     p.add_argument("--requests", type=int, help="requests per run for every case (overrides the per-test defaults)")
     p.add_argument("--no-memory", action="store_true", help="skip the memory-per-key measurement")
     p.add_argument("--memory-keys", type=int, help=f"keys for the memory measurement (default {MEMORY_KEYS})")
@@ -472,7 +483,11 @@ def fmt_rate(x: float) -> str:
 
 
 def print_table(
-    cases: list[Case], memory: dict[str, dict[str, float]] | None, rounds: int, floor: bool = False
+    cases: list[Case],
+    memory: dict[str, dict[str, float]] | None,
+    rounds: int,
+    floor: bool = False,
+    keyspace: int = KEYSPACE,
 ) -> None:
     headers = ("test", "pipeline", "respdb ops/s", "redis ops/s", "respdb/redis")
     if floor:
@@ -494,7 +509,8 @@ def print_table(
         return "  ".join(cells[0].ljust(widths[0]) if i == 0 else cells[i].rjust(widths[i]) for i in range(len(cells)))
 
     print()
-    print(f"Throughput: redis-benchmark, {CLIENTS} clients, median of {rounds} round(s) per server")
+    keys = f"random keys from {keyspace:,} (-r {keyspace})" if keyspace else "one key (no -r)"
+    print(f"Throughput: redis-benchmark, {CLIENTS} clients, {keys}, median of {rounds} round(s) per server")
     print(line(headers))
     print("  ".join("-" * w for w in widths))
     for r in rows:
@@ -536,7 +552,7 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
             for rnd in range(args.rounds):
                 try:
                     for server in turns:  # alternate, so drift on the machine hits all alike
-                        run_benchmark(bench_exe, server, case, is_command)
+                        run_benchmark(bench_exe, server, case, is_command, args.keyspace)
                 except CaseFailed as err:
                     case.error = str(err)
                     log(f"FAILED {case.label} P={case.pipeline}: {err}")
@@ -550,7 +566,7 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
 
     memory = None if args.no_memory else measure_memory(servers, redis_exe, args.memory_keys)
     elapsed = time.monotonic() - started
-    print_table([c for c, _ in cases], memory, args.rounds, args.floor)
+    print_table([c for c, _ in cases], memory, args.rounds, args.floor, args.keyspace)
     failed = [c for c, _ in cases if c.error]
     if failed:
         print(f"\n{len(failed)} case(s) failed: " + ", ".join(f"{c.label} P={c.pipeline}" for c in failed))
@@ -563,7 +579,7 @@ def run(args: argparse.Namespace, servers: Servers, redis_exe: str, bench_exe: s
         "redis_server": version_of(redis_exe),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "clients": CLIENTS,
-        "keyspace": KEYSPACE,
+        "keyspace": args.keyspace,
         "rounds": args.rounds,
         "elapsed_seconds": round(elapsed, 1),
         "loadavg_at_end": os.getloadavg(),
