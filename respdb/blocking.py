@@ -107,6 +107,7 @@ class Blocking:
         self._seq = itertools.count(1)
         self.count = 0  # clients blocked right now
         self.postponed: deque[Client] = deque()  # clients held by CLIENT PAUSE, in order
+        self.shutdown_waiters: list[Client] = []  # SHUTDOWN callers while replicas catch up
         # Set by the server: schedule a call of handle_timeouts() after `delay` seconds.
         self.wake_after: Callable[[float], None] | None = None
 
@@ -229,6 +230,23 @@ class Blocking:
             if c.bstate is None:
                 self._deliver(c, reply)
 
+    # -- SHUTDOWN: callers wait for the server to exit ---------------------------------
+
+    def block_shutdown(self, c: Client, argv: list[bytes]) -> bytes:
+        """Hold a SHUTDOWN caller: it hears nothing if the server exits, or an error."""
+        c.bstate = BlockState(c.db, [], 0.0, self.engine.lookup(argv[0]), argv, b"", next(self._seq))
+        self.shutdown_waiters.append(c)
+        self.count += 1
+        return BLOCKED
+
+    def answer_shutdown_waiters(self, reply: bytes) -> None:
+        waiting, self.shutdown_waiters = self.shutdown_waiters, []
+        for c in waiting:
+            if c.bstate is not None and not c.closed:
+                self.count -= 1
+                c.bstate = None
+                self._deliver(c, reply)
+
     def handle_timeouts(self) -> None:
         if self.engine.pause_mode:
             self.engine.check_pause_end()
@@ -276,6 +294,11 @@ class Blocking:
         self._deliver(c, reply)
 
     def disconnect(self, c: Client) -> None:
+        if c.bstate is not None and not c.bstate.keys and c in self.shutdown_waiters:
+            self.shutdown_waiters.remove(c)
+            c.bstate = None
+            self.count -= 1
+            return
         if c.bstate is not None and not c.bstate.keys and c in self.postponed:
             self.postponed.remove(c)
             c.bstate = None

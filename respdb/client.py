@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from respdb.engine import Engine
 
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = 0, 1, 2, 3
+REPLY_REPLICA = 4  # a replica's link carries no replies: one is a reason to drop it
 
 
 class Client:
@@ -91,6 +92,7 @@ class Client:
             or self.multi is not None
             or (self.proto == 2 and bool(self.subs or self.psubs or self.ssubs))
             or "O" in self.flags  # a monitor: no keyspace commands
+            or "S" in self.flags  # a replica: no keyspace commands either
             or (self.engine.replication.upstream is not None and self.kind != "master")  # READONLY
         )
 

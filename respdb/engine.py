@@ -5,6 +5,7 @@ client, and later the AOF loader and replication all come in through `execute()`
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -16,7 +17,7 @@ from respdb import REDIS_VERSION, allocator, errors, lfu, monitor, notify, scrip
 from respdb.acl import ACL
 from respdb.allocator import release_due
 from respdb.blocking import Blocking
-from respdb.client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
+from respdb.client import REPLY_OFF, REPLY_ON, REPLY_REPLICA, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from respdb.client_eviction import ClientEviction
 from respdb.commands.table import (
     ADMIN,
@@ -45,6 +46,7 @@ from respdb.pubsub import PubSub
 from respdb.replication import Replication
 from respdb.resp import QUEUED
 from respdb.resp import error as error_reply
+from respdb.shutdown import Shutdown
 from respdb.slowlog import SlowLog
 from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
@@ -104,9 +106,12 @@ class Engine:
         self._exec_depth = 0
         self._exec_ops: list[tuple[int, list[bytes], int]] = []
         self.prop_target = PROP_ALL  # where writes go: PROP_AOF / PROP_REPL under redis.set_repl()
-        # CLIENT PAUSE: "" (none), "write" or "all", until a time.monotonic() deadline.
+        # Paused clients (CLIENT PAUSE, a shutdown waiting for replicas): "" (none), "write" or
+        # "all", the strongest of the pauses in `pauses` (purpose -> (mode, time.monotonic()
+        # deadline)), re-checked at pause_until, the earliest deadline.
         self.pause_mode = ""
         self.pause_until = 0.0
+        self.pauses: dict[str, tuple[str, float]] = {}
         # Raised after a failed background save (stop-writes-on-bgsave-error): writes get MISCONF.
         # Clients are gated while it is up, like CLIENT PAUSE (see persistence/snapshot.py).
         self.disk_error = False
@@ -143,7 +148,7 @@ class Engine:
         self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
         # True while a write needs nothing from written() but `dirty += 1` (see update_quiet)
         self.quiet = True
-        self.shutdown_requested: Callable[[list[bytes]], None] | None = None
+        self.shutdown = Shutdown(self)  # SHUTDOWN, signals, the wait for replicas
         self.logfile = sys.stderr
         self.apply_config()
         # Per-second samples for instantaneous_ops_per_sec.
@@ -593,6 +598,10 @@ class Engine:
         """CLIENT REPLY OFF/SKIP. (Un)subscribe confirmations are pushed past it, as in Redis:
         a subscriber is told what it is subscribed to even when it silenced its replies."""
         mode = c.reply_mode
+        if mode == REPLY_REPLICA:
+            if reply and cmd.fullname not in ("sync", "psync"):
+                return self._replica_replied(c, cmd, reply)
+            return reply
         keep = cmd.fullname in _PUSHED_REPLIES
         if mode == REPLY_SKIP:  # this very command set SKIP: the next one is skipped
             c.reply_mode = REPLY_SKIP_NEXT
@@ -603,6 +612,19 @@ class Engine:
         if mode == REPLY_OFF:
             return reply if keep else b""
         return reply
+
+    def _replica_replied(self, c: Client, cmd: Command, reply: bytes) -> bytes:
+        """A command from a replica made a reply: its link carries none, so the replica is
+        dropped (Redis 7.0's _addReplyToBufferOrList), an error reported loudly first."""
+        from respdb.commands.connection import client_info_line
+
+        info = client_info_line(c).decode("utf-8", "replace").rstrip("\n")
+        self.log("warning", "Replica generated a reply to command '%s', disconnecting it: %s" % (cmd.fullname, info))
+        if reply[:1] == b"-":
+            self.log("warning", "== CRITICAL == This master is sending an error to its replica: '%s' after processing "
+                     "the command '%s'" % (errors.logged_error(reply), cmd.fullname))  # fmt: skip
+        c.kill()
+        return b""
 
     def _check_gates(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """Redis's processCommand checks after lookup and arity, in its order.
@@ -660,6 +682,8 @@ class Engine:
                 return self._reject(c, cmd, refused)
         if "O" in c.flags and monitor.refused(c, cmd):
             return self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR)
+        if "S" in c.flags and monitor.refused(c, cmd):
+            return self._replica_replied(c, cmd, self._reject(c, cmd, monitor.REPLICA_KEYSPACE_ERR))
         if c.proto == 2 and (c.subs or c.psubs or c.ssubs) and cmd.fullname not in _SUBSCRIBED_CONTEXT:
             return self._reject(
                 c,
@@ -750,31 +774,50 @@ class Engine:
             return scripting.command_flags(self, cmd.fullname, argv, cmd.flags)
         return cmd.flags
 
-    def pause(self, mode: str, until: float) -> None:
-        """CLIENT PAUSE: `mode` is "all" or "write"; `until` a time.monotonic() deadline."""
-        if self.pause_mode == "all" and mode == "write":
-            mode = "all"  # a weaker pause does not lift a stronger one
-        self.pause_mode = mode
-        self.pause_until = max(until, self.pause_until)
-        for c in self.clients.values():
-            c.gated = True
-        if self.blocking.wake_after is not None:
-            self.blocking.wake_after(max(0.0, self.pause_until - time.monotonic()))
+    def pause(self, mode: str, until: float, purpose: str = "client") -> None:
+        """Pause clients: `mode` is "all" or "write"; `until` a time.monotonic() deadline. A
+        pause of the same purpose (CLIENT PAUSE again) keeps the stronger mode and the later end,
+        as Redis's pauseClients does; pauses of different purposes stand side by side."""
+        old = self.pauses.get(purpose)
+        if old is not None:
+            mode = "all" if "all" in (mode, old[0]) else mode
+            until = max(until, old[1])
+        self.pauses[purpose] = (mode, until)
+        self._apply_pauses()
 
-    def unpause(self) -> None:
-        if not self.pause_mode:
-            return
-        self.pause_mode = ""
-        self.pause_until = 0.0
-        self.update_gates()
-        self.blocking.release_postponed()
-        up = self.replication.upstream
-        if up is not None and up.buf and up.state == "connected":
-            up.resume()  # what the master sent during the pause
+    def unpause(self, purpose: str = "client") -> None:
+        if self.pauses.pop(purpose, None) is not None:
+            self._apply_pauses()
 
     def check_pause_end(self) -> None:
         if self.pause_mode and time.monotonic() >= self.pause_until:
-            self.unpause()
+            now = time.monotonic()
+            for purpose in [p for p, (_, until) in self.pauses.items() if until <= now]:
+                del self.pauses[purpose]
+            self._apply_pauses()
+
+    def _apply_pauses(self) -> None:
+        if not self.pauses:
+            if not self.pause_mode:
+                return
+            self.pause_mode = ""
+            self.pause_until = 0.0
+            self.update_gates()
+            self.blocking.release_postponed()
+            up = self.replication.upstream
+            if up is not None and up.buf and up.state == "connected":
+                up.resume()  # what the master sent during the pause
+            return
+        weaker = self.pause_mode == "all"
+        self.pause_mode = "all" if any(m == "all" for m, _ in self.pauses.values()) else "write"
+        weaker = weaker and self.pause_mode == "write"
+        self.pause_until = min(until for _, until in self.pauses.values())
+        for c in self.clients.values():
+            c.gated = True
+        if self.blocking.wake_after is not None and self.pause_until != math.inf:
+            self.blocking.wake_after(max(0.0, self.pause_until - time.monotonic()))
+        if weaker:
+            self.blocking.release_postponed()  # reads go on; writes are held again
 
     def _reject(self, c: Client, cmd: Command | None, msg: str) -> bytes:
         if cmd is not None:
@@ -997,6 +1040,9 @@ class Engine:
         self.current = None  # changes made here are nobody's own (tracking NOLOOP, pending)
         if self.__dict__.get("pause_cron"):
             return  # DEBUG PAUSE-CRON 1
+        sd = self.shutdown
+        if sd.asap or sd.deadline:
+            sd.cron()
         if self.loading:
             if self.replication.upstream is not None:
                 self.replication.upstream.cron()  # (a replica loading its master's snapshot)

@@ -44,3 +44,10 @@ def unknown_subcommand(sub: bytes, container: str) -> str:
 
 
 READONLY_REPLICA = "READONLY You can't write against a read only replica."
+
+
+def logged_error(reply: bytes) -> str:
+    """An error reply as Redis's afterErrorReply logs it: a formatted error without its "ERR "
+    code, others with their "-CODE"; at most 4096 characters."""
+    text = reply[1:].rstrip(b"\r\n").decode("utf-8", "replace")
+    return (text[4:] if text.startswith("ERR ") else "-" + text)[:4096]

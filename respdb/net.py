@@ -535,7 +535,7 @@ class Server:
         cfg = e.config
         loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()
-        e.shutdown_requested = self.request_shutdown
+        e.shutdown.stop = self.stop_now
         e.blocking.wake_after = lambda delay: loop.call_later(delay, e.blocking.handle_timeouts)
         shared = self.shared = NetShared(e)
         e.aof.schedule_flush = shared.schedule  # AOF writes wait for the end of the loop iteration
@@ -671,15 +671,7 @@ class Server:
                 c.kill()
 
     def request_shutdown_signal(self, sig: int) -> None:
-        name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
-        if self.engine.loading:  # nothing complete to save yet: stop without the final save
-            self.engine.log("warning", "Received shutdown signal during loading, scheduling shutdown.")
-            self.request_shutdown([])
-            return
-        self.engine.log("warning", f"Received {name} scheduling shutdown...")
-        if not self.engine.persistence.shutdown_on_signal(name):
-            return  # the final save failed: keep running, as Redis does
-        self.request_shutdown([])
+        self.engine.shutdown.on_signal("SIGINT" if sig == signal.SIGINT else "SIGTERM")
 
     def abandon(self) -> None:
         """Stop without the shutdown sequence (start-up failed after listening)."""
@@ -688,7 +680,12 @@ class Server:
             self.stopping.set()
 
     def request_shutdown(self, argv: list[bytes]) -> None:
+        """Stop without the shutdown sequence (an embedded server's stop())."""
         self.engine.log("warning", "User requested shutdown...")
+        self.stop_now()
+
+    def stop_now(self) -> None:
+        """Leave the event loop: wait_closed() closes the listeners and the connections."""
         if self.stopping is not None:
             self.stopping.set()
 

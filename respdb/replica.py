@@ -28,7 +28,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from respdb import keyspace
+from respdb import errors, keyspace
 from respdb.errors import CommandError
 from respdb.persistence import rdb
 from respdb.persistence.aof import AOFError, Truncated, encode, parse_commands
@@ -421,7 +421,7 @@ class Upstream:
                 if reply[:1] == b"-":  # the replica diverges from its master: say so loudly
                     name = c.last_cmd.fullname if c.last_cmd is not None else "<unknown>"
                     e.log("warning", "== CRITICAL == This replica is sending an error to its master: '%s' after "
-                          "processing the command '%s'" % (reply[1:-2].decode("utf-8", "replace"), name))  # fmt: skip
+                          "processing the command '%s'" % (errors.logged_error(reply), name))  # fmt: skip
                 raw = data[pos:end]
                 pos = end
                 repl.proxy(raw)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from respdb import proctitle
+from respdb.client import REPLY_REPLICA
 from respdb.keyspace import Database, now_ms
 from respdb.persistence.aof import encode, select_command
 from respdb.persistence.rdb import write_rdb
@@ -133,6 +134,8 @@ class Replication:
         if "S" not in c.flags:
             c.flags += "S"
         c.kind = "replica"
+        c.reply_mode = REPLY_REPLICA  # (see Engine._replica_replied)
+        c.update_gate()
         return r
 
     def _new_backlog(self) -> None:
@@ -642,6 +645,11 @@ class Replication:
                 size += conn.output_size()
             longest = max(longest, size)
         return longest
+
+    def ask_acks(self) -> None:
+        """REPLCONF GETACK to every replica (a shutdown waiting for them to catch up)."""
+        if self.replicas and self.upstream is None:
+            self._send(_GETACK)
 
     def acked(self, offset: int) -> int:
         return sum(1 for r in self.replicas.values() if r.ack_offset >= offset)

@@ -447,6 +447,10 @@ def test_partial_resync_after_restarts() -> None:
         _follow(r, master)
         m.cmd("SET", "a", "1")
         _caught_up(r, m)
+        # the master has heard the replica acknowledge everything: SHUTDOWN does not have to ask
+        # (its REPLCONF GETACK would be in the stream, and the offset one command further)
+        _wait(lambda: f"offset={_info(m, 'replication')['master_repl_offset']}," in _info(m, "replication")["slave0"] + ",",
+              what="the replica's ACK")  # fmt: skip
         old = _info(m, "replication")
         master = restart(master, "--repl-diskless-sync-delay", "0")
         m = RawConn(master.port)

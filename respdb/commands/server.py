@@ -10,12 +10,14 @@ import time
 
 from respdb import REDIS_VERSION as VERSION
 from respdb import client_eviction, errors, scripting
+from respdb.blocking import blocking_denied
 from respdb.commands import migrate
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
 from respdb.config import IMMUTABLE, ConfigError
 from respdb.errors import CommandError
 from respdb.resp import OK, bulk, map_, verbatim
+from respdb.shutdown import SHUTDOWN_ERROR
 
 # ---------------------------------------------------------------------------
 # INFO
@@ -46,38 +48,44 @@ def _total_memory() -> int:
 
 def _section_server(e) -> list[str]:
     uptime = int(time.time() - e.start_time)
-    return [
-        "redis_version:" + VERSION,
-        "redis_git_sha1:00000000",
-        "redis_git_dirty:0",
-        "redis_build_id:0",
-        "redis_mode:standalone",
-        "os:%s %s %s" % (platform.system(), platform.release(), platform.machine()),
-        "arch_bits:64",
-        "monotonic_clock:POSIX clock_gettime",
-        "multiplexing_api:epoll",
-        "atomicvar_api:c11-builtin",
-        "gcc_version:0.0.0",
-        "process_id:%d" % os.getpid(),
-        "process_supervised:no",
-        "run_id:" + e.run_id,
-        "tcp_port:%d" % e.tcp_port,
-        "server_time_usec:%d" % int(time.time() * 1_000_000),
-        "uptime_in_seconds:%d" % uptime,
-        "uptime_in_days:%d" % (uptime // 86400),
-        "hz:%s" % e.config["hz"],
-        "configured_hz:%s" % e.config["hz"],
-        "lru_clock:%d" % (int(time.time()) & ((1 << 24) - 1)),
-        "executable:" + os.path.abspath(sys.argv[0] if sys.argv and sys.argv[0] else "respdb-server"),
-        "config_file:" + e.config.file,
-        "io_threads_active:0",
-        "respdb_python:" + platform.python_version(),
-    ]
+    return (
+        [
+            "redis_version:" + VERSION,
+            "redis_git_sha1:00000000",
+            "redis_git_dirty:0",
+            "redis_build_id:0",
+            "redis_mode:standalone",
+            "os:%s %s %s" % (platform.system(), platform.release(), platform.machine()),
+            "arch_bits:64",
+            "monotonic_clock:POSIX clock_gettime",
+            "multiplexing_api:epoll",
+            "atomicvar_api:c11-builtin",
+            "gcc_version:0.0.0",
+            "process_id:%d" % os.getpid(),
+            "process_supervised:no",
+            "run_id:" + e.run_id,
+            "tcp_port:%d" % e.tcp_port,
+            "server_time_usec:%d" % int(time.time() * 1_000_000),
+            "uptime_in_seconds:%d" % uptime,
+            "uptime_in_days:%d" % (uptime // 86400),
+            "hz:%s" % e.config["hz"],
+            "configured_hz:%s" % e.config["hz"],
+            "lru_clock:%d" % (int(time.time()) & ((1 << 24) - 1)),
+            "executable:" + os.path.abspath(sys.argv[0] if sys.argv and sys.argv[0] else "respdb-server"),
+            "config_file:" + e.config.file,
+            "io_threads_active:0",
+        ]
+        + (["shutdown_in_milliseconds:%d" % e.shutdown.in_milliseconds()] if e.shutdown.initiated else [])
+        + [
+            "respdb_python:" + platform.python_version(),
+        ]
+    )
 
 
 def _section_clients(e) -> list[str]:
     return [
-        "connected_clients:%d" % sum(1 for c in e.clients.values() if c.conn is not None),
+        # (replicas are not counted, as in Redis)
+        "connected_clients:%d" % sum(1 for c in e.clients.values() if c.conn is not None and "S" not in c.flags),
         "cluster_connections:0",
         "maxclients:%s" % e.config["maxclients"],
         "client_recent_max_input_buffer:%d" % max((c.qbuf for c in e.clients.values()), default=0),
@@ -429,14 +437,22 @@ def cmd_shutdown(c, argv):
     if b"abort" in opts:
         if len(opts) > 1:
             raise CommandError(errors.SYNTAX)
-        raise CommandError("ERR No shutdown in progress.")
+        if not c.engine.shutdown.abort():
+            raise CommandError("ERR No shutdown in progress.")
+        return OK
     e = c.engine
-    if e.shutdown_requested is None:
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
-    if not e.persistence.prepare_shutdown(b"save" in opts, b"nosave" in opts, b"force" in opts):
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
-    e.shutdown_requested(argv)
-    return b""
+    sd = e.shutdown
+    if sd.stop is None:  # an engine without a server: nothing to stop
+        raise CommandError(SHUTDOWN_ERROR)
+    if b"now" not in opts and blocking_denied(c):
+        raise CommandError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client")
+    if not sd.initiated:
+        if sd.prepare(frozenset(o.decode() for o in opts)):
+            return b""  # the server is stopping: the connection closes without a reply
+        if not sd.initiated:
+            raise CommandError(SHUTDOWN_ERROR)
+    # waiting for the replicas: an answer comes only if the shutdown fails or is aborted
+    return e.blocking.block_shutdown(c, argv)
 
 
 @command("time")

@@ -25,6 +25,7 @@ import gc
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from respdb import proctitle
@@ -284,8 +285,16 @@ class Persistence:
 
     # -- shutdown ----------------------------------------------------------------
 
-    def prepare_shutdown(self, save: bool = False, nosave: bool = False, force: bool = False) -> bool:
-        """What SHUTDOWN does before exiting; False when it must not exit (save failed)."""
+    def prepare_shutdown(
+        self,
+        save: bool = False,
+        nosave: bool = False,
+        force: bool = False,
+        before_save: Callable[[bool], bool] | None = None,
+    ) -> bool:
+        """The snapshot's part of a shutdown (respdb/shutdown.py): stop a BGSAVE child and write
+        the final snapshot; False when the server must not exit (the save failed, or
+        `before_save(force)`, the AOF's part, said no)."""
         e = self.engine
         if self.loading:
             save, nosave = False, True  # a half-loaded dataset must never replace the file
@@ -295,6 +304,8 @@ class Persistence:
         sc = e.__dict__.get("scripting")
         if sc is not None and sc.ldb_children:
             sc.kill_debug_sessions()  # forked Lua debugger sessions (SCRIPT DEBUG YES)
+        if before_save is not None and not before_save(force):
+            return False
         if (self.save_params() and not nosave) or save:
             e.log("notice", "Saving the final RDB snapshot before exiting.")
             if not self.write_file():
@@ -305,16 +316,9 @@ class Persistence:
                     return False
         return True
 
-    def shutdown_on_signal(self, signame: str) -> bool:
-        """shutdown-on-sigterm / shutdown-on-sigint; False when the server must keep running."""
-        mode = self.engine.config["shutdown-on-%s" % signame.lower()].split()
-        ok = self.prepare_shutdown("save" in mode, "nosave" in mode, "force" in mode)
-        if not ok:
-            self.engine.log(
-                "warning",
-                "%s received but errors trying to shut down the server, check the logs for more information" % signame,
-            )
-        return ok
+    def remove_temp_file(self) -> None:
+        """The temp file of a save in this process (an exit in the middle of the final save)."""
+        _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % os.getpid()))
 
     # -- loading -----------------------------------------------------------------
 
