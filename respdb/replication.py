@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
 _PING = encode([b"PING"])
 _GETACK = encode([b"REPLCONF", b"GETACK", b"*"])
+# Reading the snapshot a forked child writes for replicas: the size of one read, the output a
+# replica may have queued before reading stops, and how often it is looked at again meanwhile.
+PIPE_CHUNK = 1 << 17
+PIPE_WINDOW = 1 << 20
+PIPE_RECHECK = 0.005
 _NO_ID = "0" * 40
 
 
@@ -51,7 +56,7 @@ class Replica:
 
     __slots__ = (
         "client", "listening_port", "ip", "ack_offset", "ack_time", "capa", "rdb_filter", "state", "psync",
-        "pending", "since", "last_out", "progress",
+        "pending", "since", "sent", "delivered", "progress",
     )  # fmt: skip
 
     def __init__(self, client: Client) -> None:
@@ -61,8 +66,10 @@ class Replica:
         self.psync = False
         self.pending: list[bytes] = []  # the stream held back until the snapshot is sent
         self.since = time.monotonic()
-        # while the snapshot is sent: the bytes it had queued, and when that last went down
-        self.last_out = 0
+        # while the snapshot is sent: the bytes written for it, those of them it has taken,
+        # and when that last grew
+        self.sent = 0
+        self.delivered = 0
         self.progress = self.since
         self.listening_port = 0
         self.ip = ""
@@ -280,19 +287,21 @@ class Replication:
             conn = r.client.conn
             if conn is not None:
                 conn.write(head)
+                r.sent, r.delivered = conn.output_size(), 0
         self.io.add_reader(rfd, self._pipe_readable)
         return True
 
     def _pipe_readable(self) -> None:
         fd = self.child_fd
         try:
-            data = os.read(fd, 1 << 17)
+            data = os.read(fd, PIPE_CHUNK)
         except BlockingIOError:
             return
         except OSError:
             data = b""
         if data:
             keep = False
+            behind = False
             for r in self.replicas.values():
                 if r.state != "wait_end":
                     continue
@@ -300,12 +309,31 @@ class Replication:
                     conn = r.client.conn
                     if conn is not None:
                         conn.write(data)
+                        r.sent += len(data)
+                        behind = behind or conn.output_size() > PIPE_WINDOW
                 else:
                     keep = True
             if keep:
                 self.rdb_parts.append(data)
+            if behind:
+                # As Redis's rdbPipeReadHandler, read no more until the replicas have taken what
+                # they were sent: a slow replica holds the child back instead of the master
+                # buffering the whole snapshot for it.
+                self.io.remove_reader(fd)
+                self.io.call_later(PIPE_RECHECK, self._pipe_recheck)
             return
         self._transfer_done()
+
+    def _pipe_recheck(self) -> None:
+        if self.child_fd == -1:
+            return  # the transfer ended (done, killed, or every replica gone)
+        for r in self.replicas.values():
+            if r.state == "wait_end" and b"eof" in r.capa:
+                conn = r.client.conn
+                if conn is not None and conn.output_size() > PIPE_WINDOW // 2:
+                    self.io.call_later(PIPE_RECHECK, self._pipe_recheck)
+                    return
+        self.io.add_reader(self.child_fd, self._pipe_readable)
 
     def _end_child(self) -> int:
         """Stop reading the pipe and reap the child; its exit code (-1 if killed)."""
@@ -604,9 +632,10 @@ class Replication:
                     c.kill()
             elif r.state == "wait_end" and c.conn is not None:
                 out = c.conn.output_size()
-                if out < r.last_out or not out:
+                delivered = r.sent - out
+                if delivered > r.delivered or not out:
                     r.progress = now
-                r.last_out = out
+                r.delivered = delivered
                 if now - r.progress > timeout:
                     e.log("warning", "Disconnecting timedout replica (full sync): %s" % c.addr)
                     c.kill()

@@ -4,6 +4,7 @@ replication link")."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -45,5 +46,37 @@ def test_a_replica_that_makes_a_reply_is_dropped(kind: str, sync, command, name:
                 "'Replica can't interact with the keyspace' after processing the command 'get'"
                 in Path(s.log).read_text(errors="replace")
             )
+    finally:
+        s.stop()
+
+
+def test_a_slow_replica_holds_the_snapshot_child_back() -> None:
+    # The snapshot a forked child writes for replicas is read only as fast as the slowest
+    # replica takes it (Redis's rdbPipeReadHandler), not buffered whole for it by the master.
+    s = start_respdb("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--rdbcompression", "no")
+    try:
+        m = RawConn(s.port)
+        m.cmd("DEBUG", "POPULATE", "3000", "key", "10000")  # about 30 MB of snapshot
+        rep = RawConn(s.port)
+        assert rep.cmd("REPLCONF", "capa", "eof", "capa", "psync2") == b"+OK\r\n"
+        rep.send_cmd("PSYNC", "?", "-1")
+        assert rep.read_reply().startswith(b"+FULLRESYNC ")
+        mark = rep._line()
+        assert mark.startswith(b"$EOF:") and len(mark) == 47
+        time.sleep(1.0)  # the replica reads nothing meanwhile
+        line = next(x for x in m.cmd("CLIENT", "LIST").split(b"\n") if b" flags=S " in x)
+        omem = int(line.split(b" omem=")[1].split(b" ")[0])
+        assert omem < 3 * 1024 * 1024, line
+        assert b"rdb_bgsave_in_progress:1" in m.cmd("INFO", "persistence")
+        # reading on, the replica gets the whole snapshot
+        end = mark[5:-2]
+        data = rep.buf
+        rep.sock.settimeout(10)
+        while not data.endswith(end):
+            chunk = rep.sock.recv(1 << 20)
+            assert chunk
+            data += chunk
+        assert data.startswith(b"REDIS0010") and len(data) > 30_000_000
+        _wait(lambda: b"rdb_bgsave_in_progress:0" in m.cmd("INFO", "persistence"), what="the child's end")
     finally:
         s.stop()
