@@ -42,6 +42,8 @@ ACTIVE = {
     "client-output-buffer-limit", "maxmemory-clients", "lfu-log-factor", "lfu-decay-time", "tracking-table-max-keys",
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
     "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default", "enable-protected-configs",
+    "aof-disable-auto-gc", "repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas",
+    "repl-diskless-load", "shutdown-timeout",
 } | TLS_ACTIVE  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

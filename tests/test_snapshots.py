@@ -171,6 +171,7 @@ def test_startup_refuses_a_corrupt_file(tmp_path):
     assert proc.wait(30) == 1
     text = Path(log).read_text()
     assert re.search(r"Fatal error loading the DB: hash-ziplist integrity check failed: .* at byte offset \d+", text)
+    assert text.rstrip().endswith("Terminating server after rdb file reading failure.")  # as Redis ends
     assert "Ready to accept connections" not in text
 
 

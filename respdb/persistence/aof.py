@@ -84,7 +84,9 @@ class Manifest:
     def __init__(self) -> None:
         self.base: tuple[str, int] | None = None
         self.incrs: list[tuple[str, int]] = []
-        self.history: list[str] = []
+        # files a rewrite made obsolete, newest first, until they are deleted (at once unless
+        # aof-disable-auto-gc is on)
+        self.history: list[tuple[str, int]] = []
         self.base_seq = 0
         self.incr_seq = 0
 
@@ -94,8 +96,8 @@ class Manifest:
         lines = []
         if self.base:
             lines.append("file %s seq %d type b\n" % (repr_arg(self.base[0]), self.base[1]))
-        for name in self.history:
-            lines.append("file %s seq 0 type h\n" % repr_arg(name))  # not reached: history is deleted at once
+        for name, seq in self.history:
+            lines.append("file %s seq %d type h\n" % (repr_arg(name), seq))
         for name, seq in self.incrs:
             lines.append("file %s seq %d type i\n" % (repr_arg(name), seq))
         return "".join(lines)
@@ -145,7 +147,7 @@ class Manifest:
                 m.incrs.append((name, seq))
                 m.incr_seq = seq
             elif kind == HIST:
-                m.history.append(name)
+                m.history.append((name, seq))
             else:
                 raise ManifestError("Unknown AOF file type", lineno, line)
         return m
@@ -227,6 +229,9 @@ class AOF:
         self.last_rewrite_ok = True
         self.rewrites = 0
         self.consecutive_failures = 0
+        # automatic rewrites held back after repeated failures (_rewrite_limited)
+        self.limit_minutes = 0
+        self.limit_until = 0.0
         self.last_write_ok = True
         self.delayed_fsync = 0
         self.loading = False
@@ -361,9 +366,23 @@ class AOF:
 
     # -- enabling / disabling ----------------------------------------------------------------
 
+    def delete_history(self) -> None:
+        """Redis's aofDelHistoryFiles: the history files go, and the manifest says so; not
+        while aof-disable-auto-gc is on."""
+        m = self.manifest
+        if not m.history or self.engine.config["aof-disable-auto-gc"] == "yes":
+            return
+        for name, _ in m.history:
+            self.engine.log("notice", "Removing the history file %s in the background" % name)
+            _unlink(self.path(name))
+        m.history = []
+        self.write_manifest()
+
     def _config_changed(self, name: str, value: str) -> None:
         if name == "aof-timestamp-enabled":
             self.timestamps = value == "yes"
+        if name == "aof-disable-auto-gc" and value == "no":
+            self.delete_history()
         if name != "appendonly":
             return
         if value == "yes" and not self.on:
@@ -433,6 +452,7 @@ class AOF:
         self.rewrite_base_size = self.current_size
         self.on = True
         self.engine.propagators.append(self.feed)
+        self.delete_history()  # left by a rewrite before a restart
 
     # -- rewrite -----------------------------------------------------------------------------
 
@@ -511,14 +531,18 @@ class AOF:
             return
         e.log("notice", "Background AOF rewrite terminated with success")
         m = self.manifest
-        old = [m.base[0]] if m.base else []
+        # What this rewrite makes obsolete becomes history, each file put first as Redis does
+        # (the old base, then the incrs from the newest down).
+        hist = list(m.history)
+        if m.base:
+            hist.insert(0, m.base)
         m.base_seq += 1
         name = self.base_name(m.base_seq)
         os.replace(tmp, self.path(name))
         e.log("notice", "Successfully renamed the temporary AOF base file %s into %s" % (os.path.basename(tmp), name))
         m.base = (name, m.base_seq)
         if self.waiting:
-            old += [n for n, _ in m.incrs]
+            hist[:0] = m.incrs
             m.incr_seq += 1
             incr = "%s.%d.incr.aof" % (self.fname(), m.incr_seq)
             os.replace(self.temp_incr_path(), self.path(incr))
@@ -528,19 +552,15 @@ class AOF:
             m.incrs = [(incr, m.incr_seq)]
             self.waiting = False
         elif not self.on:
-            old += [n for n, _ in m.incrs]  # BGREWRITEAOF with appendonly no: a base alone
+            hist[:0] = m.incrs  # BGREWRITEAOF with appendonly no: a base alone
             m.incrs = []
         else:
             # every incr but the one opened when this rewrite started is now in the base
-            old += [n for n, _ in m.incrs[:-1]]
+            hist[:0] = m.incrs[:-1]
             m.incrs = m.incrs[-1:]
-        m.history = old
+        m.history = hist
         self.write_manifest()
-        for n in old:
-            e.log("notice", "Removing the history file %s in the background" % n)
-            _unlink(self.path(n))
-        m.history = []
-        self.write_manifest()
+        self.delete_history()
         self.base_size = _size(self.path(name))
         self.current_size = self.base_size + sum(_size(self.path(n)) for n, _ in m.incrs)
         self.rewrite_base_size = self.current_size
@@ -586,12 +606,35 @@ class AOF:
                 self.fsync_thread = threading.Thread(target=self._bg_fsync, args=(self.fd,), daemon=True)
                 self.fsync_thread.start()
         perc = e.config.get_int("auto-aof-rewrite-percentage")
-        if perc and self.child_pid == -1 and e.persistence.child_pid == -1:
+        if perc and not self.waiting and not e.child_active():
             minsize = e.config.get_int("auto-aof-rewrite-min-size")
             base = self.rewrite_base_size or 1
-            if self.current_size > minsize and (self.current_size - base) * 100 // base >= perc:
-                e.log("notice", "Starting automatic rewriting of AOF on %d%% growth" % perc)
+            growth = self.current_size * 100 // base - 100
+            if self.current_size > minsize and growth >= perc and not self._rewrite_limited():
+                e.log("notice", "Starting automatic rewriting of AOF on %d%% growth" % growth)
                 self.rewrite_background()
+
+    def _rewrite_limited(self) -> bool:
+        """Redis's aofRewriteLimited: after 3 failed rewrites in a row, automatic ones wait 1
+        minute, then 2, 4, ... up to an hour between attempts (BGREWRITEAOF is not held)."""
+        if self.consecutive_failures < 3:
+            self.limit_minutes = 0
+            self.limit_until = 0.0
+            return False
+        now = time.time()
+        if self.limit_until:
+            if now < self.limit_until:
+                return True
+            self.limit_until = 0.0
+            return False
+        self.limit_minutes = min(60, self.limit_minutes * 2 or 1)
+        self.limit_until = now + self.limit_minutes * 60
+        self.engine.log(
+            "warning",
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes"
+            % self.limit_minutes,
+        )
+        return True
 
     def shutdown(self) -> None:
         if self.child_pid != -1:

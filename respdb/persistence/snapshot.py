@@ -413,7 +413,10 @@ class Persistence:
         e = self.engine
         if isinstance(err, rdb.RDBError):
             e.log("warning", "Short read or corrupt RDB file %s: %s" % (path, err))
-        e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
+            e.log("warning", "Terminating server after rdb file reading failure.")  # (Redis's last words)
+        else:
+            e.log("warning", "Fatal error loading the DB: %s. Exiting." % err)
 
     def _loaded(self, res: rdb.LoadResult, t0: float) -> None:
         e = self.engine
