@@ -85,6 +85,7 @@ class Client:
             or self.engine.evict_on
             or self.engine.client_eviction.limit > 0  # maxmemory-clients: the check before commands
             or self.engine.loading
+            or self.engine.persistence.async_loading
             or self.engine.min_replicas
             or self.engine.tracking_over
             or not self.authenticated

@@ -24,6 +24,7 @@ from respdb.commands.table import (
     FAST,
     LOADING,
     MAY_REPLICATE,
+    NO_ASYNC_LOADING,
     NO_AUTH,
     NO_MULTI,
     PROTECTED,
@@ -695,6 +696,10 @@ class Engine:
             not cmd.flags & LOADING
             or (cmd.fullname == "exec" and c.multi and any(not q.flags & LOADING for q, _ in c.multi))
         ):
+            return self._reject(c, cmd, "LOADING Redis is loading the dataset in memory")
+        if cmd.flags & NO_ASYNC_LOADING and self.persistence.async_loading:
+            # a replica serving its old data while the new one loads: nothing that would
+            # save, replicate or change the role meanwhile
             return self._reject(c, cmd, "LOADING Redis is loading the dataset in memory")
         if self.busy_script is not None:
             refused = self.busy_script.refuse(c, cmd, argv)

@@ -308,6 +308,7 @@ class Upstream:
         snap = e.persistence
         if mode == "swapdb" and e.replication.replid == self.master_replid:
             snap.async_loading = True
+            e.update_gates()  # (NO_ASYNC_LOADING commands are refused meanwhile)
         else:
             snap.set_loading(True)
             snap.load_total = max(self.payload_left, 0)
@@ -319,6 +320,7 @@ class Upstream:
             snap = self.engine.persistence
             if snap.async_loading:
                 snap.async_loading = False
+                self.engine.update_gates()
             else:
                 snap.set_loading(False)
 

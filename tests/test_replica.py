@@ -602,3 +602,41 @@ def test_snapshot_child_dies_with_its_server() -> None:
     finally:
         master.stop()
         rep.stop()
+
+
+def test_async_loading_serves_the_old_data_then_swaps(replica: ServerProc) -> None:
+    # integration/replication "Diskless load swapdb (async_loading)": a replica loading a new
+    # snapshot of its own history keeps serving the old data, refuses what must not run
+    # meanwhile (NO_ASYNC_LOADING commands, CONFIG SET appendonly), then shows only the new data
+    master = start_respdb("--repl-diskless-sync-delay", "0")
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        r.cmd("CONFIG", "SET", "repl-diskless-load", "swapdb", "replica-read-only", "no")
+        _follow(r, master)
+        r.cmd("DEBUG", "POPULATE", "200", "slave", "10")
+        r.cmd("SET", "mykey", "myvalue")
+        m.cmd("DEBUG", "POPULATE", "300", "master", "100")
+        m.cmd("CONFIG", "SET", "rdbcompression", "no", "rdb-key-save-delay", "10000")  # 3 s of transfer
+        # the replica comes back too late for the backlog: a full sync of the same history
+        m.cmd("MULTI")
+        m.cmd("CLIENT", "KILL", "TYPE", "replica")
+        m.cmd("CONFIG", "SET", "repl-backlog-size", "16384")
+        for i in range(10):
+            m.cmd("SET", "filler%d" % i, "A" * 16384)
+        m.cmd("EXEC")
+        _wait(lambda: _info(r, "persistence")["async_loading"] == "1", what="async loading")
+        assert _info(r, "persistence")["loading"] == "0"
+        assert r.cmd("GET", "mykey") == b"$7\r\nmyvalue\r\n"
+        loading = b"-LOADING Redis is loading the dataset in memory\r\n"
+        assert r.cmd("CONFIG", "SET", "appendonly", "no") == loading
+        assert r.cmd("REPLICAOF", "NO", "ONE") == loading
+        assert r.cmd("BGSAVE") == loading
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "0")
+        _wait(lambda: _info(r, "persistence")["async_loading"] == "0", timeout=20, what="the swap")
+        _wait(lambda: _info(r, "replication")["master_link_status"] == "up", timeout=20, what="the link")
+        assert r.cmd("GET", "mykey") == b"$-1\r\n"
+        assert r.cmd("DBSIZE") == b":310\r\n"
+        assert r.cmd("BGSAVE").startswith(b"+Background saving started")
+    finally:
+        r.cmd("CONFIG", "SET", "replica-read-only", "yes")
+        master.stop()

@@ -346,7 +346,7 @@ def cmd_config_set(c, argv):
                 raise CommandError(
                     "ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config" % raw
                 )
-        if e.loading and name == "dir":  # Redis's DENY_LOADING_CONFIG
+        if (e.loading or e.persistence.async_loading) and name in ("dir", "appendonly"):  # DENY_LOADING_CONFIG
             raise CommandError("LOADING Redis is loading the dataset in memory")
         if name in seen:
             raise CommandError("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter" % raw)
