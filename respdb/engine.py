@@ -37,6 +37,7 @@ from respdb.commands.table import (
 from respdb.config import Config
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
+from respdb.failover import WAITING, Failover
 from respdb.keyspace import Database
 from respdb.latency import FLOOR_NS, Latency
 from respdb.oom import OOMScore
@@ -150,6 +151,7 @@ class Engine:
         # True while a write needs nothing from written() but `dirty += 1` (see update_quiet)
         self.quiet = True
         self.shutdown = Shutdown(self)  # SHUTDOWN, signals, the wait for replicas
+        self.failover = Failover(self)  # FAILOVER (coordinated, to a replica)
         self.logfile = sys.stderr
         self.apply_config()
         # Per-second samples for instantaneous_ops_per_sec.
@@ -1048,6 +1050,8 @@ class Engine:
         sd = self.shutdown
         if sd.asap or sd.deadline:
             sd.cron()
+        if self.failover.state == WAITING:
+            self.failover.update()
         if self.loading:
             if self.replication.upstream is not None:
                 self.replication.upstream.cron()  # (a replica loading its master's snapshot)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from respdb import errors, keyspace
 from respdb.errors import CommandError
+from respdb.failover import IN_PROGRESS
 from respdb.persistence import rdb
 from respdb.persistence.aof import AOFError, Truncated, encode, parse_commands
 
@@ -115,6 +116,8 @@ class Upstream:
             if self.cached is not None:
                 replid, want, _ = self.cached
                 argv = [b"PSYNC", replid.encode(), b"%d" % want]
+                if e.failover.state == IN_PROGRESS:
+                    argv.append(b"FAILOVER")  # the target takes our role (respdb/failover.py)
                 e.log("notice", "Trying a partial resynchronization (request %s:%d)." % (replid, want))
             else:
                 e.log("notice", "Partial resynchronization not possible (no cached master)")
@@ -223,6 +226,8 @@ class Upstream:
             self.rdb_parts = []
             self.rdb_bytes = 0
             repl.disconnect_replicas()  # our history changes: they must sync again
+            if e.failover.state == IN_PROGRESS:
+                e.failover.psync_answered(True)
             return
         if line.startswith(b"+CONTINUE"):
             parts = text.split()
@@ -236,12 +241,16 @@ class Upstream:
             self.cached = None
             self._online(dbid)
             e.log("notice", "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+            if e.failover.state == IN_PROGRESS:
+                e.failover.psync_answered(True)
             return
         if line.startswith((b"-NOMASTERLINK", b"-LOADING")):
             e.log("notice", "Master is currently unable to PSYNC but should be in the future: %s" % text)
         else:
             e.log("warning", "Unexpected reply to PSYNC from master: %s" % text)
         self._fail(None)
+        if e.failover.state == IN_PROGRESS:
+            e.failover.psync_answered(False)  # a master again
 
     def _fail(self, msg: str | None) -> None:
         """Drop the link; link_lost() (called when it is gone) caches a synchronized master."""

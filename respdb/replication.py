@@ -604,7 +604,8 @@ class Replication:
             self._timeouts(now)
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")
-            if now - self.last_ping >= period:
+            # (no PING while a FAILOVER waits: it would move the offset the replicas must reach)
+            if now - self.last_ping >= period and e.failover.state == "no-failover":
                 self.last_ping = now
                 self._send(_PING)
         elif not self.replicas and self.backlog_first and self.upstream is None:

@@ -13,8 +13,10 @@ import time
 from respdb import errors
 from respdb.blocking import blocking_denied, parse_timeout
 from respdb.commands.args import get_int, parse_ll
+from respdb.commands.connection import client_info_line
 from respdb.commands.table import command
 from respdb.errors import CommandError
+from respdb.failover import NO_FAILOVER
 from respdb.resp import OK, array, bulk, integer
 
 
@@ -70,6 +72,16 @@ def cmd_sync(c, argv):
 
 @command("psync")
 def cmd_psync(c, argv):
+    e = c.engine
+    if "S" in c.flags:
+        return b""  # already a replica: ignored, as Redis does
+    if len(argv) > 3 and argv[3].lower() == b"failover":
+        # our master hands us its role: we continue its history as a master (FAILOVER)
+        if argv[1].decode("latin-1").lower() != e.replication.replid:
+            raise CommandError("ERR PSYNC FAILOVER replid must match my replid.")
+        e.replication.unset_master()
+        info = client_info_line(c).decode("utf-8", "replace").rstrip("\n")
+        e.log("notice", "MASTER MODE enabled (failover request from '%s')" % info)
     want = parse_ll(argv[2])
     if want is None:
         c.engine.log("warning", "Replica %s asks for synchronization but with a wrong offset" % c.addr)
@@ -82,6 +94,8 @@ def _sync(c, psync: tuple[str, int] | None) -> bytes:
     repl = e.replication
     if c.kind == "replica" or c.id in repl.replicas:
         return b""  # already a replica: ignored, as Redis does
+    if e.failover.state != NO_FAILOVER:
+        raise CommandError("NOMASTERLINK Can't SYNC while failing over")
     up = repl.upstream
     if up is not None and up.state != "connected":
         raise CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
@@ -172,9 +186,15 @@ def cmd_wait(c, argv):
 
 @command("failover")
 def cmd_failover(c, argv):
+    e = c.engine
+    fo = e.failover
     if len(argv) == 2 and argv[1].lower() == b"abort":
-        raise CommandError("ERR No failover in progress.")
+        if fo.state == NO_FAILOVER:
+            raise CommandError("ERR No failover in progress.")
+        fo.abort("Failover manually aborted")
+        return OK
     timeout_ms = 0
+    port = 0
     force = False
     host = None
     j = 1
@@ -187,12 +207,28 @@ def cmd_failover(c, argv):
                 raise CommandError("ERR FAILOVER timeout must be greater than 0")
             j += 1
         elif opt == b"to" and j + 2 < n and host is None:
-            get_int(argv[j + 2])
-            host = argv[j + 1]
+            port = get_int(argv[j + 2])
+            host = argv[j + 1].decode("utf-8", "surrogateescape")
             j += 2
         elif opt == b"force" and not force:
             force = True
         else:
             raise CommandError("ERR syntax error")
         j += 1
-    raise CommandError("ERR FAILOVER requires connected replicas.")
+    repl = e.replication
+    if fo.state != NO_FAILOVER:
+        raise CommandError("ERR FAILOVER already in progress.")
+    if repl.upstream is not None:
+        raise CommandError("ERR FAILOVER is not valid when server is a replica.")
+    if not repl.replicas:
+        raise CommandError("ERR FAILOVER requires connected replicas.")
+    if force and (not timeout_ms or host is None):
+        raise CommandError("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    if host is not None:
+        r = fo.find_replica(host, port)
+        if r is None:
+            raise CommandError("ERR FAILOVER target HOST and PORT is not a replica.")
+        if r.state != "online":
+            raise CommandError("ERR FAILOVER target replica is not online.")
+    fo.start(host, port, timeout_ms, force)
+    return OK

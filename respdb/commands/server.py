@@ -181,7 +181,7 @@ def _section_replication(e) -> list[str]:
     return [
         "role:master" if repl.upstream is None else "role:slave",
         *repl.info(),
-        "master_failover_state:no-failover",
+        "master_failover_state:" + e.failover.state,
         "master_replid:" + repl.replid,
         "master_replid2:" + repl.replid2,
         "master_repl_offset:%d" % repl.offset,
