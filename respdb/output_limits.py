@@ -1,4 +1,4 @@
-"""client-output-buffer-limit for normal and Pub/Sub clients.
+"""client-output-buffer-limit for normal, Pub/Sub and replica clients.
 
 A client whose unsent output passes its class's hard limit, or stays past the soft limit for
 longer than the soft seconds, is closed with what it has not been sent (Redis's
@@ -7,8 +7,10 @@ checked as it goes out: the size is what the connection still buffers plus what 
 be written, as Redis counts its reply list before writing it to the socket. A client over its
 soft limit is checked again from the cron, so it is closed in time even when nothing more is
 written to it (Redis's clientsCron does the same). The class is
-`pubsub` while the client has a subscription, else `normal`; the master and replicas are not
-checked here.
+`pubsub` while the client has a subscription, else `normal`. A replica's output is checked
+by the replication stream as it is fed (`replica_over`): what its connection still buffers
+plus the stream held for it while its snapshot is made (class `replica`, also spelled
+`slave`); the master is not checked.
 """
 
 from __future__ import annotations
@@ -33,15 +35,17 @@ def class_limits(value: str, cls: str) -> tuple[int, int, int]:
 
 
 MIN_BULK = 7  # the smallest bulk string reply: $1\r\nx\r\n
+SNAPSHOT_TAIL = 1 << 20  # below this much queued, a new replica's snapshot counts as sent
 
 
 class OutputLimits:
-    __slots__ = ("engine", "normal", "pubsub", "normal_on", "over_soft")
+    __slots__ = ("engine", "normal", "pubsub", "replica", "normal_on", "over_soft")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.normal = (0, 0, 0)
         self.pubsub = (0, 0, 0)
+        self.replica = (0, 0, 0)
         self.normal_on = False  # (the default has no normal-class limit: nothing to check)
         self.over_soft: dict[Client, None] = {}  # clients past their soft limit, since obuf_soft_since
 
@@ -49,13 +53,18 @@ class OutputLimits:
         value = self.engine.config["client-output-buffer-limit"]
         self.normal = class_limits(value, "normal")
         self.pubsub = class_limits(value, "pubsub")
+        self.replica = class_limits(value, "slave") if " slave " in " %s " % value else class_limits(value, "replica")
         self.normal_on = bool(self.normal[0] or self.normal[1])
 
     def exceeded(self, c: Client, size: int) -> bool:
-        """Whether `c`, with `size` bytes of output pending, must be closed (logged here)."""
+        """Whether normal or Pub/Sub client `c`, with `size` bytes of output pending, must be
+        closed (logged here)."""
         if c.kind != "normal":
             return False
-        hard, soft, secs = self.pubsub if c.subs or c.psubs or c.ssubs else self.normal
+        return self._check(c, size, self.pubsub if c.subs or c.psubs or c.ssubs else self.normal)
+
+    def _check(self, c: Client, size: int, limits: tuple[int, int, int]) -> bool:
+        hard, soft, secs = limits
         if hard and size > hard:
             return self._over(c)
         if soft and size > soft:
@@ -74,8 +83,31 @@ class OutputLimits:
         for c in list(self.over_soft):
             if c.closed or not c.obuf_soft_since:
                 self.over_soft.pop(c, None)
-            elif self.exceeded(c, c.conn.output_size()):
+            elif self.replica_over(c) if c.kind == "replica" else self.exceeded(c, self._size(c)):
                 c.kill()
+
+    def _size(self, c: Client) -> int:
+        """A client's output as its class limits count it. For a replica: the stream held for
+        it while its snapshot is made, then what its connection buffers; the snapshot itself
+        is not counted (Redis sends it outside the output buffer), so an online replica's
+        limits apply from the time its connection has (nearly) drained the snapshot."""
+        out = c.conn.output_size() if c.conn is not None else 0
+        if c.kind != "replica":
+            return out
+        r = self.engine.replication.replicas.get(c.id)
+        if r is None:
+            return out
+        if r.state != "online":
+            return r.pending_size
+        if not r.limits_armed:
+            if out > SNAPSHOT_TAIL:
+                return 0
+            r.limits_armed = True
+        return out
+
+    def replica_over(self, c: Client) -> bool:
+        """After the stream was fed to replica `c`: True (logged) when it must be dropped."""
+        return bool(self.replica[0] or self.replica[1]) and self._check(c, self._size(c), self.replica)
 
     def reply_too_big(self, c: Client, elements: int) -> bool:
         """For a command about to build a reply of `elements` bulk strings (HRANDFIELD with a

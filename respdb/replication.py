@@ -56,7 +56,7 @@ class Replica:
 
     __slots__ = (
         "client", "listening_port", "ip", "ack_offset", "ack_time", "capa", "rdb_filter", "state", "psync",
-        "pending", "since", "sent", "delivered", "progress",
+        "pending", "pending_size", "since", "sent", "delivered", "progress", "limits_armed",
     )  # fmt: skip
 
     def __init__(self, client: Client) -> None:
@@ -65,6 +65,8 @@ class Replica:
         self.state = "online"
         self.psync = False
         self.pending: list[bytes] = []  # the stream held back until the snapshot is sent
+        self.pending_size = 0
+        self.limits_armed = True  # output limits apply (not while a snapshot is still queued)
         self.since = time.monotonic()
         # while the snapshot is sent: the bytes written for it, those of them it has taken,
         # and when that last grew
@@ -282,7 +284,7 @@ class Replication:
             if b"eof" in r.capa:
                 head += b"$EOF:" + self.eof_mark + b"\r\n"
             r.state = "wait_end"
-            r.pending = []
+            r.pending, r.pending_size = [], 0
             r.progress = time.monotonic()
             conn = r.client.conn
             if conn is not None:
@@ -388,7 +390,8 @@ class Replication:
         if conn is not None:
             for chunk in r.pending:
                 conn.write(chunk)
-        r.pending = []
+        r.pending, r.pending_size = [], 0
+        r.limits_armed = False
         r.state = "online"
         self.engine.log("notice", "Synchronization with replica %s succeeded" % r.client.addr)
 
@@ -528,8 +531,7 @@ class Replication:
         self.offset += len(raw)
         if self.backlog_first:
             self._keep(raw)
-        for r in self.replicas.values():
-            self._write(r, raw)
+        self._fan_out(raw)
 
     # -- the stream ----------------------------------------------------------
 
@@ -552,14 +554,26 @@ class Replication:
     def _send(self, data: bytes) -> None:
         self.offset += len(data)
         self._keep(data)
+        self._fan_out(data)
+
+    def _fan_out(self, data: bytes) -> None:
+        """The stream to every replica; one past its output limits is dropped."""
+        over = None
+        limits = self.engine.obuf_limits
         for r in self.replicas.values():
             self._write(r, data)
+            if limits.replica_over(r.client):
+                over = [r] if over is None else over + [r]
+        if over is not None:
+            for r in over:
+                r.client.kill()  # with its unsent output (Redis's freeClientAsync)
 
     @staticmethod
     def _write(r: Replica, data: bytes) -> None:
         if r.state != "online":
             if r.state != "wait_start":  # (waiting for a snapshot that will include it)
                 r.pending.append(data)  # after its snapshot
+                r.pending_size += len(data)
             return
         conn = r.client.conn
         if conn is not None:
@@ -657,7 +671,7 @@ class Replication:
         """What waits to be sent to replicas (INFO's replication buffers)."""
         total = 0
         for r in self.replicas.values():
-            total += sum(len(x) for x in r.pending)
+            total += r.pending_size
             conn = r.client.conn
             if conn is not None:
                 total += conn.output_size()
@@ -669,7 +683,7 @@ class Replication:
         their sum: the backlog, or the replica furthest behind."""
         longest = len(self.backlog)
         for r in self.replicas.values():
-            size = sum(len(x) for x in r.pending)
+            size = r.pending_size
             conn = r.client.conn
             if conn is not None:
                 size += conn.output_size()

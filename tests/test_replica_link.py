@@ -80,3 +80,41 @@ def test_a_slow_replica_holds_the_snapshot_child_back() -> None:
         _wait(lambda: b"rdb_bgsave_in_progress:0" in m.cmd("INFO", "persistence"), what="the child's end")
     finally:
         s.stop()
+
+
+def _replica_listed(c: RawConn) -> bool:
+    return b" flags=S " in c.cmd("CLIENT", "LIST")
+
+
+@pytest.mark.parametrize("phase", ["online", "during the snapshot"])
+def test_replica_output_limit(kind: str, phase: str) -> None:
+    # client-output-buffer-limit replica: a replica that does not read what it is sent is
+    # dropped once the stream queued for it passes the hard limit
+    s = STARTERS[kind]("--repl-diskless-sync-delay", "0", "--client-output-buffer-limit", "replica 1mb 0 0")
+    try:
+        m = RawConn(s.port)
+        rep = RawConn(s.port)
+        assert rep.cmd("REPLCONF", "capa", "eof", "capa", "psync2") == b"+OK\r\n"
+        if phase != "online":
+            m.cmd("SET", "k", "v")
+            m.cmd("CONFIG", "SET", "rdb-key-save-delay", "100000000")  # the snapshot never ends
+        rep.send_cmd("PSYNC", "?", "-1")
+        assert rep.read_reply().startswith(b"+FULLRESYNC ")
+        if phase == "online":
+            mark = rep._line()[5:-2]
+            data = rep.buf
+            while not data.endswith(mark):
+                data += rep.sock.recv(65536)
+            rep.buf = b""
+            rep.send_cmd("REPLCONF", "ACK", "0")  # (never answered) online now; it reads nothing more
+        _wait(lambda: _replica_listed(m), what="the replica")
+        value = "x" * 100_000
+        for i in range(300):  # 30 MB, beyond what the sockets themselves hold
+            m.cmd("SET", "key%d" % i, value)
+            if not _replica_listed(m):
+                break
+        _wait(lambda: not _replica_listed(m), what="the replica dropped")
+        log = Path(s.log).read_text(errors="replace")
+        assert "scheduled to be closed ASAP for overcoming of output buffer limits" in log
+    finally:
+        s.stop()

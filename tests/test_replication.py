@@ -217,7 +217,7 @@ def test_replication_buffers_are_shared_not_summed() -> None:
     repl.backlog = bytearray(b"x" * 100)
     chunk = [b"y" * 5000]
     for rid in (1, 2):
-        repl.replicas[rid] = SimpleNamespace(pending=list(chunk), client=SimpleNamespace(conn=None))
+        repl.replicas[rid] = SimpleNamespace(pending=list(chunk), pending_size=5000, client=SimpleNamespace(conn=None))
     assert repl.shared_buffer_bytes() == 5000
     del repl.replicas[1]
     assert repl.shared_buffer_bytes() == 5000  # the other replica still holds it
