@@ -17,6 +17,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from respdb.acl import NOPASS
 from respdb.client import REPLY_OFF, REPLY_SKIP_NEXT
 from respdb.engine import Engine
 from respdb.keyspace import Database
@@ -112,10 +113,15 @@ class RespProtocol(asyncio.Protocol):
             transport.write(MAX_CLIENTS_ERR)
             transport.close()
             return
-        shared.connections += 1
-        self.counted = True
         sock = transport.get_extra_info("socket")
         peer = transport.get_extra_info("peername")
+        if e.config["protected-mode"] == "yes" and not _is_local(sock, peer) and e.acl.default.flags & NOPASS:
+            e.stats["rejected_connections"] += 1
+            transport.write(PROTECTED_MODE_ERR)
+            transport.close()
+            return
+        shared.connections += 1
+        self.counted = True
         local = transport.get_extra_info("sockname")
         if sock is not None and sock.family == socket.AF_UNIX:
             addr = "%s:0" % (local or "")
@@ -508,6 +514,33 @@ def connect_upstream(up: Upstream) -> None:
                 up.connect_failed(getattr(err, "strerror", None) or str(err) or "timeout")
 
     loop.create_task(attempt())
+
+
+# Redis's words, sent to a connection from another host while protected mode is on and the
+# default user has no password.
+PROTECTED_MODE_ERR = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set "
+    b"for the default user. In this mode connections are only accepted from the loopback interface. If you "
+    b"want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just "
+    b"disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface "
+    b"by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not "
+    b"publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    b"Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
+    b"setting the protected mode option to 'no', and then restarting the server. 3) If you started the "
+    b"server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an "
+    b"authentication password for the default user. NOTE: You only need to do one of the above things in "
+    b"order for the server to start accepting connections from the outside.\r\n"
+)
+
+
+def _is_local(sock: Any, peer: Any) -> bool:
+    """A Unix socket, or a TCP peer on a loopback address (Redis's connIsLocal)."""
+    if sock is None or sock.family == socket.AF_UNIX:
+        return True
+    host = peer[0] if isinstance(peer, tuple) and peer else ""
+    if host.startswith("::ffff:"):
+        host = host[7:]
+    return host.startswith("127.") or host == "::1"
 
 
 def _fmt_addr(addr: Any) -> str:

@@ -481,7 +481,9 @@ class Upstream:
             "master_sync_in_progress:%d" % (1 if self.state == "sync" else 0),
         ]
         off = self.engine.replication.offset
-        lines += ["slave_read_repl_offset:%d" % off, "slave_repl_offset:%d" % off]
+        # read: also what came from the master but is not applied yet (a pause holds it)
+        read = off + len(self.buf) if up else off
+        lines += ["slave_read_repl_offset:%d" % read, "slave_repl_offset:%d" % off]
         if self.state == "sync":
             lines += [
                 "master_sync_total_bytes:%d" % (self.payload_left + self.rdb_bytes if self.payload_left >= 0 else -1),
