@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 
-from respdb import REDIS_VERSION, __version__, proctitle
+from respdb import REDIS_VERSION, __version__, proctitle, supervision
 from respdb.config import Config, ConfigError
 
 USAGE = """Usage: respdb-server [/path/to/redis.conf] [options] [-]
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as err:
         sys.stderr.write("\n*** FATAL CONFIG FILE ERROR (respdb) ***\n%s\n" % err)
         return 1
+    if config["daemonize"] == "yes":
+        supervision.daemonize(config)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a declared dependency
@@ -93,6 +95,7 @@ async def run(config: Config) -> int:
         master = config["replicaof"].split()
         if len(master) == 2 and master[1].isdigit():  # `replicaof <host> <port>`
             engine.replication.set_master(master[0], int(master[1]))
+        supervision.ready(engine)
     await server.wait_closed()
     engine.aof.shutdown()
     if pidfile:

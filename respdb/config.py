@@ -54,6 +54,7 @@ RUN_DEFAULTS = {
     "bind": "* -::*",
     "dir": "",
     "pidfile": "",
+    "daemonize": "no",
 }
 
 ALIASES = {

@@ -150,6 +150,8 @@ class Engine:
         self.notify_hooks: list[Callable[[int, str, bytes, int], None]] = [self.pubsub.keyspace_event]
         # True while a write needs nothing from written() but `dirty += 1` (see update_quiet)
         self.quiet = True
+        # the cron's current frequency (`hz`, raised under dynamic-hz; set by the server loop)
+        self.hz = min(500, max(1, self.config.get_int("hz")))
         self.shutdown = Shutdown(self)  # SHUTDOWN, signals, the wait for replicas
         self.failover = Failover(self)  # FAILOVER (coordinated, to a replica)
         self.logfile = sys.stderr
@@ -1064,7 +1066,7 @@ class Engine:
         if self.pause_mode:
             self.check_pause_end()
         if self.active_expire_enabled and not self.pause_mode and repl.upstream is None:
-            hz = min(500, max(1, self.config.get_int("hz")))
+            hz = self.hz
             effort = self.config.get_int("active-expire-effort")
             # Redis spends up to 25% of each cron period (more with more effort).
             budget = (0.25 + 0.02 * (effort - 1)) / hz

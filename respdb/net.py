@@ -132,6 +132,7 @@ class RespProtocol(asyncio.Protocol):
             if sock is not None:
                 try:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    keepalive(sock, e.config.get_int("tcp-keepalive"))
                 except OSError:
                     pass
         fd = sock.fileno() if sock is not None else -1
@@ -533,6 +534,18 @@ PROTECTED_MODE_ERR = (
 )
 
 
+def keepalive(sock: socket.socket, interval: int) -> None:
+    """tcp-keepalive as Redis's anetKeepAlive: probes after `interval` idle seconds, then every
+    interval/3 seconds, and the peer is dead after 3 unanswered ones; 0 leaves them off."""
+    if interval <= 0:
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, interval // 3))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
 def _is_local(sock: Any, peer: Any) -> bool:
     """A Unix socket, or a TCP peer on a loopback address (Redis's connIsLocal)."""
     if sock is None or sock.family == socket.AF_UNIX:
@@ -683,7 +696,7 @@ class Server:
     async def _cron(self) -> None:
         e = self.engine
         while True:
-            hz = min(500, max(1, e.config.get_int("hz")))
+            hz = e.hz = self._hz()
             await asyncio.sleep(1.0 / hz)
             Database.clock = int(time.monotonic())
             try:
@@ -691,6 +704,17 @@ class Server:
                 self._client_timeouts()
             except Exception as err:  # the cron must never die
                 e.log("warning", f"cron error: {err!r}")
+
+    def _hz(self) -> int:
+        """The cron's frequency: `hz`, doubled (up to 500) while there are more than 200 clients
+        per tick under dynamic-hz, as Redis does so that each client is looked at in time."""
+        e = self.engine
+        hz = min(500, max(1, e.config.get_int("hz")))
+        if e.config["dynamic-hz"] == "yes":
+            clients = len(e.clients)
+            while clients // hz > 200 and hz < 500:
+                hz = min(500, hz * 2)
+        return hz
 
     def _client_timeouts(self) -> None:
         e = self.engine

@@ -9,7 +9,7 @@ import sys
 import time
 
 from respdb import REDIS_VERSION as VERSION
-from respdb import client_eviction, errors, scripting
+from respdb import client_eviction, errors, scripting, supervision
 from respdb.blocking import blocking_denied
 from respdb.commands import migrate
 from respdb.commands.keys import help_reply
@@ -62,13 +62,13 @@ def _section_server(e) -> list[str]:
             "atomicvar_api:c11-builtin",
             "gcc_version:0.0.0",
             "process_id:%d" % os.getpid(),
-            "process_supervised:no",
+            "process_supervised:" + supervision.mode(e.config),
             "run_id:" + e.run_id,
             "tcp_port:%d" % e.tcp_port,
             "server_time_usec:%d" % int(time.time() * 1_000_000),
             "uptime_in_seconds:%d" % uptime,
             "uptime_in_days:%d" % (uptime // 86400),
-            "hz:%s" % e.config["hz"],
+            "hz:%d" % e.hz,
             "configured_hz:%s" % e.config["hz"],
             "lru_clock:%d" % (int(time.time()) & ((1 << 24) - 1)),
             "executable:" + os.path.abspath(sys.argv[0] if sys.argv and sys.argv[0] else "respdb-server"),
