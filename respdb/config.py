@@ -43,7 +43,7 @@ ACTIVE = {
     "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "latency-tracking",
     "latency-tracking-info-percentiles", "aclfile", "acllog-max-len", "acl-pubsub-default", "enable-protected-configs",
     "aof-disable-auto-gc", "repl-diskless-sync", "repl-diskless-sync-delay", "repl-diskless-sync-max-replicas",
-    "repl-diskless-load", "shutdown-timeout",
+    "repl-diskless-load", "shutdown-timeout", "bind-source-addr",
 } | TLS_ACTIVE  # fmt: skip
 
 # Defaults that differ from the reference file (which was taken from one particular run).

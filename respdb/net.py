@@ -508,8 +508,11 @@ def connect_upstream(up: Upstream) -> None:
 
     async def attempt() -> None:
         timeout = max(1, up.engine.config.get_int("repl-timeout"))
+        source = up.engine.config["bind-source-addr"]  # the address outgoing connections come from
+        local = (source, 0) if source else None
         try:
-            await asyncio.wait_for(loop.create_connection(lambda: UpstreamProtocol(up), up.host, up.port), timeout)
+            connecting = loop.create_connection(lambda: UpstreamProtocol(up), up.host, up.port, local_addr=local)
+            await asyncio.wait_for(connecting, timeout)
         except (TimeoutError, OSError) as err:
             if up.state == "connecting":
                 up.connect_failed(getattr(err, "strerror", None) or str(err) or "timeout")

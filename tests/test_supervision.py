@@ -78,3 +78,21 @@ def test_keepalive_and_dynamic_hz() -> None:
             m.close()
     finally:
         s.stop()
+
+
+def test_bind_source_addr_for_the_master_link() -> None:
+    # unit/networking "CONFIG SET bind-source-addr": the replica's connection comes from there
+    master = start_respdb("--protected-mode", "no")
+    replica = start_respdb()
+    try:
+        r = RawConn(replica.port)
+        assert r.cmd("CONFIG", "SET", "bind-source-addr", "127.0.0.2") == b"+OK\r\n"
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        m = RawConn(master.port)
+        deadline = time.monotonic() + 10
+        while b"slave0:ip=127.0.0.2," not in m.cmd("INFO", "replication"):
+            assert time.monotonic() < deadline, m.cmd("INFO", "replication")
+            time.sleep(0.05)
+    finally:
+        replica.stop()
+        master.stop()

@@ -89,7 +89,8 @@ def _target(e: Any, host: str, port: int, timeout_s: float) -> _Target | None:
     if len(cache) >= CACHE_ITEMS:
         _close(e, random.choice(list(cache)))
     try:
-        sock = socket.create_connection((host, port), timeout=timeout_s)
+        source = e.config["bind-source-addr"]
+        sock = socket.create_connection((host, port), timeout=timeout_s, source_address=(source, 0) if source else None)
     except OSError:
         return None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
