@@ -96,3 +96,36 @@ def test_automatic_rewrites_held_back_after_three_failures(kind: str) -> None:
         assert _info(c, "persistence")["aof_rewrites_consecutive_failures"] == "0"
     finally:
         s.stop()
+
+
+def test_failed_first_rewrite_drops_its_temp_incr(kind: str) -> None:
+    # integration/aof-multi-part "AOF will open a temporary INCR AOF ...": appendonly turned on
+    # at run time keeps writes in a temp incr until the first rewrite succeeds; a failed one
+    # removes it, and the next one starts over
+    s = STARTERS[kind]()
+    try:
+        c = RawConn(s.port)
+        for i in range(20):
+            c.cmd("SET", "k%d" % i, "v")
+        c.cmd("CONFIG", "SET", "rdb-key-save-delay", "10000000")
+        assert c.cmd("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n"
+        assert _info(c, "persistence")["aof_rewrite_in_progress"] == "1"
+        c.cmd("SET", "during", "1")
+        os.kill(_child(s), signal.SIGKILL)
+        log = Path(s.log)
+        _wait(lambda: "Removing the temp incr aof file temp-appendonly.aof.incr" in log.read_text(), what="removal")
+        assert not (Path(s.workdir) / "appendonlydir" / "appendonly.aof.manifest").exists()
+        _wait(lambda: _info(c, "persistence")["aof_rewrite_in_progress"] == "1", what="the next rewrite")
+        c.cmd("CONFIG", "SET", "rdb-key-save-delay", "0")
+        os.kill(_child(s), signal.SIGKILL)  # (the running one still has the delay)
+        manifest = Path(s.workdir) / "appendonlydir" / "appendonly.aof.manifest"
+        _wait(lambda: manifest.exists() and _info(c, "persistence")["aof_rewrite_in_progress"] == "0",
+              what="a rewrite that works")  # fmt: skip
+        assert log.read_text().count("Removing the temp incr aof file") == 2
+        assert (
+            _manifest(s) == "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        )
+        assert c.cmd("DEBUG", "LOADAOF") == b"+OK\r\n"
+        assert c.cmd("GET", "during") == b"$1\r\n1\r\n" and c.cmd("DBSIZE") == b":21\r\n"
+    finally:
+        s.stop()

@@ -527,6 +527,9 @@ class AOF:
             else:
                 e.log("warning", "Background AOF rewrite terminated with error")
             if self.waiting:
+                # the writes since the failed rewrite began will be in the next one's base
+                e.log("notice", "Removing the temp incr aof file temp-%s.incr in the background" % self.fname())
+                _unlink(self.temp_incr_path())
                 self.rewrite_scheduled = True  # appendonly stays on: try again from the cron
             return
         e.log("notice", "Background AOF rewrite terminated with success")
