@@ -407,6 +407,24 @@ class Replication:
         self._end_child()
         self.rdb_parts = []
 
+    def abort_transfer(self) -> None:
+        """FLUSHALL: the snapshot being sent is of data that is gone; stop its child and drop
+        the replicas receiving it (they ask again, as Redis's killRDBChild leads to)."""
+        if self.child_pid == -1:
+            return
+        e = self.engine
+        try:
+            os.kill(self.child_pid, signal.SIGUSR1)
+        except OSError:
+            pass
+        self._end_child()
+        self.rdb_parts = []
+        e.log("warning", "Background transfer terminated by signal %d" % signal.SIGUSR1)
+        for r in list(self.replicas.values()):
+            if r.state == "wait_end":
+                e.log("warning", "SYNC failed. BGSAVE child returned an error")
+                r.client.kill()
+
     def detach(self, c: Client) -> None:
         self.pending.pop(c.id, None)
         if self.replicas.pop(c.id, None) is not None:

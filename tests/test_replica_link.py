@@ -118,3 +118,26 @@ def test_replica_output_limit(kind: str, phase: str) -> None:
         assert "scheduled to be closed ASAP for overcoming of output buffer limits" in log
     finally:
         s.stop()
+
+
+def test_flushall_restarts_a_transfer(kind: str) -> None:
+    # integration/replication "diskless replication read pipe cleanup": FLUSHALL stops the
+    # child writing a snapshot for replicas; the replica asks again and gets a new one
+    master = STARTERS[kind]("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+    replica = STARTERS[kind]()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        m.cmd("DEBUG", "POPULATE", "200", "test", "100")
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "100000")  # 20 s of snapshot
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        log = Path(master.log)
+        _wait(lambda: "Background RDB transfer started by pid" in log.read_text(), what="the transfer")
+        assert m.cmd("FLUSHALL") == b"+OK\r\n"
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "0")
+        _wait(lambda: log.read_text().count("Background RDB transfer started by pid") == 2, what="a new transfer")
+        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        assert r.cmd("DBSIZE") == b":0\r\n"
+        assert m.cmd("PING") == b"+PONG\r\n"
+    finally:
+        replica.stop()
+        master.stop()

@@ -266,6 +266,7 @@ class Persistence:
         (which resets the dirty counter, as in Redis; FLUSHALL propagates itself)."""
         if self.child_pid != -1:
             self.kill_child()
+        self.engine.replication.abort_transfer()  # a snapshot for replicas is as stale
         if self.save_params():
             self.save()
 
