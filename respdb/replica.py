@@ -219,13 +219,13 @@ class Upstream:
             self.master_replid = parts[1]
             self.initial_offset = int(parts[2])
             e.log("notice", "Full resync from master: %s:%d" % (parts[1], self.initial_offset))
-            self.cached = None
+            # Our history (the cached master) and our replicas stay until the new data is in
+            # place: a transfer that breaks off leaves everything as it was (Redis 7.0).
             self.state = "sync"
             self.payload_left = -1
             self.eof_mark = b""
             self.rdb_parts = []
             self.rdb_bytes = 0
-            repl.disconnect_replicas()  # our history changes: they must sync again
             if e.failover.state == IN_PROGRESS:
                 e.failover.psync_answered(True)
             return
@@ -350,6 +350,11 @@ class Upstream:
             return self._fail("Failed trying to load the MASTER synchronization DB from socket: %s" % err)
         except CommandError as err:  # a library the scripting engine refuses
             return self._fail("Failed trying to load the MASTER synchronization DB from socket: %s" % err.msg)
+        # Redis's replicationAttachToNewMaster: our old history ends here
+        if self.cached is not None:
+            e.log("notice", "Discarding previously cached master state.")
+            self.cached = None
+        e.replication.disconnect_replicas()  # they must sync again from the new data
         e.signal_flushed(None, None)
         rdb.install(e, res)
         e.dirty += 1

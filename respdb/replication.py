@@ -455,7 +455,8 @@ class Replication:
                 dbid = old.cached[2]
             old.close()
         e.blocking.disconnect_all_blocked()  # blocked on a master, now on a replica
-        self.disconnect_replicas()
+        # Our replicas stay: they may continue with us if the new master continues our history;
+        # they are dropped when it does not (a new ID, or a full sync once its data is loaded).
         up = Upstream(e, host, port)
         # The new master may continue our history: as a master it was ours (Redis's
         # replicationCacheMasterUsingMyself), as a replica our old master's (the cached master),

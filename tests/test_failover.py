@@ -151,3 +151,42 @@ def test_timeout_without_force_aborts(group: Group) -> None:
     assert group.role(0) == "master"
     assert "aborted: Replica never caught up before timeout" in group.log(0)
     assert m.cmd("SET", "after", "1") == b"+OK\r\n"
+
+
+def test_a_broken_full_sync_keeps_the_sub_replicas_and_the_history(kind: str) -> None:
+    # integration/replication "Don't disconnect with replicas before loading transferred RDB
+    # when full sync" and "Discard cache master before loading transferred RDB when full sync"
+    master1 = STARTERS[kind]("--repl-diskless-sync-delay", "0")
+    master2 = STARTERS[kind]("--repl-diskless-sync-delay", "0")
+    replica = STARTERS[kind]("--repl-diskless-sync-delay", "0")
+    sub = STARTERS[kind]()
+    servers = [sub, replica, master2, master1]
+    try:
+        m1, m2, r, s = (RawConn(x.port) for x in (master1, master2, replica, sub))
+        m1.cmd("SET", "a", "b")
+        m2.cmd("DEBUG", "POPULATE", "10", "master2", "10")
+        m2.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000000")  # a snapshot that takes 10 s
+        for c, up in ((r, master1), (s, replica)):
+            c.cmd("REPLICAOF", "127.0.0.1", str(up.port))
+            _wait(lambda c=c: _info(c, "replication").get("master_link_status") == "up", what="link up")
+        _wait(lambda: s.cmd("GET", "a") == b"$1\r\nb\r\n", what="the data downstream")
+        r.cmd("REPLICAOF", "127.0.0.1", str(master2.port))
+        _wait(lambda: "slave0" in _info(m2, "replication"), what="the full sync to start")
+        try:
+            m2.cmd("SHUTDOWN", "NOSAVE")
+        except ConnectionError:
+            pass
+        master2.proc.wait(10)
+        replid = _info(m1, "replication")["master_replid"]
+        assert _info(r, "replication")["master_replid"] == replid
+        assert _info(s, "replication")["master_replid"] == replid
+        full, partial = (_info(m1, "stats")[k] for k in ("sync_full", "sync_partial_ok"))
+        r.cmd("REPLICAOF", "127.0.0.1", str(master1.port))
+        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", what="back to master1")
+        assert _info(m1, "stats")["sync_full"] == full
+        assert int(_info(m1, "stats")["sync_partial_ok"]) == int(partial) + 1
+        assert "Connection with master lost" not in Path(sub.log).read_text(errors="replace")
+        assert (_info(r, "stats")["sync_full"], _info(r, "stats")["sync_partial_ok"]) == ("1", "0")
+    finally:
+        for x in servers:
+            x.stop()
