@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -302,7 +303,9 @@ def test_auto_rewrite_and_info_sizes():
         for i in range(40):
             c.cmd("SET", "k%d" % i, "x" * 100)
         _wait(lambda: _info(c)["aof_rewrites"] == "1")
-        assert "Starting automatic rewriting of AOF on 100% growth" in Path(s.log).read_text()
+        # (Redis logs the growth it measured, at least the percentage asked for)
+        m = re.search(r"Starting automatic rewriting of AOF on (\d+)% growth", Path(s.log).read_text())
+        assert m is not None and int(m.group(1)) >= 100
     finally:
         s.stop()
 
