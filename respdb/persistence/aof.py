@@ -31,6 +31,7 @@ from typing import Any
 
 from respdb import keyspace, proctitle
 from respdb.persistence import rdb
+from respdb.persistence.childinfo import ChildInfo
 from respdb.persistence.snapshot import _fsync_dir, _unlink, child_setup, rdb_used_mem, reap
 from respdb.resp import split_inline
 
@@ -229,6 +230,7 @@ class AOF:
         self.last_rewrite_ok = True
         self.rewrites = 0
         self.consecutive_failures = 0
+        self.child_info = ChildInfo()  # what the rewrite child reports (INFO current_cow_size ...)
         # automatic rewrites held back after repeated failures (_rewrite_limited)
         self.limit_minutes = 0
         self.limit_until = 0.0
@@ -349,12 +351,13 @@ class AOF:
         self.fd = fd
         self.seldb = -1  # the new file starts with a SELECT
 
-    def write_base(self, path: str) -> None:
+    def write_base(self, path: str, progress: Callable[[int], None] | None = None) -> None:
         """rewriteAppendOnlyFile: the whole dataset as an RDB preamble or as commands."""
         e = self.engine
         with open(path, "wb") as f:
             if e.config["aof-use-rdb-preamble"] == "yes":
-                rdb.write_rdb(e, f.write, aof_base=True, key_delay=e.config.get_int("rdb-key-save-delay"))
+                delay = e.config.get_int("rdb-key-save-delay")
+                rdb.write_rdb(e, f.write, aof_base=True, key_delay=delay, progress=progress)
             else:
                 _write_commands(e, f.write)
             f.flush()
@@ -493,7 +496,7 @@ class AOF:
             code = 1
             try:
                 child_setup(self.engine, proctitle.AOF_REWRITE)
-                self.write_base(self.path("temp-rewriteaof-bg-%d.aof" % os.getpid()))
+                self.write_base(self.path("temp-rewriteaof-bg-%d.aof" % os.getpid()), self.child_info.report_keys)
                 code = 0
             except BaseException:
                 code = 1
@@ -505,6 +508,7 @@ class AOF:
         self._frozen = True
         self.child_pid = pid
         self.child_start = time.time()
+        self.child_info.started(pid, sum(len(db.data) for db in e.dbs))
         e.log("notice", "Background append only file rewriting started by pid %d" % pid)
         return True
 
@@ -512,6 +516,7 @@ class AOF:
         e = self.engine
         pid = self.child_pid
         self.child_pid = -1
+        self.child_info.ended()
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
@@ -593,6 +598,8 @@ class AOF:
             status = reap(self.child_pid)
             if status is not None:
                 self._child_done(status)
+            else:
+                self.child_info.sample()
         e = self.engine
         if self.rewrite_scheduled and not e.child_active():  # (from MULTI: also with appendonly off)
             self.rewrite_background()
@@ -941,7 +948,7 @@ class AOF:
             "aof_rewrites:%d" % self.rewrites,
             "aof_rewrites_consecutive_failures:%d" % self.consecutive_failures,
             "aof_last_write_status:%s" % ("ok" if self.last_write_ok else "err"),
-            "aof_last_cow_size:0",
+            "aof_last_cow_size:%d" % self.child_info.last_cow,
             "module_fork_in_progress:0",
             "module_fork_last_cow_size:0",
         ]

@@ -1275,16 +1275,18 @@ def write_rdb(
             else:
                 t, body = encode_value(value, compress, fill)
                 buf.append(bytes((t,)) + enc_str(key, compress) + body)
+            done += 1
             if key_delay:
                 debug_delay(key_delay)
                 if os.getppid() != parent:  # a slowed-down child whose server died: stop (as Redis)
                     os._exit(1)
+                if progress is not None:
+                    progress(done)
+            elif progress is not None and not done & 1023:
+                progress(done)
             if len(buf) >= 4096:
                 add(b"".join(buf))
                 buf = []
-                done += 4096
-                if progress is not None:
-                    progress(done)
         if buf:
             add(b"".join(buf))
     add(b"\xff")

@@ -30,6 +30,7 @@ from typing import Any
 
 from respdb import proctitle
 from respdb.persistence import rdb
+from respdb.persistence.childinfo import ChildInfo
 from respdb.persistence.functions import restore as restore_functions
 
 MISCONF = (
@@ -54,6 +55,7 @@ class Persistence:
         self.last_bgsave_secs = -1
         self.rdb_saves = 0
         self.total_forks = 0
+        self.child_info = ChildInfo()  # what the BGSAVE child reports (INFO current_cow_size ...)
         self.latest_fork_usec = 0
         self.keys_loaded = 0
         self.keys_expired = 0
@@ -105,7 +107,9 @@ class Persistence:
 
     # -- saving ------------------------------------------------------------------
 
-    def write_file(self, path: str | None = None, role: str = "M") -> bool:
+    def write_file(
+        self, path: str | None = None, role: str = "M", progress: Callable[[int], None] | None = None
+    ) -> bool:
         """rdbSave: write the whole keyspace to `path` through a temp file; False on failure."""
         e = self.engine
         path = path or self.rdb_path()
@@ -124,7 +128,11 @@ class Persistence:
         try:
             with f:
                 rdb.write_rdb(
-                    e, f.write, key_delay=e.config.get_int("rdb-key-save-delay"), repl_info=e.replication.save_info()
+                    e,
+                    f.write,
+                    key_delay=e.config.get_int("rdb-key-save-delay"),
+                    repl_info=e.replication.save_info(),
+                    progress=progress,
                 )
                 f.flush()
                 os.fsync(f.fileno())
@@ -179,7 +187,7 @@ class Persistence:
             code = 1
             try:
                 child_setup(e, proctitle.RDB_BGSAVE)
-                code = 0 if self.write_file(role="C") else 1
+                code = 0 if self.write_file(role="C", progress=self.child_info.report_keys) else 1
             finally:
                 os._exit(code)
         self.latest_fork_usec = int((time.perf_counter() - t0) * 1_000_000)
@@ -187,6 +195,7 @@ class Persistence:
         self.total_forks += 1
         self.child_pid = pid
         self.child_start = time.time()
+        self.child_info.started(pid, sum(len(db.data) for db in e.dbs))
         self._frozen = True
         e.log("notice", "Background saving started by pid %d" % pid)
         return True
@@ -209,6 +218,7 @@ class Persistence:
             if -code != signal.SIGUSR1:  # SIGUSR1 is how a child is stopped on purpose
                 self.bgsave_ok = False
         self.last_bgsave_secs = int(time.time() - self.child_start)
+        self.child_info.ended()
         self.child_pid = -1
         self.child_start = 0.0
         if self._frozen:
@@ -242,6 +252,8 @@ class Persistence:
             status = reap(self.child_pid)
             if status is not None:
                 self._child_done(status)
+            else:
+                self.child_info.sample()
             return
         if self.engine.child_active():
             return  # one child at a time: an AOF rewrite or a replica's snapshot is running
@@ -450,12 +462,7 @@ class Persistence:
             "loading:%d" % self.loading,
             "async_loading:%d" % self.async_loading,
             *loading,
-            "current_cow_peak:0",
-            "current_cow_size:0",
-            "current_cow_size_age:0",
-            "current_fork_perc:0.00",
-            "current_save_keys_processed:0",
-            "current_save_keys_total:0",
+            *(self.engine.aof.child_info if self.engine.aof.child_pid != -1 else self.child_info).info(),
             "rdb_changes_since_last_save:%d" % self.engine.dirty,
             "rdb_bgsave_in_progress:%d" % running,
             "rdb_last_save_time:%d" % self.lastsave,
@@ -463,7 +470,7 @@ class Persistence:
             "rdb_last_bgsave_time_sec:%d" % self.last_bgsave_secs,
             "rdb_current_bgsave_time_sec:%d" % (int(now - self.child_start) if running else -1),
             "rdb_saves:%d" % self.rdb_saves,
-            "rdb_last_cow_size:0",
+            "rdb_last_cow_size:%d" % self.child_info.last_cow,
             "rdb_last_load_keys_expired:%d" % self.keys_expired,
             "rdb_last_load_keys_loaded:%d" % self.keys_loaded,
         ]
