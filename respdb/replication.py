@@ -111,6 +111,8 @@ class Replication:
         self.io: Any = None
         self.child_pid = -1
         self.child_fd = -1
+        self.disk_target = False  # the running snapshot child also writes the RDB file
+        self.dirty_at_fork = 0
         self.eof_mark = b""
         self.rdb_parts: list[bytes] = []
         self.last_newline = time.monotonic()
@@ -241,6 +243,10 @@ class Replication:
             return False
         stream_db = self._stream_db()
         key_delay = e.config.get_int("rdb-key-save-delay")
+        # Redis sends a snapshot through a socket only when diskless sync is on and every
+        # replica understands the EOF mark; otherwise it is a BGSAVE to the RDB file. Here the
+        # child then writes the file as well as the pipe, and the server counts it as a save.
+        disk = e.config["repl-diskless-sync"] != "yes" or any(b"eof" not in r.capa for r in waiting)
         rfd, wfd = os.pipe()
         gc.freeze()
         try:
@@ -259,12 +265,23 @@ class Replication:
                 os.close(rfd)
                 child_setup(e, proctitle.RDB_TO_REPLICAS)
 
+                target = e.persistence.rdb_path()
+                tmp = os.path.join(os.path.dirname(target) or ".", "temp-%d.rdb" % os.getpid())
+                f = open(tmp, "wb") if disk else None  # noqa: SIM115 - closed below
+
                 def out(data: bytes) -> None:
+                    if f is not None:
+                        f.write(data)
                     view = memoryview(data)
                     while view:
                         view = view[os.write(wfd, view) :]
 
                 write_rdb(e, out, repl_stream_db=stream_db, key_delay=key_delay)
+                if f is not None:
+                    f.flush()
+                    os.fsync(f.fileno())
+                    f.close()
+                    os.replace(tmp, target)
                 code = 0
             finally:
                 os._exit(code)
@@ -277,8 +294,15 @@ class Replication:
         self.rdb_parts = []
         e.persistence.total_forks += 1
         e.persistence.child_start = time.time()  # (INFO's rdb_current_bgsave_time_sec)
-        e.log("notice", "Starting BGSAVE for SYNC with target: replicas sockets")
-        e.log("notice", "Background RDB transfer started by pid %d" % pid)
+        self.disk_target = disk
+        self.dirty_at_fork = e.dirty
+        if disk:
+            e.persistence.rdb_saves += 1
+            e.log("notice", "Starting BGSAVE for SYNC with target: disk")
+            e.log("notice", "Background saving started by pid %d" % pid)
+        else:
+            e.log("notice", "Starting BGSAVE for SYNC with target: replicas sockets")
+            e.log("notice", "Background RDB transfer started by pid %d" % pid)
         for r in waiting:
             head = self._fullresync() if r.psync else b""
             if b"eof" in r.capa:
@@ -338,7 +362,8 @@ class Replication:
         self.io.add_reader(self.child_fd, self._pipe_readable)
 
     def _end_child(self) -> int:
-        """Stop reading the pipe and reap the child; its exit code (-1 if killed)."""
+        """Stop reading the pipe and reap the child; its exit code (-1 if killed). A child that
+        did not finish leaves no temp RDB file behind."""
         if self.child_fd != -1:
             if self.io is not None:
                 self.io.remove_reader(self.child_fd)
@@ -351,6 +376,12 @@ class Replication:
                 code = os.waitstatus_to_exitcode(status)
             except ChildProcessError:
                 code = -1
+            if code != 0 and self.disk_target:
+                path = self.engine.persistence.rdb_path()
+                try:
+                    os.unlink(os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % self.child_pid))
+                except OSError:
+                    pass
             self.child_pid = -1
             gc.unfreeze()
         return code
@@ -364,7 +395,14 @@ class Replication:
             for r in sending:
                 r.client.kill()
             return
-        e.log("notice", "Diskless rdb transfer, done reading from pipe, %d replicas still up." % len(sending))
+        if self.disk_target:  # the RDB file was written too: a save, as Redis's BGSAVE for SYNC
+            snap = e.persistence
+            e.log("notice", "Background saving terminated with success")
+            e.dirty = max(0, e.dirty - self.dirty_at_fork)
+            snap.lastsave = int(time.time())
+            snap.bgsave_ok = True
+        else:
+            e.log("notice", "Diskless rdb transfer, done reading from pipe, %d replicas still up." % len(sending))
         whole = b"".join(self.rdb_parts)
         self.rdb_parts = []
         for r in sending:
@@ -433,7 +471,10 @@ class Replication:
                 self.no_replicas_since = time.monotonic()
             self.engine.log("notice", "Connection with replica %s lost." % c.addr)
             if self.child_pid != -1 and not any(r.state == "wait_end" for r in self.replicas.values()):
-                self.kill_transfer()
+                # nobody needs the snapshot: stop the child, unless it also writes the RDB file
+                # and save points make that file worth finishing (Redis keeps such a BGSAVE)
+                if not (self.disk_target and self.engine.persistence.save_params()):
+                    self.kill_transfer()
 
     def disconnect_replicas(self) -> None:
         for r in list(self.replicas.values()):

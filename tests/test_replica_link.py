@@ -141,3 +141,46 @@ def test_flushall_restarts_a_transfer(kind: str) -> None:
     finally:
         replica.stop()
         master.stop()
+
+
+def test_disk_sync_writes_the_rdb_file_and_is_kept_when_useful(kind: str) -> None:
+    # repl-diskless-sync no: the snapshot for replicas is a BGSAVE to the RDB file (integration/
+    # replication "Kill rdb child process if its dumping RDB is not useful")
+    master = STARTERS[kind]("--repl-diskless-sync", "no", "--save", "")
+    replica = STARTERS[kind]()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        for i in range(10):
+            m.cmd("SET", str(i), str(i))
+        dump = Path(master.workdir) / "dump.rdb"
+        assert not dump.exists()
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        assert dump.exists()  # the sync wrote the file, and counts as a save
+        assert b"rdb_changes_since_last_save:0\r\n" in m.cmd("INFO", "persistence")
+
+        def saving() -> bool:
+            return b"rdb_bgsave_in_progress:1\r\n" in m.cmd("INFO", "persistence")
+
+        # a slow snapshot that nobody needs any more is stopped ...
+        m.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000000")  # 10 s
+        r.cmd("REPLICAOF", "NO", "ONE")
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(saving, what="the snapshot child")
+        r.cmd("REPLICAOF", "NO", "ONE")
+        _wait(lambda: not saving(), what="the child stopped")
+        # ... unless save points make the file worth finishing
+        m.cmd("CONFIG", "SET", "save", "900 1")
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(saving, what="the snapshot child")
+        r.cmd("REPLICAOF", "NO", "ONE")
+        time.sleep(0.3)
+        assert saving()
+        m.cmd("CONFIG", "SET", "save", "")
+    finally:
+        replica.stop()
+        try:
+            RawConn(master.port).cmd("SHUTDOWN", "NOSAVE")
+        except (ConnectionError, OSError):
+            pass
+        master.stop()
