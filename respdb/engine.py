@@ -309,6 +309,16 @@ class Engine:
         for cmd in self.table.all_commands():
             cmd.calls = cmd.ns = cmd.rejected_calls = cmd.failed_calls = 0
         self.latency.reset_histograms()
+        # the counters kept elsewhere that Redis's resetServerStats clears too
+        repl = self.__dict__.get("replication")
+        if repl is not None:
+            repl.sync_full = repl.sync_partial_ok = repl.sync_partial_err = 0
+        snap = self.__dict__.get("persistence")
+        if snap is not None:
+            snap.total_forks = snap.rdb_saves = snap.latest_fork_usec = 0
+        aof = self.__dict__.get("aof")
+        if aof is not None:
+            aof.rewrites = aof.consecutive_failures = aof.delayed_fsync = 0
 
     # -- logging -----------------------------------------------------------
 

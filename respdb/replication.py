@@ -555,10 +555,12 @@ class Replication:
         dbid = self._stream_db()
         return None if dbid is None else (self.replid, self.offset, dbid)
 
-    def restore_info(self, aux: dict[bytes, bytes]) -> None:
+    def restore_info(self, aux: dict[bytes, bytes], expired: list[tuple[int, bytes]] | None = None) -> None:
         """Start-up load of an RDB file with repl-id/repl-offset: a replica (replicaof set)
         takes that history to ask its master to continue it; a master keeps it as its second ID,
-        with a backlog from that offset, so its replicas can continue after the restart."""
+        with a backlog from that offset, so its replicas can continue after the restart. The
+        keys the load skipped as expired go into that backlog as deletions (Redis's
+        RDBFLAGS_FEED_REPL), so a replica that continues drops them too."""
         replid = aux.get(b"repl-id", b"").decode("latin-1")
         try:
             offset = int(aux.get(b"repl-offset", b""))
@@ -573,6 +575,11 @@ class Replication:
             return  # (set_master, right after, asks to continue from here)
         self.shift_replid(new_replid())
         self._new_backlog()
+        if expired:
+            delete = b"UNLINK" if e.config["lazyfree-lazy-expire"] == "yes" else b"DEL"
+            self.seldb = -1
+            for dbid, key in expired:
+                self.feed(dbid, [delete, key])
 
     def shift_replid(self, replid: str) -> None:
         self.replid2 = self.replid

@@ -4,11 +4,14 @@ replication link")."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import RawConn, start_redis, start_respdb
+from conftest import RawConn, redis_server_path, start_redis, start_respdb, wait_port
 from test_replication import _wait
 
 STARTERS = {"respdb": start_respdb, "redis": start_redis}
@@ -183,4 +186,76 @@ def test_disk_sync_writes_the_rdb_file_and_is_kept_when_useful(kind: str) -> Non
             RawConn(master.port).cmd("SHUTDOWN", "NOSAVE")
         except (ConnectionError, OSError):
             pass
+        master.stop()
+
+
+def test_resetstat_clears_the_sync_and_fork_counters(kind: str) -> None:
+    # integration/psync2-master-restart counts sync_partial_ok after CONFIG RESETSTAT
+    master = STARTERS[kind]("--repl-diskless-sync-delay", "0")
+    replica = STARTERS[kind]()
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        m.cmd("SET", "k", "v")
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        assert m.cmd("BGREWRITEAOF").startswith(b"+Background")
+        _wait(lambda: b"aof_rewrite_in_progress:0\r\n" in m.cmd("INFO", "persistence"), what="the rewrite")
+        stats = m.cmd("INFO", "stats")
+        assert b"sync_full:1\r\n" in stats and b"total_forks:0\r\n" not in stats
+        assert m.cmd("CONFIG", "RESETSTAT") == b"+OK\r\n"
+        stats, persistence = m.cmd("INFO", "stats"), m.cmd("INFO", "persistence")
+        for field in (b"sync_full:0", b"sync_partial_ok:0", b"sync_partial_err:0", b"total_forks:0"):
+            assert field + b"\r\n" in stats, field
+        for field in (b"rdb_saves:0", b"aof_rewrites:0", b"aof_rewrites_consecutive_failures:0"):
+            assert field + b"\r\n" in persistence, field
+    finally:
+        replica.stop()
+        master.stop()
+
+
+def _launch(kind: str, port: int, workdir: str, *args: str) -> subprocess.Popen:
+    exe = [sys.executable, "-m", "respdb"] if kind == "respdb" else [str(redis_server_path())]
+    cmd = [*exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, "--enable-debug-command", "yes", *args]
+    log = open(os.path.join(workdir, "restart.log"), "a")  # noqa: SIM115 - the server's stdout
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    wait_port(port, proc)
+    return proc
+
+
+def test_keys_expired_over_a_restart_are_deleted_on_the_replica(kind: str) -> None:
+    # integration/psync2-master-restart "... with expire": the restarted master skips the keys
+    # that expired while it was down and feeds their deletion to the replicas that continue
+    master = STARTERS[kind]("--save", "3600 1", "--repl-diskless-sync-delay", "0")
+    replica = STARTERS[kind]()
+    proc = None
+    try:
+        m, r = RawConn(master.port), RawConn(replica.port)
+        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
+        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        for i in range(100):
+            m.cmd("SELECT", str(i % 16))
+            m.cmd("SET", "k%d" % i, "v", "PX", "10")
+        m.cmd("SELECT", "0")
+        m.cmd("SET", "kept", "v")
+        _wait(lambda: r.cmd("DBSIZE") == b":8\r\n", what="the keys on the replica")  # (db 0: 7 + kept)
+        time.sleep(0.05)
+        try:
+            m.cmd("SHUTDOWN", "NOW")  # saves (save points), and no GETACK moves the offset
+        except ConnectionError:
+            pass
+        master.proc.wait(10)
+        proc = _launch(kind, master.port, master.workdir, "--save", "3600 1")
+        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), timeout=20, what="back")
+        m = RawConn(master.port)
+        assert b"sync_partial_ok:1\r\n" in m.cmd("INFO", "stats")
+        assert b"rdb_last_load_keys_expired:100\r\n" in m.cmd("INFO", "persistence")
+        _wait(lambda: r.cmd("DBSIZE") == b":1\r\n", what="the deletions")
+        assert r.cmd("GET", "kept") == b"$1\r\nv\r\n"
+        assert m.cmd("DEBUG", "DIGEST") == r.cmd("DEBUG", "DIGEST")
+    finally:
+        replica.stop()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         master.stop()

@@ -962,6 +962,7 @@ class LoadResult:
         self.functions: list[bytes] = []
         self.keys_loaded = 0
         self.keys_expired = 0
+        self.expired: list[tuple[int, bytes]] = []  # (db, key) of the keys skipped as expired
         self.empty_skipped = 0
         self.version = 0
         self.end = 0  # offset just past the checksum (an AOF preamble's tail starts there)
@@ -1051,6 +1052,7 @@ def _parse_rdb(
                 progress(keys_seen, r.pos)
             if expire != -1 and skip_expired and expire < now:
                 res.keys_expired += 1
+                res.expired.append((dbid, key))
             else:
                 if key in db:
                     raise RDBError(

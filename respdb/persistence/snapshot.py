@@ -390,7 +390,8 @@ class Persistence:
             self.load_total = os.path.getsize(path)  # known before the worker reads it (INFO loading_*)
             res = await asyncio.get_running_loop().run_in_executor(None, self.parse_file, path)
             self.install(res)
-            self.engine.replication.restore_info(res.aux)  # repl-id / repl-offset: PSYNC after a restart
+            # repl-id / repl-offset: PSYNC after a restart (and the keys that expired meanwhile)
+            self.engine.replication.restore_info(res.aux, res.expired)
         except (rdb.RDBError, OSError, ValueError) as err:
             self._load_failed(path, err)
             return False
