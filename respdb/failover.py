@@ -53,8 +53,7 @@ class Failover:
     def find_replica(self, host: str, port: int) -> Replica | None:
         """Redis's findReplica: by announced (or peer) address and listening port."""
         for r in self.engine.replication.replicas.values():
-            ip = r.ip or r.client.addr.rsplit(":", 1)[0]
-            if ip.lower() == host.lower() and r.listening_port == port:
+            if _address(r).lower() == host.lower() and r.listening_port == port:
                 return r
         return None
 
@@ -75,8 +74,7 @@ class Failover:
         else:
             r = next((x for x in repl.replicas.values() if x.ack_offset == repl.offset), None)
             if r is not None:
-                self.host = r.ip or r.client.addr.rsplit(":", 1)[0]
-                self.port = r.listening_port
+                self.host, self.port = _address(r), r.listening_port
         if r is not None and r.ack_offset == repl.offset:
             self.engine.log("notice", "Failover target %s:%d is synced, failing over." % (self.host, self.port))
             self._fail_over()
@@ -110,3 +108,8 @@ class Failover:
         self.end = 0.0
         self.force = False
         self.engine.unpause(purpose="failover")
+
+
+def _address(r: Replica) -> str:
+    """The address a replica is known by: the one it announced, else its connection's."""
+    return r.ip or r.client.addr.rsplit(":", 1)[0]

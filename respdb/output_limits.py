@@ -23,6 +23,7 @@ from respdb.config import parse_memory
 if TYPE_CHECKING:
     from respdb.client import Client
     from respdb.engine import Engine
+    from respdb.replication import Replica
 
 
 def class_limits(value: str, cls: str) -> tuple[int, int, int]:
@@ -39,7 +40,7 @@ SNAPSHOT_TAIL = 1 << 20  # below this much queued, a new replica's snapshot coun
 
 
 class OutputLimits:
-    __slots__ = ("engine", "normal", "pubsub", "replica", "normal_on", "over_soft")
+    __slots__ = ("engine", "normal", "pubsub", "replica", "normal_on", "replica_on", "over_soft")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -47,6 +48,7 @@ class OutputLimits:
         self.pubsub = (0, 0, 0)
         self.replica = (0, 0, 0)
         self.normal_on = False  # (the default has no normal-class limit: nothing to check)
+        self.replica_on = False
         self.over_soft: dict[Client, None] = {}  # clients past their soft limit, since obuf_soft_since
 
     def configure(self) -> None:
@@ -55,6 +57,7 @@ class OutputLimits:
         self.pubsub = class_limits(value, "pubsub")
         self.replica = class_limits(value, "slave") if " slave " in " %s " % value else class_limits(value, "replica")
         self.normal_on = bool(self.normal[0] or self.normal[1])
+        self.replica_on = bool(self.replica[0] or self.replica[1])
 
     def exceeded(self, c: Client, size: int) -> bool:
         """Whether normal or Pub/Sub client `c`, with `size` bytes of output pending, must be
@@ -83,31 +86,31 @@ class OutputLimits:
         for c in list(self.over_soft):
             if c.closed or not c.obuf_soft_since:
                 self.over_soft.pop(c, None)
-            elif self.replica_over(c) if c.kind == "replica" else self.exceeded(c, self._size(c)):
-                c.kill()
+            elif c.kind != "replica":
+                if self.exceeded(c, c.conn.output_size() if c.conn is not None else 0):
+                    c.kill()
+            else:
+                r = self.engine.replication.replicas.get(c.id)
+                if r is not None and self.replica_over(r):
+                    c.kill()
 
-    def _size(self, c: Client) -> int:
-        """A client's output as its class limits count it. For a replica: the stream held for
-        it while its snapshot is made, then what its connection buffers; the snapshot itself
-        is not counted (Redis sends it outside the output buffer), so an online replica's
-        limits apply from the time its connection has (nearly) drained the snapshot."""
-        out = c.conn.output_size() if c.conn is not None else 0
-        if c.kind != "replica":
-            return out
-        r = self.engine.replication.replicas.get(c.id)
-        if r is None:
-            return out
+    def replica_over(self, r: Replica) -> bool:
+        """After the stream was fed to replica `r` (while `replica_on`): True (logged) when it
+        must be dropped. Counted: the stream held for it while its snapshot is made, then what
+        its connection buffers; not the snapshot itself (Redis sends that outside the output
+        buffer), so an online replica's limits apply once its connection has (nearly) drained
+        the snapshot."""
         if r.state != "online":
-            return r.pending_size
-        if not r.limits_armed:
-            if out > SNAPSHOT_TAIL:
-                return 0
-            r.limits_armed = True
-        return out
-
-    def replica_over(self, c: Client) -> bool:
-        """After the stream was fed to replica `c`: True (logged) when it must be dropped."""
-        return bool(self.replica[0] or self.replica[1]) and self._check(c, self._size(c), self.replica)
+            size = r.pending_size
+        else:
+            conn = r.client.conn
+            size = conn.output_size() if conn is not None else 0
+            if not r.limits_armed:
+                if size > SNAPSHOT_TAIL:
+                    size = 0
+                else:
+                    r.limits_armed = True
+        return self._check(r.client, size, self.replica)
 
     def reply_too_big(self, c: Client, elements: int) -> bool:
         """For a command about to build a reply of `elements` bulk strings (HRANDFIELD with a

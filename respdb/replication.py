@@ -266,7 +266,7 @@ class Replication:
                 child_setup(e, proctitle.RDB_TO_REPLICAS)
 
                 target = e.persistence.rdb_path()
-                tmp = os.path.join(os.path.dirname(target) or ".", "temp-%d.rdb" % os.getpid())
+                tmp = e.persistence.temp_path(os.getpid())
                 f = open(tmp, "wb") if disk else None  # noqa: SIM115 - closed below
 
                 def out(data: bytes) -> None:
@@ -377,9 +377,8 @@ class Replication:
             except ChildProcessError:
                 code = -1
             if code != 0 and self.disk_target:
-                path = self.engine.persistence.rdb_path()
                 try:
-                    os.unlink(os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % self.child_pid))
+                    os.unlink(self.engine.persistence.temp_path(self.child_pid))
                 except OSError:
                     pass
             self.child_pid = -1
@@ -433,11 +432,8 @@ class Replication:
         r.state = "online"
         self.engine.log("notice", "Synchronization with replica %s succeeded" % r.client.addr)
 
-    def kill_transfer(self) -> None:
-        """No replica left to send the snapshot to: stop the child."""
-        if self.child_pid == -1:
-            return
-        self.engine.log("warning", "Diskless rdb transfer, last replica dropped, killing fork child.")
+    def _stop_child(self) -> None:
+        """Stop the snapshot child (SIGUSR1: stopped on purpose) and drop what it wrote."""
         try:
             os.kill(self.child_pid, signal.SIGUSR1)
         except OSError:
@@ -445,18 +441,20 @@ class Replication:
         self._end_child()
         self.rdb_parts = []
 
+    def kill_transfer(self) -> None:
+        """No replica left to send the snapshot to: stop the child."""
+        if self.child_pid == -1:
+            return
+        self.engine.log("warning", "Diskless rdb transfer, last replica dropped, killing fork child.")
+        self._stop_child()
+
     def abort_transfer(self) -> None:
         """FLUSHALL: the snapshot being sent is of data that is gone; stop its child and drop
         the replicas receiving it (they ask again, as Redis's killRDBChild leads to)."""
         if self.child_pid == -1:
             return
         e = self.engine
-        try:
-            os.kill(self.child_pid, signal.SIGUSR1)
-        except OSError:
-            pass
-        self._end_child()
-        self.rdb_parts = []
+        self._stop_child()
         e.log("warning", "Background transfer terminated by signal %d" % signal.SIGUSR1)
         for r in list(self.replicas.values()):
             if r.state == "wait_end":
@@ -625,15 +623,18 @@ class Replication:
 
     def _fan_out(self, data: bytes) -> None:
         """The stream to every replica; one past its output limits is dropped."""
-        over = None
         limits = self.engine.obuf_limits
+        if not limits.replica_on:
+            for r in self.replicas.values():
+                self._write(r, data)
+            return
+        over = []
         for r in self.replicas.values():
             self._write(r, data)
-            if limits.replica_over(r.client):
-                over = [r] if over is None else over + [r]
-        if over is not None:
-            for r in over:
-                r.client.kill()  # with its unsent output (Redis's freeClientAsync)
+            if limits.replica_over(r):
+                over.append(r)
+        for r in over:  # (after the loop: a kill detaches the replica)
+            r.client.kill()  # with its unsent output (Redis's freeClientAsync)
 
     @staticmethod
     def _write(r: Replica, data: bytes) -> None:
@@ -768,8 +769,7 @@ class Replication:
     def wait_for(self, c: Client, numreplicas: int) -> None:
         """Park a WAIT (already blocked by the caller) until enough replicas acknowledge."""
         self.waiting.append((c, self.offset, numreplicas))
-        if self.replicas and self.upstream is None:
-            self._send(_GETACK)  # (Redis groups them in beforeSleep; one per WAIT is as good)
+        self.ask_acks()  # (Redis groups them in beforeSleep; one per WAIT is as good)
 
     def on_ack(self) -> None:
         """A replica acknowledged: answer the WAITs it satisfies."""

@@ -57,9 +57,7 @@ class Shutdown:
         e = self.engine
         if self.initiated:
             return False
-        if e.loading:  # a half-loaded dataset must never replace the file
-            flags = (flags - {"save"}) | {"nosave"}
-        self.flags = flags
+        self.flags = flags  # (while loading, Persistence.prepare_shutdown never saves)
         e.log("warning", "User requested shutdown...")
         timeout = e.config.get_int("shutdown-timeout")
         if "now" not in flags and timeout and not self.ready():

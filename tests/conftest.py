@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,6 +93,15 @@ def start_redis(*args: str) -> ServerProc:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=workdir)
     wait_port(port, proc)
     return ServerProc(proc, port, workdir, log)
+
+
+# The same test run against respdb and a real redis-server: STARTERS[kind](options...).
+STARTERS: dict[str, Callable[..., ServerProc]] = {"respdb": start_respdb, "redis": start_redis}
+
+
+@pytest.fixture(params=["respdb", "redis"])
+def kind(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="session")

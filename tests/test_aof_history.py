@@ -8,19 +8,10 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from conftest import RawConn, ServerProc, start_redis, start_respdb
+from conftest import STARTERS, RawConn, ServerProc
 from test_replication import _info, _wait
-
-STARTERS: dict[str, Callable[..., ServerProc]] = {"respdb": start_respdb, "redis": start_redis}
-
-
-@pytest.fixture(params=["respdb", "redis"])
-def kind(request) -> str:
-    return request.param
 
 
 def _manifest(s: ServerProc) -> str:

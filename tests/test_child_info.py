@@ -4,13 +4,10 @@ copy-on-write it causes, the keys it has written, checked on respdb and a real r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
-from conftest import RawConn, ServerProc, start_redis, start_respdb
+from conftest import STARTERS, RawConn
 from test_replication import _info, _wait
-
-STARTERS: dict[str, Callable[..., ServerProc]] = {"respdb": start_respdb, "redis": start_redis}
 
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RawConn, ServerProc, start_redis, start_respdb
+from conftest import STARTERS, RawConn, start_redis, start_respdb
+from test_replica import _follow
 from test_replication import _info, _wait
-
-STARTERS: dict[str, Callable[..., ServerProc]] = {"respdb": start_respdb, "redis": start_redis}
-
-
-@pytest.fixture(params=["respdb", "redis"])
-def kind(request) -> str:
-    return request.param
 
 
 class Group:
@@ -33,8 +26,7 @@ class Group:
         self.in_sync(0)
 
     def follow(self, c: RawConn, master: int) -> None:
-        assert c.cmd("REPLICAOF", "127.0.0.1", str(self.servers[master].port)) == b"+OK\r\n"
-        _wait(lambda: _info(c, "replication").get("master_link_status") == "up", what="link up")
+        _follow(c, self.servers[master])
 
     def in_sync(self, master: int) -> None:
         m = self.conns[master]
@@ -167,8 +159,7 @@ def test_a_broken_full_sync_keeps_the_sub_replicas_and_the_history(kind: str) ->
         m2.cmd("DEBUG", "POPULATE", "10", "master2", "10")
         m2.cmd("CONFIG", "SET", "rdb-key-save-delay", "1000000")  # a snapshot that takes 10 s
         for c, up in ((r, master1), (s, replica)):
-            c.cmd("REPLICAOF", "127.0.0.1", str(up.port))
-            _wait(lambda c=c: _info(c, "replication").get("master_link_status") == "up", what="link up")
+            _follow(c, up)
         _wait(lambda: s.cmd("GET", "a") == b"$1\r\nb\r\n", what="the data downstream")
         r.cmd("REPLICAOF", "127.0.0.1", str(master2.port))
         _wait(lambda: "slave0" in _info(m2, "replication"), what="the full sync to start")
@@ -181,8 +172,7 @@ def test_a_broken_full_sync_keeps_the_sub_replicas_and_the_history(kind: str) ->
         assert _info(r, "replication")["master_replid"] == replid
         assert _info(s, "replication")["master_replid"] == replid
         full, partial = (_info(m1, "stats")[k] for k in ("sync_full", "sync_partial_ok"))
-        r.cmd("REPLICAOF", "127.0.0.1", str(master1.port))
-        _wait(lambda: _info(r, "replication").get("master_link_status") == "up", what="back to master1")
+        _follow(r, master1)  # back to master1
         assert _info(m1, "stats")["sync_full"] == full
         assert int(_info(m1, "stats")["sync_partial_ok"]) == int(partial) + 1
         assert "Connection with master lost" not in Path(sub.log).read_text(errors="replace")

@@ -11,15 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RawConn, redis_server_path, start_redis, start_respdb, wait_port
+from conftest import STARTERS, RawConn, redis_server_path, start_respdb, wait_port
+from test_replica import _follow
 from test_replication import _wait
-
-STARTERS = {"respdb": start_respdb, "redis": start_redis}
-
-
-@pytest.fixture(params=["respdb", "redis"])
-def kind(request) -> str:
-    return request.param
 
 
 @pytest.mark.parametrize(
@@ -157,8 +151,7 @@ def test_disk_sync_writes_the_rdb_file_and_is_kept_when_useful(kind: str) -> Non
             m.cmd("SET", str(i), str(i))
         dump = Path(master.workdir) / "dump.rdb"
         assert not dump.exists()
-        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
-        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        _follow(r, master)
         assert dump.exists()  # the sync wrote the file, and counts as a save
         assert b"rdb_changes_since_last_save:0\r\n" in m.cmd("INFO", "persistence")
 
@@ -196,8 +189,7 @@ def test_resetstat_clears_the_sync_and_fork_counters(kind: str) -> None:
     try:
         m, r = RawConn(master.port), RawConn(replica.port)
         m.cmd("SET", "k", "v")
-        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
-        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        _follow(r, master)
         assert m.cmd("BGREWRITEAOF").startswith(b"+Background")
         _wait(lambda: b"aof_rewrite_in_progress:0\r\n" in m.cmd("INFO", "persistence"), what="the rewrite")
         stats = m.cmd("INFO", "stats")
@@ -230,8 +222,7 @@ def test_keys_expired_over_a_restart_are_deleted_on_the_replica(kind: str) -> No
     proc = None
     try:
         m, r = RawConn(master.port), RawConn(replica.port)
-        r.cmd("REPLICAOF", "127.0.0.1", str(master.port))
-        _wait(lambda: b"master_link_status:up" in r.cmd("INFO", "replication"), what="the sync")
+        _follow(r, master)
         m.cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0")
         for i in range(100):
             m.cmd("SELECT", str(i % 16))

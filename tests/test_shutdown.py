@@ -6,19 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RawConn, ServerProc, start_redis, start_respdb
+from conftest import STARTERS, RawConn, ServerProc
+from test_replica import _follow
 from test_replication import _info, _wait
-
-STARTERS: dict[str, Callable[..., ServerProc]] = {"respdb": start_respdb, "redis": start_redis}
-
-
-@pytest.fixture(params=["respdb", "redis"])
-def kind(request) -> str:
-    return request.param
 
 
 def _log(s: ServerProc) -> str:
@@ -39,8 +32,7 @@ class Pair:
         self.replica = STARTERS[kind]()
         self.m = RawConn(self.master.port)
         self.r = RawConn(self.replica.port)
-        assert self.r.cmd("REPLICAOF", "127.0.0.1", str(self.master.port)) == b"+OK\r\n"
-        _wait(lambda: _info(self.r, "replication").get("master_link_status") == "up", what="link up")
+        _follow(self.r, self.master)
         self.m.cmd("SET", "k", "1")
         _wait(lambda: _in_sync(self.m), what="the replica's ACK")
         self.stopped = False
@@ -52,6 +44,16 @@ class Pair:
     def resume_replica(self) -> None:
         os.kill(self.replica.proc.pid, signal.SIGCONT)
         self.stopped = False
+
+    def waiting_callers(self) -> list[RawConn]:
+        """The replica stopped behind one write, and two clients blocked in SHUTDOWN."""
+        self.stop_replica()
+        self.m.cmd("INCR", "k")
+        callers = [RawConn(self.master.port), RawConn(self.master.port)]
+        for c in callers:
+            c.send_cmd("SHUTDOWN")
+        self.shutdown_pending()
+        return callers
 
     def shutdown_pending(self) -> None:
         _wait(lambda: int(_info(self.m, "server").get("shutdown_in_milliseconds", "0")) > 0, what="shutdown pending")
@@ -129,12 +131,7 @@ def test_shutdown_now_does_not_wait(pair_of) -> None:
 
 def test_abort_answers_the_waiting_callers(pair_of) -> None:
     p = pair_of()
-    p.stop_replica()
-    p.m.cmd("INCR", "k")
-    callers = [RawConn(p.master.port), RawConn(p.master.port)]
-    for c in callers:
-        c.send_cmd("SHUTDOWN")
-    p.shutdown_pending()
+    callers = p.waiting_callers()
     _wait(lambda: _info(p.m, "clients")["blocked_clients"] == "2", what="both callers blocked")
     assert _info(p.m, "clients")["connected_clients"] == "3"  # the replica is not counted
     writer = RawConn(p.master.port)
@@ -154,12 +151,7 @@ def test_abort_answers_the_waiting_callers(pair_of) -> None:
 def test_a_failing_shutdown_answers_every_waiting_caller(pair_of) -> None:
     # integration/shutdown "then fails": an initial AOF still being written keeps the server up
     p = pair_of()
-    p.stop_replica()
-    p.m.cmd("INCR", "k")
-    callers = [RawConn(p.master.port), RawConn(p.master.port)]
-    for c in callers:
-        c.send_cmd("SHUTDOWN")
-    p.shutdown_pending()
+    callers = p.waiting_callers()
     p.m.cmd("CONFIG", "SET", "rdb-key-save-delay", "30000000")
     assert p.m.cmd("CONFIG", "SET", "appendonly", "yes") == b"+OK\r\n"
     p.resume_replica()

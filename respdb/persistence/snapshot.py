@@ -107,6 +107,10 @@ class Persistence:
 
     # -- saving ------------------------------------------------------------------
 
+    def temp_path(self, pid: int) -> str:
+        """Where process `pid` writes a snapshot before renaming it over the RDB file."""
+        return os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % pid)
+
     def write_file(
         self, path: str | None = None, role: str = "M", progress: Callable[[int], None] | None = None
     ) -> bool:
@@ -214,7 +218,7 @@ class Persistence:
             self.bgsave_ok = False
         else:
             e.log("warning", "Background saving terminated by signal %d" % -code)
-            _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % pid))
+            _unlink(self.temp_path(pid))
             if -code != signal.SIGUSR1:  # SIGUSR1 is how a child is stopped on purpose
                 self.bgsave_ok = False
         self.last_bgsave_secs = int(time.time() - self.child_start)
@@ -236,7 +240,7 @@ class Persistence:
             _, status = os.waitpid(pid, 0)
         except OSError:
             status = 0
-        _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % pid))
+        _unlink(self.temp_path(pid))
         self.child_pid = -1
         self.child_start = 0.0
         if self._frozen:
@@ -331,7 +335,7 @@ class Persistence:
 
     def remove_temp_file(self) -> None:
         """The temp file of a save in this process (an exit in the middle of the final save)."""
-        _unlink(os.path.join(os.path.dirname(self.rdb_path()) or ".", "temp-%d.rdb" % os.getpid()))
+        _unlink(self.temp_path(os.getpid()))
 
     # -- loading -----------------------------------------------------------------
 
