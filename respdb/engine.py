@@ -157,7 +157,9 @@ class Engine:
         self.logfile = sys.stderr
         self.apply_config()
         # Per-second samples for instantaneous_ops_per_sec.
-        self._ops_samples: list[tuple[float, int]] = []
+        # (time, commands, net input, net output, repl input, repl output) once per cron run:
+        # the instantaneous_* INFO figures are rates over these
+        self._ops_samples: list[tuple[float, int, int, int, int, int]] = []
         self.tcp_port = 0
         self.persistence = Persistence(self)  # RDB snapshots: SAVE/BGSAVE state, save points
         self.aof = AOF(self)  # multi-part AOF: appending, fsync policy, BGREWRITEAOF
@@ -300,6 +302,13 @@ class Engine:
                 "keyspace_misses": 0,
                 "total_net_input_bytes": 0,
                 "total_net_output_bytes": 0,
+                "total_net_repl_input_bytes": 0,  # read from our master
+                "total_net_repl_output_bytes": 0,  # written to replicas
+                "total_reads_processed": 0,
+                "total_writes_processed": 0,
+                "dump_payload_sanitizations": 0,
+                "reply_buffer_shrinks": 0,
+                "reply_buffer_expands": 0,
                 "total_error_replies": 0,
                 "unexpected_error_replies": 0,
                 "expire_cycle_cpu_milliseconds": 0,
@@ -319,6 +328,11 @@ class Engine:
         aof = self.__dict__.get("aof")
         if aof is not None:
             aof.rewrites = aof.consecutive_failures = aof.delayed_fsync = 0
+        evictor = self.__dict__.get("evictor")
+        if evictor is not None:
+            evictor.exceeded_total = 0.0
+            evictor.exceeded_since = 0.0
+        self.__dict__.get("_ops_samples", []).clear()  # the instantaneous_* figures start over
 
     # -- logging -----------------------------------------------------------
 
@@ -1112,8 +1126,17 @@ class Engine:
             self.trim_keys = nkeys
             allocator.release()  # the old tables of resized dicts (see allocator.py)
         now = time.monotonic()
-        total = self.total_commands()
-        self._ops_samples.append((now, total))
+        st = self.stats
+        self._ops_samples.append(
+            (
+                now,
+                self.total_commands(),
+                st["total_net_input_bytes"],
+                st["total_net_output_bytes"],
+                st["total_net_repl_input_bytes"],
+                st["total_net_repl_output_bytes"],
+            )
+        )
         if len(self._ops_samples) > 16:
             del self._ops_samples[0]
         if self.__dict__.get("migrate_cache"):
@@ -1131,10 +1154,14 @@ class Engine:
         return sum(c.calls for c in self.table.all_commands())
 
     def ops_per_sec(self) -> int:
+        return int(self.rate(1))
+
+    def rate(self, i: int) -> float:
+        """Per second, over the recent cron samples, of the sampled figure i (see _ops_samples)."""
         s = self._ops_samples
         if len(s) < 2 or s[-1][0] == s[0][0]:
-            return 0
-        return int((s[-1][1] - s[0][1]) / (s[-1][0] - s[0][0]))
+            return 0.0
+        return (s[-1][i] - s[0][i]) / (s[-1][0] - s[0][0])
 
     # -- helpers for handlers ----------------------------------------------
 

@@ -149,6 +149,8 @@ class Evictor:
         self.next_db = 0
         self.running = False  # a cycle ran out of time: the cron continues it
         self.oom_state = False
+        self.exceeded_since = 0.0  # monotonic time memory went over the limit (0: it is not)
+        self.exceeded_total = 0.0  # seconds over the limit before that
 
     # -- configuration -------------------------------------------------------
 
@@ -304,6 +306,23 @@ class Evictor:
         self.after.extend((dbid, k) for k in names)
 
     def perform(self) -> int:
+        result = self._perform()
+        # INFO's eviction_exceeded_time: how long used memory has stayed over maxmemory (Redis's
+        # update_metrics in performEvictions)
+        if result != EVICT_OK:
+            if not self.exceeded_since:
+                self.exceeded_since = time.monotonic()
+        elif self.exceeded_since:
+            self.exceeded_total += time.monotonic() - self.exceeded_since
+            self.exceeded_since = 0.0
+        return result
+
+    def exceeded_ms(self) -> tuple[int, int]:
+        """INFO's (total_eviction_exceeded_time, current_eviction_exceeded_time) in ms."""
+        current = time.monotonic() - self.exceeded_since if self.exceeded_since else 0.0
+        return int((self.exceeded_total + current) * 1000), int(current * 1000)
+
+    def _perform(self) -> int:
         e = self.engine
         if e.pause_mode or e._exec_depth or e.busy_script is not None or getattr(e, "loading", False):
             return EVICT_OK  # not safe to change the dataset now

@@ -77,7 +77,7 @@ class NetShared:
 class RespProtocol(asyncio.Protocol):
     __slots__ = (
         "engine", "transport", "parser", "client", "execute", "paused", "stats", "queued", "queued_err",
-        "shared", "counted", "ignored", "tracking", "pending", "pending_size", "running",
+        "shared", "counted", "ignored", "tracking", "pending", "pending_size", "running", "repl_out",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, shared: NetShared | None = None) -> None:
@@ -87,6 +87,8 @@ class RespProtocol(asyncio.Protocol):
         self.client: Any = None
         self.paused = False  # output over the high-water mark: reading and executing stop
         self.stats = engine.stats  # the same dict for the engine's life (reset_stats clears it)
+        # a replica's connection: what it is sent is also counted as replication output
+        self.repl_out = False
         self.tracking = engine.tracking
         # Requests held while the client is blocked (BLPOP ...) or its output is paused,
         # and the protocol error that followed them.
@@ -144,7 +146,9 @@ class RespProtocol(asyncio.Protocol):
         if client is None or client.closed:
             return
         n = len(data)
-        self.stats["total_net_input_bytes"] += n
+        stats = self.stats
+        stats["total_net_input_bytes"] += n
+        stats["total_reads_processed"] += 1
         if self.ignored >= 0:
             self._ignore(data)
             return
@@ -425,7 +429,11 @@ class RespProtocol(asyncio.Protocol):
                     c.kill()  # with its unsent output (Redis's freeClientAsync)
                     return
             t.write(data)
-            self.stats["total_net_output_bytes"] += len(data)
+            stats = self.stats
+            stats["total_net_output_bytes"] += len(data)
+            stats["total_writes_processed"] += 1
+            if self.repl_out:  # (Redis 7.0 counts it in both figures)
+                stats["total_net_repl_output_bytes"] += len(data)
             if c is not None and self.engine.client_eviction.limit:
                 self.engine.client_eviction.note(c)
 
@@ -474,6 +482,10 @@ class UpstreamProtocol(asyncio.Protocol):
         self.up.connected(self)
 
     def data_received(self, data: bytes) -> None:
+        stats = self.up.engine.stats
+        stats["total_net_input_bytes"] += len(data)  # (Redis 7.0 counts it in both figures)
+        stats["total_net_repl_input_bytes"] += len(data)
+        stats["total_reads_processed"] += 1
         if self.up.link is self:
             self.up.received(data)
             self.up.engine.before_sleep()

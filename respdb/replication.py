@@ -145,6 +145,8 @@ class Replication:
         if "S" not in c.flags:
             c.flags += "S"
         c.kind = "replica"
+        if hasattr(c.conn, "repl_out"):
+            c.conn.repl_out = True
         c.reply_mode = REPLY_REPLICA  # (see Engine._replica_replied)
         c.update_gate()
         return r

@@ -112,14 +112,27 @@ def _section_memory(e) -> list[str]:
         "used_memory_peak:%d" % e.peak_memory,
         "used_memory_peak_human:" + _human(e.peak_memory),
         "used_memory_peak_perc:%.2f%%" % (100.0 * used / e.peak_memory if e.peak_memory else 100.0),
+        "used_memory_overhead:%d" % (used - mem["dataset"]),
         "used_memory_startup:%d" % mem["startup"],
         "used_memory_dataset:%d" % mem["dataset"],
+        "used_memory_dataset_perc:%.2f%%" % (100.0 * mem["dataset"] / max(1, used - mem["startup"])),
+        # No allocator of its own to ask (pymalloc): what the allocator holds is taken to be
+        # used_memory, and what is resident the RSS, so the allocator ratios below are 1 or RSS-based.
+        "allocator_allocated:%d" % used,
+        "allocator_active:%d" % used,
+        "allocator_resident:%d" % rss,
         "total_system_memory:%d" % total,
         "total_system_memory_human:" + _human(total),
         *("%s:%s" % kv for kv in scripting.info_memory(e)),
         "maxmemory:%d" % maxmem,
         "maxmemory_human:" + _human(maxmem),
         "maxmemory_policy:" + e.config["maxmemory-policy"],
+        "allocator_frag_ratio:1.00",
+        "allocator_frag_bytes:0",
+        "allocator_rss_ratio:%.2f" % (rss / used if used else 1.0),
+        "allocator_rss_bytes:%d" % (rss - used),
+        "rss_overhead_ratio:1.00",
+        "rss_overhead_bytes:0",
         "mem_fragmentation_ratio:%.2f" % (rss / used if used else 1.0),
         "mem_fragmentation_bytes:%d" % (rss - used),
         "mem_not_counted_for_evict:%d" % mem.get("not_counted", 0),  # replicas' buffers, the backlog
@@ -130,6 +143,7 @@ def _section_memory(e) -> list[str]:
         "mem_cluster_links:0",
         "mem_aof_buffer:0",
         "mem_allocator:pymalloc",
+        "active_defrag_running:0",
         "lazyfree_pending_objects:0",
         "lazyfreed_objects:%d" % e.stats["lazyfreed_objects"],
     ]
@@ -141,12 +155,19 @@ def _section_persistence(e) -> list[str]:
 
 def _section_stats(e) -> list[str]:
     s = e.stats
+    exceeded = e.evictor.exceeded_ms()
     return [
         "total_connections_received:%d" % s["total_connections_received"],
         "total_commands_processed:%d" % e.total_commands(),
         "instantaneous_ops_per_sec:%d" % e.ops_per_sec(),
         "total_net_input_bytes:%d" % s["total_net_input_bytes"],
         "total_net_output_bytes:%d" % s["total_net_output_bytes"],
+        "total_net_repl_input_bytes:%d" % s["total_net_repl_input_bytes"],
+        "total_net_repl_output_bytes:%d" % s["total_net_repl_output_bytes"],
+        "instantaneous_input_kbps:%.2f" % (e.rate(2) / 1024),
+        "instantaneous_output_kbps:%.2f" % (e.rate(3) / 1024),
+        "instantaneous_input_repl_kbps:%.2f" % (e.rate(4) / 1024),
+        "instantaneous_output_repl_kbps:%.2f" % (e.rate(5) / 1024),
         "rejected_connections:%d" % s["rejected_connections"],
         "sync_full:%d" % e.replication.sync_full,
         "sync_partial_ok:%d" % e.replication.sync_partial_ok,
@@ -157,6 +178,8 @@ def _section_stats(e) -> list[str]:
         "expire_cycle_cpu_milliseconds:%d" % s["expire_cycle_cpu_milliseconds"],
         "evicted_keys:%d" % s["evicted_keys"],
         "evicted_clients:%d" % s["evicted_clients"],
+        "total_eviction_exceeded_time:%d" % exceeded[0],
+        "current_eviction_exceeded_time:%d" % exceeded[1],
         "keyspace_hits:%d" % s["keyspace_hits"],
         "keyspace_misses:%d" % s["keyspace_misses"],
         "pubsub_channels:%d" % len(e.pubsub.channels),
@@ -165,12 +188,26 @@ def _section_stats(e) -> list[str]:
         "latest_fork_usec:%d" % e.persistence.latest_fork_usec,
         "total_forks:%d" % e.persistence.total_forks,
         "migrate_cached_sockets:%d" % migrate.cached_sockets(e),
-        "slave_expires_tracked_keys:0",  # respdb is never a replica
+        "slave_expires_tracked_keys:0",  # not tracked: keys a writable replica gave a TTL itself
+        # respdb has no active defragmentation (as a Redis built without jemalloc's support)
+        "active_defrag_hits:0",
+        "active_defrag_misses:0",
+        "active_defrag_key_hits:0",
+        "active_defrag_key_misses:0",
+        "total_active_defrag_time:0",
+        "current_active_defrag_time:0",
         "tracking_total_keys:%d" % len(e.tracking.table),
         "tracking_total_items:%d" % e.tracking.items,
         "tracking_total_prefixes:%d" % len(e.tracking.prefixes),
         "unexpected_error_replies:%d" % s["unexpected_error_replies"],
         "total_error_replies:%d" % s["total_error_replies"],
+        "dump_payload_sanitizations:%d" % s["dump_payload_sanitizations"],
+        "total_reads_processed:%d" % s["total_reads_processed"],
+        "total_writes_processed:%d" % s["total_writes_processed"],
+        "io_threaded_reads_processed:0",  # (no I/O threads)
+        "io_threaded_writes_processed:0",
+        "reply_buffer_shrinks:%d" % s["reply_buffer_shrinks"],
+        "reply_buffer_expands:%d" % s["reply_buffer_expands"],
     ]
 
 
