@@ -26,6 +26,7 @@ class Client:
         "rewrite", "close_after_reply", "closed", "kind", "no_evict", "qbuf", "obuf",
         "lib_name", "lib_ver", "gated", "bstate", "unblocking", "pushed", "multi", "multi_error",
         "watched", "dirty_cas", "in_multi", "subs", "psubs", "ssubs", "obuf_soft_since", "tracking", "ldb",
+        "qb_alloc", "qb_peak", "rb_size", "rb_peak", "rb_reset",
     )  # fmt: skip
 
     def __init__(self, engine: Engine, conn: Any = None, addr: str = "", laddr: str = "", fd: int = -1) -> None:
@@ -53,6 +54,11 @@ class Client:
         self.no_evict = False
         self.qbuf = 0
         self.obuf = 0
+        # Redis's query and reply buffer sizes for CLIENT LIST (respdb/buffers.py)
+        self.qb_alloc = 0
+        self.qb_peak = 0
+        self.rb_size = self.rb_peak = 16384
+        self.rb_reset = int(time.monotonic() * 1000)
         self.lib_name = b""
         self.lib_ver = b""
         # Blocking state (blocking.BlockState) while parked on keys; `unblocking` is set while
@@ -88,6 +94,7 @@ class Client:
             or self.engine.persistence.async_loading
             or self.engine.min_replicas
             or self.engine.tracking_over
+            or self.engine.corrupt_values
             or not self.authenticated
             or self.user in self.engine.acl.restricted  # an ACL user some command is refused to
             or self.multi is not None

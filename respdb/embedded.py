@@ -43,6 +43,9 @@ class ResponseError(Exception):
 
 def _config(options: dict[str, Any]) -> Config:
     cfg = Config()
+    # Inside a host program a damaged RESTORE payload is refused rather than kept until a read
+    # stops the process, as a server without deep sanitization does (docs/persistence.md).
+    cfg.set("sanitize-dump-payload", "yes")
     for name, value in options.items():
         canon = cfg.canonical(name.replace("_", "-"))
         if canon is None:

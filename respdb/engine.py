@@ -13,7 +13,7 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any
 
-from respdb import REDIS_VERSION, allocator, errors, lfu, monitor, notify, scripting
+from respdb import REDIS_VERSION, allocator, buffers, errors, lfu, monitor, notify, scripting
 from respdb.acl import ACL
 from respdb.allocator import release_due
 from respdb.blocking import Blocking
@@ -73,6 +73,10 @@ Propagator = Callable[[int, list[bytes]], None]
 PROP_AOF, PROP_REPL, PROP_ALL = 1, 2, 3
 
 
+# Command groups whose commands read or change a value's contents (not just the key's).
+_VALUE_GROUPS = frozenset(("string", "list", "hash", "set", "sorted_set", "stream", "bitmap", "hyperloglog", "geo"))
+
+
 class Engine:
     def __init__(self, config: Config | None = None) -> None:
         # Handlers register themselves on import.
@@ -124,6 +128,13 @@ class Engine:
         # maxmemory > 0: every client is gated so the OOM check and eviction run (eviction.py).
         self.evict_on = False
         self.min_replicas = False  # min-replicas-to-write in force (clients gated; see apply_config)
+        # A damaged value was loaded without deep sanitization (types/corrupt.py): every client
+        # is gated, so that a command reading such a value stops the server as Redis would.
+        self.corrupt_values = False
+        # DEBUG REPLYBUFFER: the reply buffer resizing and its peak's reset period (buffers.py)
+        self.reply_resizing = True
+        self.reply_peak_reset_ms = buffers.PEAK_RESET_MS
+        self.buffers_pos = 0  # where the next cron run's share of clients starts
         # a lowered tracking-table-max-keys: applied before the next command of any client
         self.tracking_over = False
         self.evictor = Evictor(self)
@@ -655,10 +666,31 @@ class Engine:
         c.kill()
         return b""
 
+    def _touch_corrupt(self, c: Client, cmd: Command, argv: list[bytes]) -> None:
+        """A command (or an EXEC's queued ones) about to read a value loaded damaged: the
+        server stops, as Redis's does when its code walks into the broken listpack."""
+        from respdb.commands.keyspecs import key_names
+        from respdb.types.corrupt import Corrupt, crash
+
+        todo = [(q, a) for q, a in c.multi or ()] if cmd.fullname == "exec" else [(cmd, argv)]
+        for q, a in todo:
+            if (q.parent or q).spec.get("group") not in _VALUE_GROUPS and q.fullname not in ("sort", "sort_ro"):
+                continue
+            try:
+                names = key_names(q, a)
+            except Exception:  # a malformed call: its handler refuses it
+                continue
+            for key in names:
+                v = c.db.data.get(key)
+                if type(v) is Corrupt:
+                    crash(self, v, key)
+
     def _check_gates(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """Redis's processCommand checks after lookup and arity, in its order.
 
         Returns the reply when the command must not run now (an error, or +QUEUED)."""
+        if self.corrupt_values and (c.multi is None or cmd.fullname == "exec"):
+            self._touch_corrupt(c, cmd, argv)
         if self.tracking_over:  # (Redis's trackingLimitUsedSlots, before every command)
             self.tracking_over = False
             self.tracking.limit_used()
@@ -1113,6 +1145,7 @@ class Engine:
             sc.reap_debug_sessions()  # forked Lua debugger sessions that ended
         if self.obuf_limits.over_soft:
             self.obuf_limits.cron()  # soft output limits run out without new output too
+        buffers.cron_all(self, int(time.monotonic() * 1000))  # (clientsCron: buffer resizing)
         if self.client_eviction.limit:
             self.client_eviction.measure_all()  # (clientsCron: every client's figure refreshed)
             self.client_eviction.evict()

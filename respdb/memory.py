@@ -26,6 +26,7 @@ from typing import Any
 from respdb.debuginfo import DEFAULT_PACKED_THRESHOLD, je_size, listpack_of, quicklist_nodes
 from respdb.resp import _parse_ll
 from respdb.types import encoding, lists
+from respdb.types.corrupt import Corrupt
 from respdb.types.strings import PlainBytes
 
 DEFAULT_SAMPLES = 5
@@ -136,6 +137,8 @@ def object_size(engine: Any, value: Any, samples: int) -> int:
     t = type(value)
     if t is bytes or t is bytearray or t is PlainBytes:
         return _string_size(value)
+    if t is Corrupt:
+        return ROBJ + len(value.body)  # (its bytes as read)
     kind = value.redis_type
     if kind == "list":
         return _list_size(engine, value, samples)

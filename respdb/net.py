@@ -17,7 +17,9 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from respdb import buffers
 from respdb.acl import NOPASS
+from respdb.buffers import IOBUF_LEN
 from respdb.client import REPLY_OFF, REPLY_SKIP_NEXT
 from respdb.engine import Engine
 from respdb.keyspace import Database
@@ -149,6 +151,8 @@ class RespProtocol(asyncio.Protocol):
         stats = self.stats
         stats["total_net_input_bytes"] += n
         stats["total_reads_processed"] += 1
+        if client.qb_peak < IOBUF_LEN or client.qb_alloc < IOBUF_LEN:
+            buffers.read(client, client.qbuf)  # (CLIENT LIST's qbuf-free; buffers.py)
         if self.ignored >= 0:
             self._ignore(data)
             return
@@ -195,8 +199,16 @@ class RespProtocol(asyncio.Protocol):
         read, a large read, a protocol error, a blocked or paused client."""
         client = self.client
         parser = self.parser
+        blen, have = parser.bulk_pending()
+        buffers.read(client, client.qbuf, blen + 2 - have if blen >= buffers.BIG_ARG else 0)
         client.qbuf += len(data)  # what is left from earlier reads, and this one
         cmds, err = parser.feed(data)
+        if blen >= buffers.BIG_ARG or len(data) >= buffers.BIG_ARG:
+            # a big argument read, or still being read: the query buffer is its size
+            blen, have = parser.bulk_pending()
+            biggest = max((max(map(len, argv)) for argv in cmds), default=0)
+            if blen >= buffers.BIG_ARG or biggest >= buffers.BIG_ARG:
+                buffers.big_bulk(client, blen if blen >= buffers.BIG_ARG else biggest)
         if self.queued is not None:
             # Blocked or paused: later requests wait, in order, behind the held ones.
             self.queued.extend(cmds)
@@ -429,6 +441,8 @@ class RespProtocol(asyncio.Protocol):
                     c.kill()  # with its unsent output (Redis's freeClientAsync)
                     return
             t.write(data)
+            if c is not None and c.rb_peak < c.rb_size and len(data) > c.rb_peak:
+                c.rb_peak = min(len(data), c.rb_size)  # what it filled of Redis's reply buffer
             stats = self.stats
             stats["total_net_output_bytes"] += len(data)
             stats["total_writes_processed"] += 1

@@ -340,7 +340,7 @@ class Upstream:
         e.log("notice", "MASTER <-> REPLICA sync: Flushing old data")
         e.log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
         try:
-            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False)
+            res = rdb.parse_rdb(data, len(e.dbs), rdb.Limits(e.config, e), log=e.log, skip_expired=False)
             if res.functions or e.__dict__.get("scripting") is not None:
                 from respdb import scripting
 

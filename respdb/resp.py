@@ -399,6 +399,13 @@ class RequestParser:
         """Size of the incomplete request's unconsumed part (what Redis shows as qbuf)."""
         return len(self._carry) + self._slow.have
 
+    def bulk_pending(self) -> tuple[int, int]:
+        """(length, bytes received so far) of a bulk argument being read, or (-1, 0)."""
+        slow = self._slow
+        if slow.mbulk and slow.blen >= 0:
+            return slow.blen, slow.have
+        return -1, 0
+
     def has_pending(self) -> bool:
         """Part of a request is held: bytes, or the arguments of an unfinished multibulk."""
         return bool(self._carry or self._slow.have or self._slow.mbulk)

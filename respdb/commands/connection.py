@@ -233,13 +233,13 @@ def client_info_line(c: Client, now: float | None = None, argv: list[bytes] | No
     multi_mem = client_eviction.multi_memory(c)
     return (
         b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d "
-        b"multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=16384 rbp=16384 obl=0 oll=0 "
+        b"multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 "
         b"omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d"
         % (
             c.id, c.addr.encode(), c.laddr.encode(), c.fd, c.name, int(now - c.ctime),
             max(0, Database.clock - c.last_interaction), flags.encode(), c.db.id, len(c.subs), len(c.psubs),
-            len(c.ssubs), -1 if multi is None else len(multi), qbuf, max(0, 20474 - qbuf),
-            sum(map(len, argv)) if argv else 0, multi_mem, omem, client_eviction.usage(c, argv), (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
+            len(c.ssubs), -1 if multi is None else len(multi), qbuf, max(0, c.qb_alloc - qbuf),
+            sum(map(len, argv)) if argv else 0, multi_mem, c.rb_size, c.rb_peak, omem, client_eviction.usage(c, argv), (c.last_cmd.fullname if c.last_cmd else "NULL").encode(), c.user.encode(), c.proto,
         )
     )  # fmt: skip
 

@@ -21,7 +21,9 @@ import sys
 import time
 
 from respdb import digest, errors
+from respdb.buffers import PEAK_RESET_MS
 from respdb.commands.keys import help_reply
+from respdb.commands.keyspecs import _atoi
 from respdb.commands.table import command
 from respdb.config import parse_memory
 from respdb.debuginfo import (
@@ -270,14 +272,23 @@ def _packed_threshold(c, argv):
 
 @sub("replybuffer", 4)
 def _replybuffer(c, argv):
+    """The reply buffer sizes CLIENT LIST shows (respdb/buffers.py): how often their peak
+    starts over, and whether the cron resizes them."""
+    e = c.engine
     what = argv[2].lower()
     if what == b"peak-reset-time":
         arg = argv[3].lower()
-        if arg not in (b"never", b"reset"):
-            _long(argv[3])
-    elif what != b"resizing":
+        if arg == b"never":
+            e.reply_peak_reset_ms = -1
+        elif arg == b"reset":
+            e.reply_peak_reset_ms = PEAK_RESET_MS
+        else:
+            e.reply_peak_reset_ms = _long(argv[3])
+    elif what == b"resizing":
+        e.reply_resizing = bool(_atoi(argv[3]))  # (atoi, as Redis reads it)
+    else:
         raise _unknown(argv)
-    return OK  # respdb's output buffers are not resized by a cron: nothing to tune
+    return OK
 
 
 @sub("drop-cluster-packet-filter", 3)
@@ -600,7 +611,7 @@ def _merge(c, res, replace: bool) -> None:
         for key, value in data.items():
             if key in db.data and not replace:
                 e.log("warning", "RDB has duplicated key '%s' in DB %d" % (key.decode("utf-8", "replace"), dbid))
-                _crash_panic(e, "Duplicated key found in RDB file")
+                crash_panic(e, "Duplicated key found in RDB file")
             db.set(key, value)
             when = expires.get(key)
             if when is not None:
@@ -641,8 +652,11 @@ def _loadaof(c, argv):
 # Crashes and restarts
 
 
-def _die(sig: int) -> None:
-    """End the process with `sig`, as Redis re-raises the signal after its bug report."""
+def _die(sig: int, e=None) -> None:
+    """End the process with `sig`, as Redis re-raises the signal after its bug report; with
+    use-exit-on-panic, exit(1) instead (what Redis's bugReportEnd does then)."""
+    if e is not None and e.config["use-exit-on-panic"] == "yes":
+        os._exit(1)
     try:
         import resource
 
@@ -661,46 +675,52 @@ def _bug_report(e, lines: list[str]) -> None:
     e.log("warning", "=== REDIS BUG REPORT END. Make sure to include from START to END. ===")
 
 
-def _crash_panic(e, msg: str) -> None:
+def crash_panic(e, msg: str, file: str = "debug.c") -> None:
+    """Redis's serverPanic: the Guru Meditation report, then the end of the process."""
     _bug_report(
         e,
         [
             "------------------------------------------------",
             "!!! Software Failure. Press left mouse button to continue",
-            "Guru Meditation: %s #debug.c:0" % msg,
+            "Guru Meditation: %s #%s:0" % (msg, file),
         ],
     )
-    _die(signal.SIGABRT)
+    _die(signal.SIGABRT, e)
+
+
+def crash_assert(e, what: str) -> None:
+    """Redis's serverAssert failing: `what` is "file:line 'condition' is not true"."""
+    _bug_report(e, ["=== ASSERTION FAILED ===", "==> " + what])
+    _die(signal.SIGABRT, e)
 
 
 def crashed_by_signal(e, sig: int) -> None:
     """A fatal signal from outside (SIGABRT, SIGSEGV...): Redis's crash report, then the
     process ends by the same signal."""
     _bug_report(e, ["Redis %s crashed by signal: %d, si_code: 0" % (_version(), sig), "Killed by PID: unknown"])
-    _die(sig)
+    _die(sig, e)
 
 
 @sub("segfault", lambda n: True)
 def _segfault(c, argv):
     _bug_report(c.engine, ["Redis %s crashed by signal: 11, si_code: 0" % _version(), "Crashed by DEBUG SEGFAULT"])
-    _die(signal.SIGSEGV)
+    _die(signal.SIGSEGV, c.engine)
 
 
 @sub("panic", lambda n: True)
 def _panic(c, argv):
-    _crash_panic(c.engine, "DEBUG PANIC called at Unix time %d" % int(time.time()))
+    crash_panic(c.engine, "DEBUG PANIC called at Unix time %d" % int(time.time()))
 
 
 @sub("assert", lambda n: True)
 def _assert(c, argv):
-    _bug_report(c.engine, ["=== ASSERTION FAILED ===", "==> debug.c:0 '1 == 2' is not true"])
-    _die(signal.SIGABRT)
+    crash_assert(c.engine, "debug.c:0 '1 == 2' is not true")
 
 
 @sub("oom", lambda n: True)
 def _oom(c, argv):
     c.engine.log("warning", "Out Of Memory allocating %d bytes!" % ULONG_MAX)
-    _die(signal.SIGABRT)
+    _die(signal.SIGABRT, c.engine)
 
 
 def _version() -> str:

@@ -10,6 +10,7 @@ from respdb.commands.table import command
 from respdb.errors import CommandError
 from respdb.persistence import rdb
 from respdb.resp import OK, bulk, integer, null, simple
+from respdb.types.corrupt import Corrupt
 
 GENERIC = notify.GENERIC
 BUSYKEY = "BUSYKEY Target key name already exists."
@@ -108,7 +109,7 @@ def cmd_restore(c, argv):
     if not rdb.verify_payload(payload, not e.__dict__.get("skip_checksum_validation")):  # DEBUG SET-SKIP-...
         raise CommandError(BAD_PAYLOAD)
     try:
-        value = rdb.load_payload(payload, rdb.Limits(e.config))
+        value = rdb.load_payload(payload, rdb.Limits(e.config, e, _deep_restore(c)))
     except rdb.RDBError as err:
         # Redis's rdbReportError in a RESTORE: logged at verbose level, the command fails
         e.log("verbose", "Internal error in RDB reading offset 0, function at rdb.c:0 -> %s" % rdb.redis_reason(err))
@@ -127,6 +128,9 @@ def cmd_restore(c, argv):
             e.written(db, key, "del", GENERIC)
         return OK
     db.set(key, value)
+    if type(value) is Corrupt:
+        e.corrupt_values = True
+        e.update_gates()
     if ttl:
         db.set_expire(key, ttl)
         if not absttl:
@@ -135,6 +139,20 @@ def cmd_restore(c, argv):
     e.written(db, key, "restore", GENERIC)
     e.blocking.signal_ready(db, key)
     return OK
+
+
+def _deep_restore(c) -> bool:
+    """Whether RESTORE sanitizes its payload deeply: sanitize-dump-payload yes; with `clients`,
+    for everyone but the master, the AOF and users with skip-sanitize-payload."""
+    from respdb.acl import SKIP_SANITIZE
+
+    mode = c.engine.config["sanitize-dump-payload"]
+    if mode != "clients":
+        return mode == "yes"
+    if c.kind in ("master", "aof"):
+        return False
+    user = c.engine.acl.users.get(c.user)
+    return user is None or not user.flags & SKIP_SANITIZE
 
 
 def _set_access(db, key: bytes, idle: int, freq: int) -> None:

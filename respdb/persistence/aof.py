@@ -845,7 +845,7 @@ class AOF:
             def parse() -> rdb.LoadResult:
                 snap.rdb_used_mem = rdb_used_mem(data)
                 return rdb.parse_rdb(
-                    data, len(e.dbs), rdb.Limits(e.config), log=e.log, skip_expired=False, progress=progress
+                    data, len(e.dbs), rdb.Limits(e.config, e), log=e.log, skip_expired=False, progress=progress
                 )
 
             res = yield parse

@@ -220,6 +220,53 @@ def lp_decode(blob: bytes) -> list[bytes | int]:
     return out
 
 
+def lp_prefix(blob: bytes) -> tuple[list[bytes | int], bool]:
+    """The elements a walk from the start reads before reaching a broken one, and whether
+    the walk got through the whole listpack. For a listpack whose header is sound (checked
+    by the caller): what Redis's lpNext gets to before its validity assertion fails."""
+    n = len(blob)
+    out: list[bytes | int] = []
+    p = 6
+    end = n - 1
+    while p < end:
+        start = p
+        b = blob[p]
+        if b < 0x80:
+            v: bytes | int = b
+            p += 1
+        elif b < 0xC0:
+            v = blob[p + 1 : p + 1 + (b & 0x3F)]
+            p += 1 + (b & 0x3F)
+        elif b < 0xE0:
+            u = ((b & 0x1F) << 8) | blob[p + 1] if p + 1 < end else 0
+            v = u - 8192 if u >= 4096 else u
+            p += 2
+        elif b < 0xF0:
+            ln = ((b & 0x0F) << 8) | blob[p + 1] if p + 1 < end else 0
+            v = blob[p + 2 : p + 2 + ln]
+            p += 2 + ln
+        elif b == 0xF0:
+            ln = int.from_bytes(blob[p + 1 : p + 5], "little")
+            v = blob[p + 5 : p + 5 + ln]
+            p += 5 + ln
+        elif 0xF1 <= b <= 0xF4:
+            width = (2, 3, 4, 8)[b - 0xF1]
+            v = int.from_bytes(blob[p + 1 : p + 1 + width], "little", signed=True)
+            p += 1 + width
+        elif b == 0xFF:
+            return out, True  # an early terminator: lpNext just sees the end there
+        else:
+            return out, False
+        if p > end:
+            return out, False
+        bl = _backlen(p - start)
+        if p + len(bl) > end or blob[p : p + len(bl)] != bl:
+            return out, False
+        p += len(bl)
+        out.append(v)
+    return out, p == end
+
+
 def as_bytes(v: bytes | int) -> bytes:
     return v if type(v) is bytes else b"%d" % v
 

@@ -50,6 +50,7 @@ from respdb.persistence.packed import (
     zl_decode,
 )
 from respdb.types import hashes, lists, sets, zsets
+from respdb.types.corrupt import Corrupt
 from respdb.types.strings import PlainBytes
 
 RDB_VERSION = 10
@@ -144,12 +145,24 @@ class EmptyKey(Exception):
     """A collection with no elements: Redis skips such keys (RESTORE refuses them)."""
 
 
+class LoadCrash(Exception):
+    """Where Redis's loading code would stop the server (Limits.crash without an engine)."""
+
+
 class Limits:
-    """The conversion thresholds Redis applies to loaded values."""
+    """The conversion thresholds Redis applies to loaded values, and how deeply to check them.
 
-    __slots__ = ("hash_entries", "hash_value", "intset_entries", "zset_entries", "zset_value", "list_fill")
+    `deep`: full sanitization (every value decoded and checked; a damaged one is refused).
+    Without it, the encodings Redis keeps as read are checked as Redis checks them (see
+    persistence/unsanitized.py). `crash(panic, what)` ends the server as Redis's assertion
+    ("" panic) or panic would; `hexdump(label, blob)` logs bytes as serverLogHexDump."""
 
-    def __init__(self, cfg: Any = None) -> None:
+    __slots__ = (
+        "hash_entries", "hash_value", "intset_entries", "zset_entries", "zset_value", "list_fill", "deep",
+        "engine",
+    )  # fmt: skip
+
+    def __init__(self, cfg: Any = None, engine: Any = None, deep: bool | None = None) -> None:
         get = cfg.get_int if cfg is not None else None
         self.hash_entries = get("hash-max-listpack-entries") if get else 128
         self.hash_value = get("hash-max-listpack-value") if get else 64
@@ -157,6 +170,30 @@ class Limits:
         self.zset_entries = get("zset-max-listpack-entries") if get else 128
         self.zset_value = get("zset-max-listpack-value") if get else 64
         self.list_fill = get("list-max-listpack-size") if get else -2
+        # loading a file: deep only with sanitize-dump-payload yes (RESTORE decides for itself)
+        self.deep = deep if deep is not None else (cfg is None or cfg["sanitize-dump-payload"] == "yes")
+        self.engine = engine
+
+    def crash(self, panic: str, what: str) -> None:
+        if self.engine is None:
+            raise LoadCrash(panic or what)
+        from respdb.commands.debug import crash_assert, crash_panic
+
+        if panic:
+            crash_panic(self.engine, panic, what)
+        crash_assert(self.engine, what)
+
+    def hexdump(self, label: str, blob: bytes) -> None:
+        if self.engine is not None:
+            self.engine.log("warning", "%s (hexdump of %d bytes):" % (label, len(blob)))
+            hexed = blob.hex()
+            for i in range(0, len(hexed), 64):
+                self.engine.log("warning", hexed[i : i + 64])
+
+    def sanitized(self) -> None:
+        """One deep check done (INFO's dump_payload_sanitizations)."""
+        if self.engine is not None:
+            self.engine.stats["dump_payload_sanitizations"] += 1
 
 
 # ---------------------------------------------------------------------------
@@ -391,8 +428,32 @@ def _module_name(moduleid: int) -> str:
     return "".join(reversed(out))
 
 
+# Encoded values: those a deep sanitization checks (and counts).
+_ENCODED = frozenset(
+    (T_HASH_ZIPMAP, T_LIST_ZIPLIST, T_SET_INTSET, T_ZSET_ZIPLIST, T_HASH_ZIPLIST, T_HASH_LISTPACK, T_ZSET_LISTPACK,
+     T_LIST_QUICKLIST, T_LIST_QUICKLIST_2, T_STREAM_LISTPACKS, T_STREAM_LISTPACKS_2)
+)  # fmt: skip
+
+
 def read_object(r: Reader, rdbtype: int, limits: Limits) -> Any:
     """One value of the given RDB type; raises RDBError or EmptyKey."""
+    if rdbtype in _ENCODED:
+        if limits.deep:
+            limits.sanitized()
+        else:
+            at = r.pos
+            try:
+                return _read_object(r, rdbtype, limits)
+            except RDBError as err:
+                from respdb.persistence import unsanitized
+
+                if rdbtype not in unsanitized.LAZY_TYPES:
+                    raise
+                return unsanitized.read(r, rdbtype, limits, at, err)
+    return _read_object(r, rdbtype, limits)
+
+
+def _read_object(r: Reader, rdbtype: int, limits: Limits) -> Any:
     at = r.pos
     try:
         if rdbtype == T_STRING:
@@ -823,6 +884,7 @@ def _encoders() -> dict[type, Callable[[Any, bool, int], tuple[int, bytes]]]:
         hashes.HashLP: _enc_hash_lp, hashes.HashHT: _enc_hash_ht,
         sets.SetHT: _enc_set_ht, zsets.ZsetListpack: _enc_zset_lp, zsets.ZsetSkiplist: _enc_zset_sl,
         Stream: _enc_stream,
+        Corrupt: lambda v, compress, fill: (v.rdbtype, v.body),  # written back as it was read
     }  # fmt: skip
     for t in sets.INTSET_TYPES:
         table[t] = _enc_intset
@@ -967,6 +1029,7 @@ class LoadResult:
         self.version = 0
         self.end = 0  # offset just past the checksum (an AOF preamble's tail starts there)
         self.checksum_checked = False
+        self.corrupt = False  # a damaged value kept, loaded without deep sanitization
 
 
 def parse_rdb(
@@ -1047,6 +1110,8 @@ def _parse_rdb(
                 if err.key is None:
                     err.key = key
                 raise
+            if type(value) is Corrupt:
+                res.corrupt = True
             keys_seen += 1
             if progress is not None and not keys_seen & 0xFFFF:
                 progress(keys_seen, r.pos)
@@ -1168,6 +1233,9 @@ def install(engine: Any, res: LoadResult) -> None:
                 dbs[dbid].set_access_field(key, (lfu.minutes() << 8) | n)
         elif kind == "idle":
             dbs[dbid].set_idle(key, n)
+    if res.corrupt:
+        engine.corrupt_values = True
+        engine.update_gates()
 
 
 class Writer:

@@ -359,7 +359,7 @@ class Persistence:
         return rdb.parse_rdb(
             data,
             len(e.dbs),
-            rdb.Limits(e.config),
+            rdb.Limits(e.config, e),
             now_ms=now_ms,
             verify_checksum=e.config["rdbchecksum"] == "yes",
             log=e.log,
