@@ -15,7 +15,10 @@ Each key's size is estimated once when it is written (the engine's mutation path
 the key; the estimate is taken before the next command runs) and kept in a per-database
 table, so an eviction subtracts exactly what the key was charged. Collections are sized
 from `sys.getsizeof` plus a sample of their elements, so a write to a huge list costs O(1).
-With `maxmemory 0` nothing is tracked and INFO reports the process RSS as before.
+With `maxmemory 0` nothing is tracked; INFO computes the same account when asked (every key's
+estimate for up to EXACT_KEYS keys per database, a sample beyond), so used_memory means the
+same thing with and without a limit, and a limit derived from it (`used_memory - 40kb`) evicts
+what it would in Redis.
 
 Eviction follows Redis: before every command (and from the cron while an eviction cycle
 ran out of time), keys are evicted until the account is under the limit, choosing them
@@ -53,6 +56,8 @@ _DATA = attrgetter("data")
 KEY_OVERHEAD = 120
 EXPIRE_OVERHEAD = 80
 SAMPLE = 8
+EXACT_KEYS = 20_000  # INFO without maxmemory: databases up to this size are summed key by key
+SAMPLE_KEYS = 2_000  # and larger ones extrapolated from this many keys
 STRING_OVERHEAD = KEY_OVERHEAD + sys.getsizeof(b"")
 
 
@@ -472,6 +477,21 @@ class Evictor:
         return out
 
     # -- INFO ----------------------------------------------------------------
+
+    def estimate_fields(self) -> dict[str, int]:
+        """info_fields() with maxmemory off: the account computed now, without tables."""
+        self.measure_clients()
+        dataset = 0
+        for db in self.engine.dbs:
+            data = db.data
+            n = len(data)
+            if n <= EXACT_KEYS:
+                dataset += sum(estimate(k, v) for k, v in data.items())
+            else:
+                sample = [estimate(k, v) for k, v in islice(data.items(), SAMPLE_KEYS)]
+                dataset += n * sum(sample) // len(sample)
+        used = self.startup + dataset + self.clients_mem + self.not_counted
+        return {"used_memory": used, "dataset": dataset, "startup": self.startup, "not_counted": self.not_counted}
 
     def info_fields(self) -> dict[str, int]:
         dataset = self.dataset()
