@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from respdb.debuginfo import je_size
+from respdb.debuginfo import je_size, sds_header
 from respdb.keyspace import Database
 
 IOBUF_LEN = 16384  # PROTO_IOBUF_LEN
@@ -35,14 +35,15 @@ REPLY_MIN = 1024  # PROTO_REPLY_MIN_BYTES
 PEAK_RESET_MS = 5000  # the default reply_buffer_peak_reset_time
 
 
+_TYPE_MAX = {3: 255, 5: 65535}  # what sds headers of type 8 and 16 can count up to
+
+
 def sds_alloc(n: int) -> int:
     """sdsalloc() of an sds given room for n bytes: what its allocation can hold, less the
     header and the terminator (capped by the header type's limit)."""
-    if n < 256:
-        return min(je_size(n + 4) - 4, 255)
-    if n < 65536:
-        return min(je_size(n + 6) - 6, 65535)
-    return je_size(n + 10) - 10
+    hdr = sds_header(n, allow_type5=False)
+    usable = je_size(hdr + n + 1) - hdr - 1
+    return min(usable, _TYPE_MAX.get(hdr, usable))
 
 
 def read(c: Any, pending: int, big: int = 0) -> None:

@@ -131,7 +131,7 @@ def je_size(n: int) -> int:
     return (n + step - 1) // step * step
 
 
-def _sds_header(n: int, allow_type5: bool = True) -> int:
+def sds_header(n: int, allow_type5: bool = True) -> int:
     if n < 32 and allow_type5:
         return 1
     if n < 256:
@@ -144,7 +144,7 @@ def _sds_header(n: int, allow_type5: bool = True) -> int:
 
 
 def sdslen_line(key: bytes, value: bytes | bytearray) -> str:
-    kh = _sds_header(len(key))
+    kh = sds_header(len(key))
     kz = je_size(kh + len(key) + 1)
     kavail = 0 if kh == 1 else kz - kh - len(key) - 1
     n = len(value)
@@ -152,7 +152,7 @@ def sdslen_line(key: bytes, value: bytes | bytearray) -> str:
         vavail = 0
         vz = je_size(16 + 3 + n + 1) - 16
     else:
-        vh = _sds_header(n, allow_type5=False)
+        vh = sds_header(n, allow_type5=False)
         vz = je_size(vh + n + 1)
         vavail = vz - vh - n - 1
     return "key_sds_len:%d, key_sds_avail:%d, key_zmalloc: %d, val_sds_len:%d, val_sds_avail:%d, val_zmalloc: %d" % (

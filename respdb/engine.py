@@ -683,7 +683,7 @@ class Engine:
             for key in names:
                 v = c.db.data.get(key)
                 if type(v) is Corrupt:
-                    crash(self, v, key)
+                    crash(self, v)
 
     def _check_gates(self, c: Client, cmd: Command, argv: list[bytes]) -> bytes | None:
         """Redis's processCommand checks after lookup and arity, in its order.

@@ -139,9 +139,6 @@ class Evictor:
         self.clients_mem = 0  # clients' buffers (measure_clients)
         self.clients_stale = False  # a client left, or its unread input grew: re-measure clients_mem
         self.not_counted = 0  # replicas' buffers and the backlog: reported, not evicted for
-        from respdb.commands.server import rss_bytes
-
-        self.process_base = rss_bytes()  # the RSS at start-up (without maxmemory, INFO uses RSS)
         self.tables: list[_Table] = []
         self._datas: list[dict] = []  # the data dicts the tables belong to
         self.total = 0  # sum of the tables' totals
@@ -230,10 +227,6 @@ class Evictor:
             return 0
         self._sync()
         return self.total
-
-    def used_memory(self) -> int:
-        """What INFO reports; eviction leaves out the replicas' buffers (evict_memory)."""
-        return self.startup + self.dataset() + self.clients_mem + self.not_counted
 
     def evict_memory(self) -> int:
         return self.startup + self.dataset() + self.clients_mem
@@ -478,23 +471,21 @@ class Evictor:
 
     # -- INFO ----------------------------------------------------------------
 
-    def estimate_fields(self) -> dict[str, int]:
-        """info_fields() with maxmemory off: the account computed now, without tables."""
-        self.measure_clients()
-        dataset = 0
-        for db in self.engine.dbs:
-            data = db.data
-            n = len(data)
-            if n <= EXACT_KEYS:
-                dataset += sum(estimate(k, v) for k, v in data.items())
-            else:
-                sample = [estimate(k, v) for k, v in islice(data.items(), SAMPLE_KEYS)]
-                dataset += n * sum(sample) // len(sample)
-        used = self.startup + dataset + self.clients_mem + self.not_counted
-        return {"used_memory": used, "dataset": dataset, "startup": self.startup, "not_counted": self.not_counted}
-
     def info_fields(self) -> dict[str, int]:
-        dataset = self.dataset()
+        """INFO's and MEMORY STATS's figures: the account kept while maxmemory is set, else
+        computed now (every key's estimate up to EXACT_KEYS keys per database, a sample beyond)."""
+        if self.on:
+            dataset = self.dataset()
+        else:
+            self.measure_clients()
+            dataset = 0
+            for db in self.engine.dbs:
+                data = db.data
+                if len(data) <= EXACT_KEYS:
+                    dataset += sum(estimate(k, v) for k, v in data.items())
+                else:
+                    sample = [estimate(k, v) for k, v in islice(data.items(), SAMPLE_KEYS)]
+                    dataset += len(data) * sum(sample) // len(sample)
         used = self.startup + dataset + self.clients_mem + self.not_counted
         return {"used_memory": used, "dataset": dataset, "startup": self.startup, "not_counted": self.not_counted}
 

@@ -101,12 +101,8 @@ def overhead(c) -> dict:
 
     e = c.engine
     rss = rss_bytes()
-    if e.evict_on:
-        used = e.evictor.used_memory()
-        startup = e.evictor.startup
-    else:
-        used = rss
-        startup = min(e.evictor.process_base, rss)
+    used = e.evictor.info_fields()["used_memory"]  # (INFO's used_memory)
+    startup = e.evictor.startup
     e.peak_memory = max(getattr(e, "peak_memory", 0), used)
     clients = 0
     for x in e.clients.values():

@@ -98,9 +98,8 @@ def _section_clients(e) -> list[str]:
 
 def _section_memory(e) -> list[str]:
     rss = rss_bytes()
-    # used_memory is respdb's account of what Redis would have allocated (see eviction.py):
-    # kept up to date while maxmemory is set, computed now otherwise.
-    mem = e.evictor.info_fields() if e.evict_on else e.evictor.estimate_fields()
+    # used_memory is respdb's account of what Redis would have allocated (see eviction.py)
+    mem = e.evictor.info_fields()
     used = mem["used_memory"]
     e.peak_memory = max(getattr(e, "peak_memory", 0), used)
     maxmem = e.config.get_int("maxmemory")

@@ -32,7 +32,10 @@ _LITTLE = sys.byteorder == "little"
 
 
 class PackedError(ValueError):
-    pass
+    # Set by lp_decode for damage past the header: the elements read before it, and where the
+    # broken element starts (-1: every element was read, the totals disagree).
+    items: list = []
+    at: int | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -152,119 +155,93 @@ def lp_decode(blob: bytes) -> list[bytes | int]:
         raise PackedError("listpack does not end with the terminator byte")
     out: list[bytes | int] = []
     append = out.append
-    p = 6
     end = n - 1
-    while p < end:
-        start = p
-        b = blob[p]
-        # Fast paths: 7-bit integers and short strings, whose back length is one byte.
-        if b < 0x80:
-            if blob[p + 1] != 1:
-                raise PackedError("bad listpack back length at %d" % (p + 1))
-            append(b)
-            p += 2
-            continue
-        if b < 0xC0:
-            q = p + 1 + (b & 0x3F)
-            if q >= end or blob[q] != q - p:
-                raise PackedError("bad listpack element or back length at %d" % start)
-            append(blob[p + 1 : q])
-            p = q + 1
-            continue
-        if b < 0xE0:
-            if p + 2 > end:
+    start = p = 6
+    try:
+        while p < end:
+            start = p
+            b = blob[p]
+            # Fast paths: 7-bit integers and short strings, whose back length is one byte.
+            if b < 0x80:
+                if blob[p + 1] != 1:
+                    raise PackedError("bad listpack back length at %d" % (p + 1))
+                append(b)
+                p += 2
+                continue
+            if b < 0xC0:
+                q = p + 1 + (b & 0x3F)
+                if q >= end or blob[q] != q - p:
+                    raise PackedError("bad listpack element or back length at %d" % start)
+                append(blob[p + 1 : q])
+                p = q + 1
+                continue
+            if b < 0xE0:
+                if p + 2 > end:
+                    raise PackedError("listpack element past the end at %d" % start)
+                u = ((b & 0x1F) << 8) | blob[p + 1]
+                v: bytes | int = u - 8192 if u >= 4096 else u
+                p += 2
+            elif b < 0xF0:
+                if p + 2 > end:
+                    raise PackedError("listpack element past the end at %d" % start)
+                ln = ((b & 0x0F) << 8) | blob[p + 1]
+                p += 2
+                v = blob[p : p + ln]
+                p += ln
+            elif b == 0xF0:
+                if p + 5 > end:
+                    raise PackedError("listpack element past the end at %d" % start)
+                ln = int.from_bytes(blob[p + 1 : p + 5], "little")
+                p += 5
+                v = blob[p : p + ln]
+                p += ln
+            elif 0xF1 <= b <= 0xF4:
+                width = (2, 3, 4, 8)[b - 0xF1]
+                if p + 1 + width > end:
+                    raise PackedError("listpack element past the end at %d" % start)
+                v = int.from_bytes(blob[p + 1 : p + 1 + width], "little", signed=True)
+                p += 1 + width
+            else:
+                raise PackedError("bad listpack encoding byte 0x%02x at %d" % (b, start))
+            if p > end:
                 raise PackedError("listpack element past the end at %d" % start)
-            u = ((b & 0x1F) << 8) | blob[p + 1]
-            v: bytes | int = u - 8192 if u >= 4096 else u
-            p += 2
-        elif b < 0xF0:
-            if p + 2 > end:
-                raise PackedError("listpack element past the end at %d" % start)
-            ln = ((b & 0x0F) << 8) | blob[p + 1]
-            p += 2
-            v = blob[p : p + ln]
-            p += ln
-        elif b == 0xF0:
-            if p + 5 > end:
-                raise PackedError("listpack element past the end at %d" % start)
-            ln = int.from_bytes(blob[p + 1 : p + 5], "little")
-            p += 5
-            v = blob[p : p + ln]
-            p += ln
-        elif 0xF1 <= b <= 0xF4:
-            width = (2, 3, 4, 8)[b - 0xF1]
-            if p + 1 + width > end:
-                raise PackedError("listpack element past the end at %d" % start)
-            v = int.from_bytes(blob[p + 1 : p + 1 + width], "little", signed=True)
-            p += 1 + width
-        else:
-            raise PackedError("bad listpack encoding byte 0x%02x at %d" % (b, start))
-        if p > end:
-            raise PackedError("listpack element past the end at %d" % start)
-        size = p - start
-        # The element's own size, read backwards 7 bits per byte (see _backlen).
-        if size <= 127:
-            if p >= end or blob[p] != size:
-                raise PackedError("bad listpack back length at %d" % p)
-            p += 1
-        else:
-            bl = _backlen(size)
-            if p + len(bl) > end or blob[p : p + len(bl)] != bl:
-                raise PackedError("bad listpack back length at %d" % p)
-            p += len(bl)
-        append(v)
-    if p != end:
-        raise PackedError("listpack elements overrun the terminator")
-    if count != 65535 and count != len(out):
-        raise PackedError("listpack header counts %d elements, found %d" % (count, len(out)))
+            size = p - start
+            # The element's own size, read backwards 7 bits per byte (see _backlen).
+            if size <= 127:
+                if p >= end or blob[p] != size:
+                    raise PackedError("bad listpack back length at %d" % p)
+                p += 1
+            else:
+                bl = _backlen(size)
+                if p + len(bl) > end or blob[p : p + len(bl)] != bl:
+                    raise PackedError("bad listpack back length at %d" % p)
+                p += len(bl)
+            append(v)
+    except PackedError as err:
+        err.items, err.at = out, start  # the elements before the broken one at `at` (lp_prefix)
+        raise
+    if p != end or (count != 65535 and count != len(out)):
+        err = PackedError(
+            "listpack elements overrun the terminator"
+            if p != end
+            else "listpack header counts %d elements, found %d" % (count, len(out))
+        )
+        err.items, err.at = out, -1  # every element read: the damage is in the totals
+        raise err
     return out
 
 
 def lp_prefix(blob: bytes) -> tuple[list[bytes | int], bool]:
     """The elements a walk from the start reads before reaching a broken one, and whether
     the walk got through the whole listpack. For a listpack whose header is sound (checked
-    by the caller): what Redis's lpNext gets to before its validity assertion fails."""
-    n = len(blob)
-    out: list[bytes | int] = []
-    p = 6
-    end = n - 1
-    while p < end:
-        start = p
-        b = blob[p]
-        if b < 0x80:
-            v: bytes | int = b
-            p += 1
-        elif b < 0xC0:
-            v = blob[p + 1 : p + 1 + (b & 0x3F)]
-            p += 1 + (b & 0x3F)
-        elif b < 0xE0:
-            u = ((b & 0x1F) << 8) | blob[p + 1] if p + 1 < end else 0
-            v = u - 8192 if u >= 4096 else u
-            p += 2
-        elif b < 0xF0:
-            ln = ((b & 0x0F) << 8) | blob[p + 1] if p + 1 < end else 0
-            v = blob[p + 2 : p + 2 + ln]
-            p += 2 + ln
-        elif b == 0xF0:
-            ln = int.from_bytes(blob[p + 1 : p + 5], "little")
-            v = blob[p + 5 : p + 5 + ln]
-            p += 5 + ln
-        elif 0xF1 <= b <= 0xF4:
-            width = (2, 3, 4, 8)[b - 0xF1]
-            v = int.from_bytes(blob[p + 1 : p + 1 + width], "little", signed=True)
-            p += 1 + width
-        elif b == 0xFF:
-            return out, True  # an early terminator: lpNext just sees the end there
-        else:
-            return out, False
-        if p > end:
-            return out, False
-        bl = _backlen(p - start)
-        if p + len(bl) > end or blob[p : p + len(bl)] != bl:
-            return out, False
-        p += len(bl)
-        out.append(v)
-    return out, p == end
+    by the caller): what Redis's lpNext gets to before its validity assertion fails (an early
+    terminator byte is just the end to it)."""
+    try:
+        return lp_decode(blob), True
+    except PackedError as err:
+        if err.at is None:  # (the header)
+            return [], False
+        return err.items, err.at < 0 or blob[err.at] == 0xFF
 
 
 def as_bytes(v: bytes | int) -> bytes:

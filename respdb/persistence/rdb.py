@@ -620,6 +620,15 @@ def _read_stream(r: Reader, rdbtype: int, at: int) -> Any:
         raise RDBError("stream has entries past its last ID", at)
     for node in s.nodes[:-1]:
         node.pack()
+    read_groups(r, rdbtype, s)
+    return s
+
+
+def read_groups(r: Reader, rdbtype: int, s: Any, deep: bool = True) -> None:
+    """The consumer groups that follow a stream's entries, into stream `s`. That every PEL
+    entry has a consumer is checked only with deep sanitization, as in Redis."""
+    from respdb.types import streams as st
+
     ngroups = r.length("a consumer group count")
     if ngroups:
         s.groups = {}
@@ -663,10 +672,8 @@ def _read_stream(r: Reader, rdbtype: int, at: int) -> Any:
                     raise RDBError("duplicated consumer PEL entry loading a stream consumer group", id_at)
                 nack.consumer = cons
                 cons.pel[rid] = nack
-        for nack in g.pel.values():
-            if nack.consumer is None:
-                raise RDBError("stream consumer group PEL entry without consumer", pel_at)
-    return s
+        if deep and any(nack.consumer is None for nack in g.pel.values()):
+            raise RDBError("stream consumer group PEL entry without consumer", pel_at)
 
 
 def _stream_node(st: Any, master: int, blob: bytes) -> Any:

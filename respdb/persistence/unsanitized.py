@@ -17,12 +17,13 @@ from typing import Any
 
 from respdb.persistence import rdb
 from respdb.persistence.packed import as_bytes, lp_prefix
-from respdb.types.corrupt import Corrupt
+from respdb.types.corrupt import ASSERT_LISTPACK, Corrupt
+from respdb.types.streams import Stream
 
 LAZY_TYPES = frozenset(
     (rdb.T_HASH_LISTPACK, rdb.T_ZSET_LISTPACK, rdb.T_LIST_QUICKLIST_2, rdb.T_STREAM_LISTPACKS, rdb.T_STREAM_LISTPACKS_2)
 )
-LISTPACK_ASSERT = "listpack.c:0 'lpValidateNext(lp, &p, lpbytes)' is not true"
+LISTPACK_ASSERT = ASSERT_LISTPACK % "listpack.c"
 
 
 def header_ok(blob: bytes) -> bool:
@@ -141,37 +142,7 @@ def _stream(r: rdb.Reader, rdbtype: int, limits: rdb.Limits) -> None:
         _first_entry(sorted(nodes), limits)  # streamGetEdgeID, to set the first ID
     if length and not nodes:
         raise rdb.RDBError("Stream length inconsistent with rax entries", r.pos)
-    for _ in range(r.length("a consumer group count")):
-        r.string("a consumer group name")
-        r.length("a consumer group ID")
-        r.length("a consumer group ID")
-        if rdbtype == rdb.T_STREAM_LISTPACKS_2:
-            r.length("a consumer group entries-read counter")
-        pel: dict[bytes, bool] = {}
-        pel_at = r.pos
-        for _ in range(r.length("a PEL size")):
-            rid = r.raw(16, "a PEL entry ID")
-            r.ms_time("a PEL delivery time")
-            r.length("a PEL delivery count")
-            if rid in pel:
-                raise rdb.RDBError("Duplicated global PEL entry loading stream consumer group", pel_at)
-            pel[rid] = False
-        names = set()
-        for _ in range(r.length("a consumer count")):
-            cname_at = r.pos
-            cname = r.string("a consumer name")
-            if cname in names:
-                raise rdb.RDBError("Duplicate stream consumer detected.", cname_at)
-            names.add(cname)
-            r.ms_time("a consumer seen time")
-            for _ in range(r.length("a consumer PEL size")):
-                id_at = r.pos
-                rid = r.raw(16, "a consumer PEL entry ID")
-                if rid not in pel:
-                    raise rdb.RDBError("Consumer entry not found in group global PEL", id_at)
-                if pel[rid]:
-                    raise rdb.RDBError("Duplicated consumer PEL entry loading a stream consumer group", id_at)
-                pel[rid] = True
+    rdb.read_groups(r, rdbtype, Stream(), deep=False)  # (parsed for their checks, then dropped)
 
 
 def _first_entry(nodes: list[tuple[int, list[Any], bool]], limits: rdb.Limits) -> None:

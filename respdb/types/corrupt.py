@@ -16,29 +16,28 @@ from __future__ import annotations
 
 from typing import Any
 
+# What Redis's assertion on a broken listpack entry reports (lpAssertValidEntry), by file.
+ASSERT_LISTPACK = "%s:0 'lpValidateNext(lp, &p, lpbytes)' is not true"
+
 
 class Corrupt:
-    __slots__ = ("rdbtype", "body", "redis_type", "enc", "panic")
+    __slots__ = ("rdbtype", "body", "redis_type", "enc")
 
-    def __init__(self, rdbtype: int, body: bytes, redis_type: str, enc: str, panic: str = "") -> None:
+    def __init__(self, rdbtype: int, body: bytes, redis_type: str, enc: str) -> None:
         self.rdbtype = rdbtype  # the RDB type byte it was read with
         self.body = body  # the serialized value after the type byte, as read
         self.redis_type = redis_type
         self.enc = enc
-        self.panic = panic  # what touching it reports: "" for an assertion, else a panic message
 
     def encoding(self) -> str:
         return self.enc
 
     def copy(self) -> Corrupt:
-        return Corrupt(self.rdbtype, self.body, self.redis_type, self.enc, self.panic)
+        return Corrupt(self.rdbtype, self.body, self.redis_type, self.enc)
 
 
-def crash(engine: Any, value: Corrupt, key: bytes) -> None:
+def crash(engine: Any, value: Corrupt) -> None:
     """End the server as Redis does when a command walks into the broken encoding."""
-    from respdb.commands.debug import crash_assert, crash_panic
+    from respdb.commands.debug import crash_assert
 
-    if value.panic:
-        crash_panic(engine, value.panic, "t_stream.c" if value.redis_type == "stream" else "listpack.c")
-    file = "t_stream.c" if value.redis_type == "stream" else "listpack.c"
-    crash_assert(engine, "%s:0 'lpValidateNext(lp, &p, lpbytes)' is not true" % file)
+    crash_assert(engine, ASSERT_LISTPACK % ("t_stream.c" if value.redis_type == "stream" else "listpack.c"))
