@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 
 from .harness import Pair
 
 
 def _freed(p: Pair) -> tuple[int, int]:
-    a, b = p.both("INFO", "memory")
+    # Redis's lazy-free thread counts an object once it has freed it: wait for it to finish.
+    deadline = time.monotonic() + 5
+    while True:
+        a, b = p.both("INFO", "memory")
+        if b"lazyfree_pending_objects:0\r\n" in a or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     pick = re.compile(rb"lazyfreed_objects:(\d+)")
     return int(pick.search(a).group(1)), int(pick.search(b).group(1))
 
