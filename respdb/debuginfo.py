@@ -9,15 +9,18 @@ contents with Redis's own rules, and the formats are Redis's:
   QUICKLIST-PACKED-THRESHOLD) in plain nodes of their own, as Redis 7.0 does.
 - ql_*: the same node split (list-compress-depth is reported but nodes are not compressed).
 - sdslen: sds header sizes and jemalloc size classes, as a 64-bit jemalloc build reports them.
-- htstats: Redis's table size rule (the smallest power of two >= the element count, at least
-  4) with slots taken from Python's hash; chain counts therefore differ from Redis's (whose
-  hash seed is random per process anyway), the format and table size do not.
+- htstats: for a database, Redis's table size rule (the smallest power of two >= the key
+  count, at least 4) with slots taken from Python's hash; for a set, hash or sorted set, the
+  value's own table (types/valueindex.py), sized and rehashed as Redis's dict. Chains are
+  Python's hash, so their lengths differ from Redis's (whose hash seed is random per process
+  anyway); table sizes, rehashing and the format do not.
 """
 
 from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from respdb.persistence import rdb
@@ -185,30 +188,91 @@ def table_size(n: int) -> int:
     return size
 
 
-def dict_stats(keys: Any, n: int) -> str:
-    """dictGetStats for a dictionary of `n` keys (the main table; no rehashing in progress)."""
-    if n == 0:
-        return "Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n"
-    size = table_size(n)
-    mask = size - 1
+class KeyspaceTables:
+    """The sizes Redis's keyspace dicts would have, for DEBUG HTSTATS <dbid>.
+
+    Without a forked child a dict grows before the insertion that would overfill it and the
+    cron shrinks it under 10% fill, so its size follows the key count and is worked out when
+    asked. While a child runs it keeps its size unless the keys pass five per bucket, and after
+    the child it grows again at the next insertion; so the sizes are noted as a child starts
+    (`child_started`) and the key counts as it ends (`child_ended`)."""
+
+    def __init__(self) -> None:
+        self.child = False
+        # (dbid, "keys" or "expires") -> [size, key count when the last child ended, or -1]
+        self.tables: dict[tuple[int, str], list[int]] = {}
+
+    def _dicts(self, dbs: list[Any]) -> Iterator[tuple[tuple[int, str], int]]:
+        for db in dbs:
+            yield (db.id, "keys"), len(db.data)
+            yield (db.id, "expires"), len(db.expires)
+
+    def child_started(self, dbs: list[Any]) -> None:
+        for key, n in self._dicts(dbs):
+            self.size(key, n)
+        self.child = True
+
+    def child_ended(self, dbs: list[Any]) -> None:
+        self.child = False
+        for key, n in self._dicts(dbs):
+            self.tables.setdefault(key, [table_size(n) if n else 0, -1])[1] = n
+
+    def size(self, key: tuple[int, str], n: int) -> int:
+        entry = self.tables.get(key)
+        if entry is None:
+            entry = self.tables[key] = [table_size(n) if n else 0, -1]
+        size, ended = entry
+        if self.child:
+            if n and (not size or n // size > 5):
+                size = table_size(n)
+        elif ended < 0 or n != ended:  # no child since, or keys came and went after it
+            if n > size or (size > 4 and n * 100 // size < 10):
+                size = table_size(n) if n else size
+            entry[1] = -1
+        entry[0] = size
+        return size
+
+
+def dict_stats(keys: Any, n: int, size: int = 0) -> str:
+    """dictGetStats for a dictionary of `n` keys in `size` buckets (by default the size its
+    insertions would have grown it to), the main table; no rehashing in progress."""
+    mask = (size or table_size(n)) - 1
     chains: dict[int, int] = {}
     for k in keys:
         h = hash(k) & mask
         chains[h] = chains.get(h, 0) + 1
+    return _table_stats(0, mask + 1, n, list(chains.values()))
+
+
+def index_stats(index: Any) -> str:
+    """dictGetStats for a value's ValueIndex: its main table, then the rehashing target."""
+    out = []
+    for i, (buckets, n) in enumerate(index.tables()):
+        chains = [len(b) if type(b) is tuple else 1 for b in buckets if b is not None]
+        out.append(_table_stats(i, len(buckets), n, chains))
+    return "".join(out)
+
+
+def _table_stats(htidx: int, size: int, n: int, chains: list[int]) -> str:
+    """One table's part of dictGetStats: `chains` holds the length of each non-empty bucket."""
+    name = "main hash table" if htidx == 0 else "rehashing target"
+    if n == 0:
+        return "Hash table %d stats (%s):\nNo stats available for empty dictionaries\n" % (htidx, name)
     slots = len(chains)
     clvector = [0] * 50
     clvector[0] = size - slots
-    for ln in chains.values():
+    for ln in chains:
         clvector[min(ln, 49)] += 1
     out = [
-        "Hash table 0 stats (main hash table):\n"
+        "Hash table %d stats (%s):\n"
         " table size: %d\n"
         " number of elements: %d\n"
         " different slots: %d\n"
         " max chain length: %d\n"
         " avg chain length (counted): %.02f\n"
         " avg chain length (computed): %.02f\n"
-        " Chain length distribution:\n" % (size, n, slots, max(chains.values()), _f32(n / slots), _f32(n / slots))
+        " Chain length distribution:\n"
+        % (htidx, name, size, n, slots, max(chains), _f32(sum(chains) / slots), _f32(n / slots))
     ]
     for i in range(49):
         if clvector[i]:
@@ -216,13 +280,14 @@ def dict_stats(keys: Any, n: int) -> str:
     return "".join(out)
 
 
-def value_table(value: Any) -> Any:
-    """The keys of the hash table behind a value, or None when its encoding has none."""
+def value_index(value: Any) -> Any:
+    """The ValueIndex behind a value (built now if it had none), or None when its encoding has
+    no hash table."""
     enc = encoding(value)
     if enc == "skiplist":
-        return [m for _, m in zsets.all_pairs(value)]
+        return value.scan_index()
     if enc == "hashtable":
-        return list(value.keys()) if isinstance(value, dict) else list(value)
+        return value.key_index()
     return None
 
 

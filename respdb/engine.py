@@ -35,6 +35,7 @@ from respdb.commands.table import (
     Command,
 )
 from respdb.config import Config
+from respdb.debuginfo import KeyspaceTables
 from respdb.errors import CommandError
 from respdb.eviction import DENYOOM, OOM, Evictor, is_oom_reject
 from respdb.failover import WAITING, Failover
@@ -52,6 +53,7 @@ from respdb.shutdown import Shutdown
 from respdb.slowlog import SlowLog
 from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
+from respdb.types.valueindex import ValueIndex
 
 VERSION = REDIS_VERSION
 # commands whose effective flags come from the script or function they run
@@ -144,6 +146,7 @@ class Engine:
         # other clients' commands with -BUSY (see scripting/core.py).
         self.busy_script: Any = None
         self.stats: dict[str, int] = {}
+        self.keyspace_tables = KeyspaceTables()  # DEBUG HTSTATS's table sizes
         self.errorstats: dict[str, int] = {}
         # SLOWLOG and LATENCY: a command taking slow_ns or more goes to slowlog.observe().
         self.slow_ns = 0
@@ -227,6 +230,18 @@ class Engine:
         """A forked child is running (BGSAVE, AOF rewrite or a replica's snapshot): Redis's
         hasActiveChildProcess. There is one at a time; the others wait for the cron."""
         return self.persistence.child_pid != -1 or self.aof.child_pid != -1 or self.replication.child_pid != -1
+
+    def update_resize_policy(self) -> None:
+        """Redis's updateDictResizePolicy, called as a child starts and ends: while one runs,
+        the tables of set, hash and sorted set values stay as they are (types/valueindex.py),
+        and so do the keyspace's, which DEBUG HTSTATS reports (debuginfo.KeyspaceTables)."""
+        child = self.child_active()
+        ValueIndex.resize_ok = not child
+        tables = self.keyspace_tables
+        if child and not tables.child:
+            tables.child_started(self.dbs)
+        elif not child and tables.child:
+            tables.child_ended(self.dbs)
 
     def lookup(self, name: bytes) -> Command | None:
         """A command by the name a client sends, after rename-command."""

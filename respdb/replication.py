@@ -290,6 +290,7 @@ class Replication:
         os.close(wfd)
         os.set_blocking(rfd, False)
         self.child_pid = pid
+        self.engine.update_resize_policy()
         self.child_fd = rfd
         self.seldb = -1  # the replicas start with no database selected
         self.eof_mark = os.urandom(20).hex().encode()
@@ -384,6 +385,7 @@ class Replication:
                 except OSError:
                     pass
             self.child_pid = -1
+            self.engine.update_resize_policy()
             gc.unfreeze()
         return code
 

@@ -29,13 +29,14 @@ from respdb.config import parse_memory
 from respdb.debuginfo import (
     DEFAULT_PACKED_THRESHOLD,
     dict_stats,
+    index_stats,
     is_sds_string,
     listpack_of,
     listpack_repr,
     object_line,
     quicklist_repr,
     sdslen_line,
-    value_table,
+    value_index,
 )
 from respdb.errors import CommandError
 from respdb.persistence.packed import lp_strings
@@ -515,18 +516,21 @@ def _htstats(c, argv):
     if dbid < 0 or dbid >= len(e.dbs):
         raise CommandError("ERR Out of range database")
     db = e.dbs[dbid]
-    text = "[Dictionary HT]\n" + dict_stats(db.data, len(db.data))
-    text += "[Expires HT]\n" + dict_stats(db.expires, len(db.expires))
+    sizes = e.keyspace_tables
+    n = len(db.data)
+    text = "[Dictionary HT]\n" + dict_stats(db.data, n, sizes.size((dbid, "keys"), n))
+    n = len(db.expires)
+    text += "[Expires HT]\n" + dict_stats(db.expires, n, sizes.size((dbid, "expires"), n))
     return verbatim(text.encode(), c.proto)
 
 
 @sub("htstats-key", 3)
 def _htstats_key(c, argv):
     value = _lookup_object(c, argv[2])
-    keys = value_table(value)
-    if keys is None:
+    index = value_index(value)
+    if index is None:
         raise CommandError("ERR The value stored at the specified key is not represented using an hash table")
-    return verbatim(dict_stats(keys, len(keys)).encode(), c.proto)
+    return verbatim(index_stats(index).encode(), c.proto)
 
 
 # ---------------------------------------------------------------------------

@@ -507,6 +507,7 @@ class AOF:
         e.persistence.total_forks += 1
         self._frozen = True
         self.child_pid = pid
+        e.update_resize_policy()
         self.child_start = time.time()
         self.child_info.started(pid, sum(len(db.data) for db in e.dbs))
         e.log("notice", "Background append only file rewriting started by pid %d" % pid)
@@ -516,6 +517,7 @@ class AOF:
         e = self.engine
         pid = self.child_pid
         self.child_pid = -1
+        e.update_resize_policy()
         self.child_info.ended()
         if self._frozen:
             gc.unfreeze()
@@ -589,6 +591,7 @@ class AOF:
             pass
         _unlink(self.path("temp-rewriteaof-bg-%d.aof" % pid))
         self.child_pid = -1
+        self.engine.update_resize_policy()
         if self._frozen:
             gc.unfreeze()
             self._frozen = False

@@ -198,6 +198,7 @@ class Persistence:
         e.latency.sample("fork", self.latest_fork_usec // 1000)
         self.total_forks += 1
         self.child_pid = pid
+        e.update_resize_policy()
         self.child_start = time.time()
         self.child_info.started(pid, sum(len(db.data) for db in e.dbs))
         self._frozen = True
@@ -224,6 +225,7 @@ class Persistence:
         self.last_bgsave_secs = int(time.time() - self.child_start)
         self.child_info.ended()
         self.child_pid = -1
+        self.engine.update_resize_policy()
         self.child_start = 0.0
         if self._frozen:
             gc.unfreeze()
@@ -242,6 +244,7 @@ class Persistence:
             status = 0
         _unlink(self.temp_path(pid))
         self.child_pid = -1
+        self.engine.update_resize_policy()
         self.child_start = 0.0
         if self._frozen:
             gc.unfreeze()

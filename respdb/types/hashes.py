@@ -5,7 +5,7 @@
   element). Order is insertion order, as in a listpack: an update keeps the field's place, a new
   field goes to the end; clients see that order in HGETALL/HKEYS/HVALS/HSCAN. A change builds a
   new value (O(n), as a listpack insert is); the caller stores it back in the keyspace.
-- hashtable: a `dict` subclass; `index` is a KeyIndex over the fields once HSCAN or random
+- hashtable: a `dict` subclass; `index` is a ValueIndex over the fields once HSCAN or random
   sampling needed one (built on first use, then maintained), for SCAN's guarantee and O(1)
   random picks on big hashes.
 
@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterable
 from marshal import dumps, loads
 
-from respdb.keyspace import KeyIndex
+from respdb.types.valueindex import ValueIndex
 
 _SMALL_TUPLE = 0x29  # marshal's ')' (tuple of < 256 items, one count byte)
 _TUPLE = 0x28  # '(' (four count bytes)
@@ -80,7 +80,7 @@ class HashHT(dict):
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
         dict.__init__(self, pairs)
-        self.index: KeyIndex | None = None
+        self.index: ValueIndex | None = None
 
     def encoding(self) -> str:
         return "hashtable"
@@ -112,9 +112,9 @@ class HashHT(dict):
             self.index.remove(field)
         return True
 
-    def key_index(self) -> KeyIndex:
+    def key_index(self) -> ValueIndex:
         if self.index is None:
-            self.index = KeyIndex(self)
+            self.index = ValueIndex(self)
         return self.index
 
     def random_field(self) -> bytes:

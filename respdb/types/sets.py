@@ -8,8 +8,9 @@
   Iteration order is ascending, which clients see (SMEMBERS, SSCAN, SUNION of intsets ...).
 - hashtable: a `set` subclass. Redis 7.0 has no compact form for other sets, and a Python set
   of ten short strings costs about 1.7x Redis's dict (measured), so it needs none either.
-  Random sampling (SPOP, SRANDMEMBER) and SSCAN use a `KeyIndex` over the members (the same
-  bucket table the keyspace uses for SCAN), built on first use and maintained from then on.
+  Random sampling (SPOP, SRANDMEMBER), SSCAN and DEBUG HTSTATS-KEY use a `ValueIndex` over the
+  members (a bucket table sized and rehashed as Redis's dict is; types/valueindex.py), built on
+  first use and maintained from then on.
 
 Conversion happens only from intset to hashtable, as in Redis.
 """
@@ -21,8 +22,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 
-from respdb.keyspace import KeyIndex
 from respdb.resp import _parse_ll
+from respdb.types.valueindex import ValueIndex
 
 # Sets at most this big are sampled by copying them into a tuple rather than through an index.
 SMALL_SAMPLE = 64
@@ -104,14 +105,14 @@ def make_intset(a: array, width: int = 2) -> IntSet:
 
 
 class SetHT(set):
-    """A set in the hashtable encoding; `index` is a KeyIndex once sampling or SSCAN needed one."""
+    """A set in the hashtable encoding; `index` is a ValueIndex once sampling or SSCAN needed one."""
 
     __slots__ = ("index",)
     redis_type = "set"
 
     def __init__(self, members: Iterable[bytes] = ()) -> None:
         set.__init__(self, members)
-        self.index: KeyIndex | None = None
+        self.index: ValueIndex | None = None
 
     def encoding(self) -> str:
         return "hashtable"
@@ -153,9 +154,9 @@ class SetHT(set):
             self.index.remove(member)
         return True
 
-    def key_index(self) -> KeyIndex:
+    def key_index(self) -> ValueIndex:
         if self.index is None:
-            self.index = KeyIndex(self)
+            self.index = ValueIndex(self)
         return self.index
 
     def random_member(self) -> bytes:

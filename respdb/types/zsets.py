@@ -30,8 +30,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
-from respdb.keyspace import KeyIndex
 from respdb.types.sortedpairs import SortedPairs
+from respdb.types.valueindex import ValueIndex
 
 INF = math.inf
 _next_up = math.nextafter
@@ -273,7 +273,7 @@ class ZsetSkiplist:
     def __init__(self) -> None:
         self.dict: dict[bytes, float] = {}
         self.sl = SortedPairs()
-        self.index: KeyIndex | None = None  # built by the first ZSCAN, then kept up to date
+        self.index: ValueIndex | None = None  # built by the first ZSCAN, then kept up to date
 
     def encoding(self) -> str:
         return "skiplist"
@@ -339,9 +339,9 @@ class ZsetSkiplist:
                 index.remove(m)
         return popped
 
-    def scan_index(self) -> KeyIndex:
+    def scan_index(self) -> ValueIndex:
         if self.index is None:
-            self.index = KeyIndex(self.dict)
+            self.index = ValueIndex(self.dict)
         return self.index
 
 
