@@ -233,25 +233,26 @@ class Evictor:
 
     def measure_clients(self) -> None:
         """Clients' query and output buffers count as used memory, as in Redis, except the
-        replicas' (Redis's freeMemoryGetNotCountedMemory). Summed from the cron."""
+        replicas' output and the backlog (Redis's freeMemoryGetNotCountedMemory), which are
+        one shared buffer in Redis 7.0: counted once, as long as the longest of them.
+        Summed from the cron."""
         e = self.engine
         self.clients_stale = False
         counted = 0
         replicas = 0
         for c in e.clients.values():
             conn = c.conn
+            out = conn.output_size() if conn is not None and hasattr(conn, "output_size") else 0
             if conn is not None and hasattr(conn, "input_memory"):
-                size = conn.input_memory() + conn.output_size()  # (an unfinished request's arguments too)
+                size = conn.input_memory()  # (an unfinished request's arguments too)
             else:
-                size = c.qbuf + (conn.output_size() if conn is not None and hasattr(conn, "output_size") else 0)
+                size = c.qbuf
             if c.kind == "replica":
-                replicas += size
+                replicas += size  # its output is part of the shared buffer
             else:
-                counted += size
-        for r in e.replication.replicas.values():
-            replicas += sum(len(x) for x in r.pending)
+                counted += size + out
         self.clients_mem = counted
-        self.not_counted = replicas + len(e.replication.backlog)
+        self.not_counted = replicas + e.replication.shared_buffer_bytes()
 
     # -- eviction ------------------------------------------------------------
 

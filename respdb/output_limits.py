@@ -110,7 +110,12 @@ class OutputLimits:
                     size = 0
                 else:
                     r.limits_armed = True
-        return self._check(r.client, size, self.replica)
+        hard, soft, secs = self.replica
+        if hard:
+            # A replica's hard limit is at least repl-backlog-size: it shares the backlog's
+            # memory, and a partial resync from anywhere in the backlog must not be cut off.
+            hard = max(hard, self.engine.config.get_int("repl-backlog-size"))
+        return self._check(r.client, size, (hard, soft, secs))
 
     def reply_too_big(self, c: Client, elements: int) -> bool:
         """For a command about to build a reply of `elements` bulk strings (HRANDFIELD with a

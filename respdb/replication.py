@@ -9,7 +9,11 @@ the database changes: the same stream the AOF gets (`Engine.propagate`), and wha
 its replicas. Every `repl-ping-replica-period` seconds the replicas get a PING, as from Redis.
 
 The backlog (the last `repl-backlog-size` bytes of the stream) is created with the first replica
-and kept until `repl-backlog-ttl` seconds pass without one. When this server is itself a replica
+and kept until `repl-backlog-ttl` seconds pass without one. As in Redis 7.0, where the backlog
+and the replicas' output are one shared buffer, it also keeps whatever a replica has yet to be
+sent (a replica waiting for its snapshot, a slow one): it then outgrows repl-backlog-size, and
+a reconnecting replica can continue from anywhere in it. A replica's hard output limit is at
+least repl-backlog-size for the same reason. When this server is itself a replica
 (respdb/replica.py), the stream is its master's: applied commands are passed on verbatim to
 our replicas and backlog (`proxy`), and nothing of our own is added.
 
@@ -654,19 +658,44 @@ class Replication:
             r.client.pushed.append(data)
 
     def _keep(self, data: bytes) -> None:
-        """Append to the backlog, dropping its oldest bytes past repl-backlog-size."""
+        """Append to the backlog, dropping its oldest bytes past repl-backlog-size (see _trim)."""
         backlog = self.backlog
         backlog += data
         excess = len(backlog) - self.engine.config.get_int("repl-backlog-size")
         if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
+            self._trim(excess)
+
+    def _trim(self, excess: int) -> None:
+        """Drop up to `excess` bytes from the backlog's start, but none a replica still has to
+        be sent: in Redis 7.0 the backlog and the replicas' output share one buffer, so a slow
+        replica (or one waiting for its snapshot) makes the backlog outgrow repl-backlog-size,
+        and a replica that reconnects can continue from anywhere in it."""
+        backlog = self.backlog
+        if self.replicas:
+            excess = min(excess, len(backlog) - self.held())
+        if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
             del backlog[:excess]
             self.backlog_first += excess
 
+    def held(self) -> int:
+        """The most stream bytes one replica has yet to be sent: what it holds back while its
+        snapshot is made, then what its connection buffers."""
+        longest = 0
+        for r in self.replicas.values():
+            size = r.pending_size
+            conn = r.client.conn
+            if conn is not None:
+                size += conn.output_size()
+            longest = max(longest, size)
+        return longest
+
     def first_byte(self) -> int:
-        """repl_backlog_first_byte_offset, as if the backlog held exactly repl-backlog-size."""
+        """repl_backlog_first_byte_offset, as if the backlog held exactly repl-backlog-size,
+        or what replicas still need beyond that (trimming lags behind by up to 64 KB)."""
         if not self.backlog_first:
             return 0
-        return max(self.backlog_first, self.offset + 1 - self.engine.config.get_int("repl-backlog-size"))
+        keep = max(self.engine.config.get_int("repl-backlog-size"), self.held() if self.replicas else 0)
+        return max(self.backlog_first, self.offset + 1 - keep)
 
     def cron(self) -> None:
         """Redis's replicationCron: PING the replicas, ACK our master, free an unused backlog."""
@@ -688,6 +717,11 @@ class Replication:
                         conn.write(b"\n")
         if self.replicas:
             self._timeouts(now)
+        if self.backlog_first:
+            # what replicas no longer hold goes (Redis's incrementalTrimReplicationBacklog)
+            excess = len(self.backlog) - e.config.get_int("repl-backlog-size")
+            if excess > 0:
+                self._trim(excess)
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")
             # (no PING while a FAILOVER waits: it would move the offset the replicas must reach)
@@ -753,14 +787,7 @@ class Replication:
         """INFO's mem_total_replication_buffers. Redis 7.0 keeps one replication buffer that the
         backlog and every replica point into, so it is as large as the longest of them, not
         their sum: the backlog, or the replica furthest behind."""
-        longest = len(self.backlog)
-        for r in self.replicas.values():
-            size = r.pending_size
-            conn = r.client.conn
-            if conn is not None:
-                size += conn.output_size()
-            longest = max(longest, size)
-        return longest
+        return max(len(self.backlog), self.held())
 
     def ask_acks(self) -> None:
         """REPLCONF GETACK to every replica (a shutdown waiting for them to catch up)."""

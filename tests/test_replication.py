@@ -223,3 +223,69 @@ def test_replication_buffers_are_shared_not_summed() -> None:
     assert repl.shared_buffer_bytes() == 5000  # the other replica still holds it
     repl.replicas.clear()
     assert repl.shared_buffer_bytes() == 100  # the backlog alone
+
+
+def _fullresync(port: int) -> tuple[RawConn, str, int]:
+    """A replica that asks for a full resync and then reads nothing: (conn, replid, offset)."""
+    c = RawConn(port)
+    assert c.cmd("REPLCONF", "capa", "eof", "capa", "psync2") == b"+OK\r\n"
+    c.send(b"PSYNC ? -1\r\n")
+    line = c._line()
+    while not line.strip():
+        line = c._line()
+    _, replid, offset = line.split()
+    return c, replid.decode(), int(offset)
+
+
+def test_backlog_keeps_what_a_waiting_replica_needs(master: ServerProc) -> None:
+    """Redis 7.0's backlog and replica outputs share one buffer: while a replica waits for its
+    snapshot the backlog outgrows repl-backlog-size, another replica can continue from that
+    far back, and once nobody needs the bytes the backlog is trimmed again."""
+    m = RawConn(master.port)
+    assert m.cmd("CONFIG", "SET", "repl-backlog-size", "16384") == b"+OK\r\n"
+    assert m.cmd("CONFIG", "SET", "rdb-key-save-delay", "500000") == b"+OK\r\n"  # 0.5 s a key
+    m.cmd("DEBUG", "POPULATE", "20")
+    waiting, replid, offset = _fullresync(master.port)
+    _wait(lambda: _info(m, "persistence")["rdb_bgsave_in_progress"] == "1", what="the snapshot")
+    value = b"v" * 10_000
+    for i in range(20):
+        m.cmd("SET", "big:%d" % i, value)
+    info = _info(m, "replication")
+    first = int(info["repl_backlog_first_byte_offset"])
+    assert int(info["repl_backlog_histlen"]) > 180_000  # the stream since the snapshot began
+    assert first < offset + 20_000
+    assert int(_info(m, "memory")["mem_total_replication_buffers"]) > 180_000
+
+    other = RawConn(master.port)
+    assert other.cmd("REPLCONF", "capa", "psync2") == b"+OK\r\n"
+    other.send(b"PSYNC %s %d\r\n" % (replid.encode(), first))
+    assert other._line() == b"+CONTINUE %s\r\n" % replid.encode()
+    assert int(_info(m, "stats")["sync_partial_ok"]) == 1
+
+    waiting.close()
+    other.close()
+    _wait(lambda: _info(m, "replication")["connected_slaves"] == "0", what="the replicas to go")
+    _wait(lambda: int(_info(m, "replication")["repl_backlog_histlen"]) <= 16384, what="the backlog's trim")
+
+
+def test_replica_hard_limit_is_at_least_the_backlog_size() -> None:
+    """client-output-buffer-limit's replica hard limit counts as repl-backlog-size when lower
+    (Redis 7.0): a replica may be sent the whole backlog after a partial resync."""
+    from types import SimpleNamespace
+
+    from respdb.engine import Engine
+
+    e = Engine()
+    e.config.set("client-output-buffer-limit", "replica 512kb 0 0")
+    e.obuf_limits.configure()
+    e.config.set("repl-backlog-size", "1mb")
+    c = e.new_client()
+    out = SimpleNamespace(size=900_000)
+    c.conn = SimpleNamespace(output_size=lambda: out.size)
+    r = SimpleNamespace(state="online", limits_armed=True, client=c, pending_size=0)
+    assert not e.obuf_limits.replica_over(r)
+    out.size = 1_100_000
+    assert e.obuf_limits.replica_over(r)
+    e.config.set("repl-backlog-size", "16kb")
+    out.size = 600_000
+    assert e.obuf_limits.replica_over(r)  # over the configured 512kb
