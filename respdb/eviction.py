@@ -51,14 +51,21 @@ STARTUP_BASE = 875_976  # used_memory_startup of an empty redis-server 7.0.15 he
 EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
 POOL_SIZE = 16
 
-# Per key: the dict entry, the key object, the LRU/LFU entry (roughly what CPython spends).
+# Per key, beyond the key and value objects: its share of the keyspace dict (a 24-byte entry in
+# a table kept between 1/3 and 2/3 full, and its index) and of the access-time table.
 _DATA = attrgetter("data")
-KEY_OVERHEAD = 120
+KEY_OVERHEAD = 40
 EXPIRE_OVERHEAD = 80
+BYTES_HEAD = sys.getsizeof(b"")  # a bytes object's header, with its terminating NUL
 SAMPLE = 8
 EXACT_KEYS = 20_000  # INFO without maxmemory: databases up to this size are summed key by key
 SAMPLE_KEYS = 2_000  # and larger ones extrapolated from this many keys
-STRING_OVERHEAD = KEY_OVERHEAD + sys.getsizeof(b"")
+
+
+def obj_size(size: int) -> int:
+    """What an object of `size` bytes takes: pymalloc rounds small ones up to 8 bytes, larger
+    ones come from malloc with its header (measured per key with tracemalloc and RSS)."""
+    return (size + 7) & -8 if size <= 512 else size + 16
 
 
 def _elem_size(x: Any) -> int:
@@ -72,9 +79,9 @@ def _elem_size(x: Any) -> int:
 
 def estimate(key: bytes, value: Any) -> int:
     """Bytes charged for one key and its value."""
-    size = KEY_OVERHEAD + len(key)
+    size = KEY_OVERHEAD + obj_size(BYTES_HEAD + len(key))
     if isinstance(value, (bytes, bytearray, int, str)):
-        return size + sys.getsizeof(value)
+        return size + obj_size(sys.getsizeof(value))
     size += sys.getsizeof(value)
     n = len(value) if hasattr(value, "__len__") else 0
     if not n:
@@ -212,7 +219,7 @@ class Evictor:
                 new = 0
                 if v is not None:
                     if type(v) is bytes:  # the common case, as estimate() sizes it
-                        new = STRING_OVERHEAD + len(key) + len(v)
+                        new = KEY_OVERHEAD + obj_size(BYTES_HEAD + len(key)) + obj_size(BYTES_HEAD + len(v))
                     else:
                         new = estimate(key, v)
                     if key in dbs[dbid].expires:
