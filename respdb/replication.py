@@ -188,7 +188,7 @@ class Replication:
                     e.log("notice", "Partial resynchronization not accepted: Requested offset for "
                           "second ID was %d, but I can reply up to %d" % (want, self.second_offset))  # fmt: skip
             return None
-        first = self.backlog_first
+        first = self.first_byte()
         if not first or want < first or want > self.offset + 1:
             e.log("notice", "Unable to partial resync with replica %s for lack of backlog "
                   "(Replica request was: %d)." % (c.addr, want))  # fmt: skip
@@ -196,7 +196,7 @@ class Replication:
         r = self._attach(c)
         r.psync = True
         self.sync_partial_ok += 1
-        tail = bytes(self.backlog[want - first :])
+        tail = bytes(self.backlog[want - self.backlog_first :])
         e.log("notice", "Partial resynchronization request from %s accepted. Sending %d bytes of backlog "
               "starting from offset %d." % (c.addr, len(tail), want))  # fmt: skip
         capa = b"psync2" in r.capa
@@ -475,6 +475,9 @@ class Replication:
             c.flags = c.flags.replace("S", "")
             if not self.replicas:
                 self.no_replicas_since = time.monotonic()
+            excess = len(self.backlog) - self.engine.config.get_int("repl-backlog-size")
+            if excess > 0:
+                self._trim(excess)  # what only this replica held goes now (freeReplicaReferencedReplBuffer)
             self.engine.log("notice", "Connection with replica %s lost." % c.addr)
             if self.child_pid != -1 and not any(r.state == "wait_end" for r in self.replicas.values()):
                 # nobody needs the snapshot: stop the child, unless it also writes the RDB file

@@ -266,6 +266,10 @@ def test_backlog_keeps_what_a_waiting_replica_needs(master: ServerProc) -> None:
     other.close()
     _wait(lambda: _info(m, "replication")["connected_slaves"] == "0", what="the replicas to go")
     _wait(lambda: int(_info(m, "replication")["repl_backlog_histlen"]) <= 16384, what="the backlog's trim")
+    late = RawConn(master.port)
+    late.send(b"PSYNC %s %d\r\n" % (replid.encode(), first))
+    assert late._line().startswith(b"+FULLRESYNC ")  # those bytes are gone now
+    late.close()
 
 
 def test_replica_hard_limit_is_at_least_the_backlog_size() -> None:
