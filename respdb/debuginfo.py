@@ -27,6 +27,7 @@ from respdb.persistence import rdb
 from respdb.persistence.packed import lp_pack, lp_str
 from respdb.types import encoding, lists, zsets
 from respdb.types.strings import PlainBytes
+from respdb.types.valueindex import table_size
 
 LRU_CLOCK_MAX = (1 << 24) - 1
 DEFAULT_PACKED_THRESHOLD = 1 << 30
@@ -179,13 +180,6 @@ def is_sds_string(value: Any) -> bool:
 
 def _f32(x: float) -> float:
     return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def table_size(n: int) -> int:
-    size = 4
-    while size < n:
-        size <<= 1
-    return size
 
 
 class KeyspaceTables:

@@ -475,9 +475,7 @@ class Replication:
             c.flags = c.flags.replace("S", "")
             if not self.replicas:
                 self.no_replicas_since = time.monotonic()
-            excess = len(self.backlog) - self.engine.config.get_int("repl-backlog-size")
-            if excess > 0:
-                self._trim(excess)  # what only this replica held goes now (freeReplicaReferencedReplBuffer)
+            self._trim()  # what only this replica held goes now (freeReplicaReferencedReplBuffer)
             self.engine.log("notice", "Connection with replica %s lost." % c.addr)
             if self.child_pid != -1 and not any(r.state == "wait_end" for r in self.replicas.values()):
                 # nobody needs the snapshot: stop the child, unless it also writes the RDB file
@@ -666,14 +664,16 @@ class Replication:
         backlog += data
         excess = len(backlog) - self.engine.config.get_int("repl-backlog-size")
         if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
-            self._trim(excess)
+            self._trim()
 
-    def _trim(self, excess: int) -> None:
-        """Drop up to `excess` bytes from the backlog's start, but none a replica still has to
-        be sent: in Redis 7.0 the backlog and the replicas' output share one buffer, so a slow
+    def _trim(self) -> None:
+        """Drop the backlog's bytes past repl-backlog-size, but none a replica still has to be
+        sent: in Redis 7.0 the backlog and the replicas' output share one buffer, so a slow
         replica (or one waiting for its snapshot) makes the backlog outgrow repl-backlog-size,
-        and a replica that reconnects can continue from anywhere in it."""
+        and a replica that reconnects can continue from anywhere in it. Done once 64 KB or an
+        eighth of the backlog can go, so that a write does not trim a few bytes each time."""
         backlog = self.backlog
+        excess = len(backlog) - self.engine.config.get_int("repl-backlog-size")
         if self.replicas:
             excess = min(excess, len(backlog) - self.held())
         if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
@@ -721,10 +721,7 @@ class Replication:
         if self.replicas:
             self._timeouts(now)
         if self.backlog_first:
-            # what replicas no longer hold goes (Redis's incrementalTrimReplicationBacklog)
-            excess = len(self.backlog) - e.config.get_int("repl-backlog-size")
-            if excess > 0:
-                self._trim(excess)
+            self._trim()  # what replicas no longer hold goes (Redis's incrementalTrimReplicationBacklog)
         if self.replicas and self.upstream is None:
             period = e.config.get_int("repl-ping-replica-period")
             # (no PING while a FAILOVER waits: it would move the offset the replicas must reach)

@@ -16,9 +16,9 @@ from respdb import allocator, errors, memory
 from respdb.commands.args import parse_ll
 from respdb.commands.keys import help_reply
 from respdb.commands.table import command, container
-from respdb.debuginfo import table_size
 from respdb.errors import CommandError
 from respdb.resp import OK, bulk, double, integer, map_, null, verbatim
+from respdb.types.valueindex import table_size
 
 MEMORY_HELP = [
     "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

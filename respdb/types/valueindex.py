@@ -31,7 +31,9 @@ EMPTY_VISITS = 10  # per rehash step
 FAIR_PICKS = 15  # GETFAIR_NUM_ENTRIES
 
 
-def _next_size(n: int) -> int:
+def table_size(n: int) -> int:
+    """The buckets a dict of `n` elements gets: the smallest power of two holding them, at
+    least 4 (_dictNextExp)."""
     size = 4
     while size < n:
         size <<= 1
@@ -99,7 +101,7 @@ class ValueIndex(KeyIndex):
             used = self.count
             size = self.mask + 1
             if (used >= size and ValueIndex.resize_ok) or used // size > FORCE_RATIO:
-                self._start(_next_size(used + 1))
+                self._start(table_size(used + 1))
         self._put(key)  # into the new table while rehashing
         self.count += 1
 
@@ -116,7 +118,7 @@ class ValueIndex(KeyIndex):
         if old is None and ValueIndex.resize_ok:
             size = self.mask + 1
             if size > 4 and self.count * 100 // size < MIN_FILL:
-                self._start(_next_size(self.count))
+                self._start(table_size(self.count))
 
     def random(self) -> bytes | None:
         if self.old is not None:
