@@ -504,6 +504,14 @@ class UpstreamProtocol(asyncio.Protocol):
             self.up.received(data)
             self.up.engine.before_sleep()
 
+    def eof_received(self) -> bool:
+        # The master closed the link: the replica learns it now, as Redis does when its read
+        # returns 0, not when the loop gets round to connection_lost (a request read in the
+        # meantime, INFO or a GET, would still see the link up and the old data).
+        if self.up.link is self:
+            self.up.link_lost()
+        return False
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         if self.up.link is self:

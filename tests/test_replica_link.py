@@ -250,3 +250,32 @@ def test_keys_expired_over_a_restart_are_deleted_on_the_replica(kind: str) -> No
             proc.terminate()
             proc.wait(10)
         master.stop()
+
+
+def test_replica_sees_the_master_close_the_link_before_later_requests() -> None:
+    """When the master drops the link (CLIENT KILL inside a transaction, as Redis's
+    replication test does), a request the replica reads afterwards finds the link down, as
+    in Redis, where the read that returns 0 ends the link at once. Before, the replica learnt
+    it only after the requests read in the same loop turn: with the replica busy while the
+    master closes, the INFO that follows still said `up`."""
+    from test_replica import _info
+
+    master = start_respdb()
+    replica = start_respdb()
+    try:
+        m = RawConn(master.port)
+        r = RawConn(replica.port)
+        busy = RawConn(replica.port)
+        _follow(r, master)
+        for _ in range(3):
+            _wait(lambda: _info(r, "replication")["master_link_status"] == "up", what="link up")
+            busy.send(b"DEBUG SLEEP 0.3\r\n")  # the close and the INFO arrive while it sleeps
+            time.sleep(0.05)
+            m.cmd("MULTI")
+            m.cmd("CLIENT", "KILL", "TYPE", "replica")
+            assert m.cmd("EXEC") == b"*1\r\n:1\r\n"
+            assert _info(r, "replication")["master_link_status"] == "down"
+            assert busy.read_reply() == b"+OK\r\n"
+    finally:
+        replica.stop()
+        master.stop()
