@@ -77,6 +77,7 @@ async def run(config: Config) -> int:
             f.write(f"{os.getpid()}\n")
     engine.tcp_port = server.bound_port() or engine.tcp_port
     engine.oom.apply()  # oom-score-adj from the configuration
+    engine.watchdog.apply(engine.config["watchdog-period"])
     if config["set-proc-title"] == "yes":
         proctitle.set_title(config)
     if config["always-show-logo"] == "yes":

@@ -23,7 +23,7 @@ ACTIVE = {
     "replicaof", "masterauth", "masteruser", "replica-read-only", "replica-serve-stale-data",
     "repl-backlog-size", "repl-backlog-ttl", "repl-timeout", "replica-announce-ip", "replica-announce-port",
     "replica-ignore-maxmemory", "replica-priority", "replica-announced", "enable-module-command",
-    "rdb-key-save-delay", "key-load-delay", "oom-score-adj", "oom-score-adj-values",
+    "rdb-key-save-delay", "key-load-delay", "oom-score-adj", "oom-score-adj-values", "watchdog-period",
     "port", "bind", "unixsocket", "unixsocketperm", "databases", "loglevel", "logfile",
     "dir", "maxclients", "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity",
     "proto-max-bulk-len", "client-query-buffer-limit", "hz",

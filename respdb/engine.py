@@ -54,6 +54,7 @@ from respdb.slowlog import SlowLog
 from respdb.slowlog import observe as slow_observe
 from respdb.tracking import Tracking
 from respdb.types.valueindex import ValueIndex
+from respdb.watchdog import Watchdog
 
 VERSION = REDIS_VERSION
 # commands whose effective flags come from the script or function they run
@@ -181,6 +182,8 @@ class Engine:
         for name in ("oom-score-adj", "oom-score-adj-values"):
             self.config.appliers[name] = self._apply_oom
         self.config.appliers["proc-title-template"] = self._apply_proc_title
+        self.watchdog = Watchdog(self)  # watchdog-period (applied by the server, in the main thread)
+        self.config.appliers["watchdog-period"] = self.watchdog.apply
         acl_error = self.acl.load_at_startup()  # `user` directives and the aclfile
         if acl_error is not None:
             self.log("warning", acl_error)
@@ -1129,6 +1132,8 @@ class Engine:
             if self.replication.upstream is not None:
                 self.replication.upstream.cron()  # (a replica loading its master's snapshot)
             return  # Redis runs no expiry, eviction or save points while it loads (whileBlockedCron)
+        if self.watchdog.period:
+            self.watchdog.arm()  # (not while loading: Redis's serverCron does not run then either)
         if self.blocking.heap:
             self.blocking.handle_timeouts()
         repl = self.replication
