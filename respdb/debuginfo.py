@@ -209,12 +209,16 @@ class KeyspaceTables:
     def child_ended(self, dbs: list[Any]) -> None:
         self.child = False
         for key, n in self._dicts(dbs):
-            self.tables.setdefault(key, [table_size(n) if n else 0, -1])[1] = n
+            self._entry(key, n)[1] = n
+
+    def _entry(self, key: tuple[int, str], n: int) -> list[int]:
+        entry = self.tables.get(key)
+        if entry is None:  # first seen: as its insertions would have grown it
+            entry = self.tables[key] = [table_size(n) if n else 0, -1]
+        return entry
 
     def size(self, key: tuple[int, str], n: int) -> int:
-        entry = self.tables.get(key)
-        if entry is None:
-            entry = self.tables[key] = [table_size(n) if n else 0, -1]
+        entry = self._entry(key, n)
         size, ended = entry
         if self.child:
             if n and (not size or n // size > 5):

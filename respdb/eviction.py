@@ -80,6 +80,8 @@ def _elem_size(x: Any) -> int:
 def estimate(key: bytes, value: Any) -> int:
     """Bytes charged for one key and its value."""
     size = KEY_OVERHEAD + obj_size(BYTES_HEAD + len(key))
+    if type(value) is bytes:  # the usual value first
+        return size + obj_size(BYTES_HEAD + len(value))
     if isinstance(value, (bytes, bytearray, int, str)):
         return size + obj_size(sys.getsizeof(value))
     size += sys.getsizeof(value)
@@ -218,10 +220,7 @@ class Evictor:
                 v = t.data.get(key)
                 new = 0
                 if v is not None:
-                    if type(v) is bytes:  # the common case, as estimate() sizes it
-                        new = KEY_OVERHEAD + obj_size(BYTES_HEAD + len(key)) + obj_size(BYTES_HEAD + len(v))
-                    else:
-                        new = estimate(key, v)
+                    new = estimate(key, v)
                     if key in dbs[dbid].expires:
                         new += EXPIRE_OVERHEAD
                     sizes[key] = new

@@ -673,9 +673,7 @@ class Replication:
         and a replica that reconnects can continue from anywhere in it. Done once 64 KB or an
         eighth of the backlog can go, so that a write does not trim a few bytes each time."""
         backlog = self.backlog
-        excess = len(backlog) - self.engine.config.get_int("repl-backlog-size")
-        if self.replicas:
-            excess = min(excess, len(backlog) - self.held())
+        excess = min(len(backlog) - self.engine.config.get_int("repl-backlog-size"), len(backlog) - self.held())
         if excess > 0 and (excess >= 65536 or excess * 8 >= len(backlog)):
             del backlog[:excess]
             self.backlog_first += excess
@@ -697,7 +695,7 @@ class Replication:
         or what replicas still need beyond that (trimming lags behind by up to 64 KB)."""
         if not self.backlog_first:
             return 0
-        keep = max(self.engine.config.get_int("repl-backlog-size"), self.held() if self.replicas else 0)
+        keep = max(self.engine.config.get_int("repl-backlog-size"), self.held())
         return max(self.backlog_first, self.offset + 1 - keep)
 
     def cron(self) -> None:

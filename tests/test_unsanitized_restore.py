@@ -9,8 +9,11 @@ With it, the RESTORE is refused. The payloads are made here: a real DUMP with on
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from conftest import STARTERS, RawConn
+from conftest import STARTERS, RawConn, ServerProc
 from test_replication import _info
 
 from respdb.persistence import rdb
@@ -24,11 +27,15 @@ def _bulk(reply: bytes) -> bytes:
     return rest[: int(head[1:])]
 
 
-def _start(kind: str, sanitize: str):
+@contextmanager
+def _server(kind: str, sanitize: str) -> Iterator[tuple[ServerProc, RawConn]]:
     s = STARTERS[kind]("--use-exit-on-panic", "yes", "--sanitize-dump-payload", sanitize)
-    c = RawConn(s.port)
-    assert c.cmd("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1") == b"+OK\r\n"
-    return s, c
+    try:
+        c = RawConn(s.port)
+        assert c.cmd("DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1") == b"+OK\r\n"
+        yield s, c
+    finally:
+        s.stop()
 
 
 def _damaged_hash(c: RawConn) -> bytes:
@@ -81,15 +88,12 @@ def _crashed(s, c: RawConn, *cmd: str) -> None:
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
 @pytest.mark.parametrize("make", [_damaged_hash, _damaged_stream], ids=["hash", "stream"])
 def test_sanitized_restore_refuses_the_damage(kind: str, make) -> None:
-    s, c = _start(kind, "yes")
-    try:
+    with _server(kind, "yes") as (s, c):
         payload = make(c)
         before = int(_info(c, "stats")["dump_payload_sanitizations"])
         assert c.cmd("RESTORE", "copy", "0", payload) == b"-ERR Bad data format\r\n"
         assert c.cmd("EXISTS", "copy") == b":0\r\n"
         assert int(_info(c, "stats")["dump_payload_sanitizations"]) > before
-    finally:
-        s.stop()
 
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
@@ -99,8 +103,7 @@ def test_sanitized_restore_refuses_the_damage(kind: str, make) -> None:
     ids=["hash", "stream"],
 )
 def test_unsanitized_restore_keeps_the_bytes_until_read(kind: str, make, kind_name: bytes, reader) -> None:
-    s, c = _start(kind, "no")
-    try:
+    with _server(kind, "no") as (s, c):
         payload = make(c)
         assert c.cmd("RESTORE", "copy", "0", payload) == b"+OK\r\n"
         # the key itself is fine: type, TTL, rename, and DUMP gives back the bytes as read
@@ -110,14 +113,11 @@ def test_unsanitized_restore_keeps_the_bytes_until_read(kind: str, make, kind_na
         assert _bulk(c.cmd("DUMP", "moved"))[:-10] == payload[:-10]
         assert c.cmd("RENAME", "moved", "copy") == b"+OK\r\n"
         _crashed(s, c, *reader)
-    finally:
-        s.stop()
 
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
 def test_unsanitized_restore_can_be_deleted_untouched(kind: str) -> None:
-    s, c = _start(kind, "no")
-    try:
+    with _server(kind, "no") as (s, c):
         payload = _damaged_hash(c)
         assert c.cmd("RESTORE", "copy", "0", payload) == b"+OK\r\n"
         assert c.cmd("DEL", "copy") == b":1\r\n"
@@ -125,21 +125,16 @@ def test_unsanitized_restore_can_be_deleted_untouched(kind: str) -> None:
             c.cmd("HGETALL", "h")
             == b"*6\r\n$2\r\nf1\r\n$2\r\nv1\r\n$2\r\nf2\r\n$2\r\nv2\r\n$2\r\nf3\r\n$6\r\nvalue3\r\n"
         )
-    finally:
-        s.stop()
 
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
 def test_a_damaged_header_is_refused_even_unsanitized(kind: str) -> None:
-    s, c = _start(kind, "no")
-    try:
+    with _server(kind, "no") as (s, c):
         c.cmd("HSET", "h", "f", "v")
         payload = bytearray(_bulk(c.cmd("DUMP", "h")))
         payload[2] += 1  # the listpack's total-bytes field no longer matches its length
         assert c.cmd("RESTORE", "copy", "0", bytes(payload)) == b"-ERR Bad data format\r\n"
         assert c.cmd("PING") == b"+PONG\r\n"
-    finally:
-        s.stop()
 
 
 def _dup_hash_payload() -> bytes:
@@ -151,25 +146,19 @@ def _dup_hash_payload() -> bytes:
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
 def test_duplicate_fields_panic_when_the_load_converts_the_hash(kind: str) -> None:
-    s, c = _start(kind, "no")
-    try:
+    with _server(kind, "no") as (s, c):
         c.cmd("CONFIG", "SET", "hash-max-listpack-entries", "1")
         log = _stopped(s, c, "RESTORE", "dup", "0", _dup_hash_payload())
         assert log.count("listpack with dup elements") == 1
         assert "Guru Meditation: Listpack corruption detected" in log
-    finally:
-        s.stop()
 
 
 @pytest.mark.parametrize("kind", ["respdb", "redis"])
 def test_clients_mode_sanitizes_all_but_skip_sanitize_users(kind: str) -> None:
-    s, c = _start(kind, "clients")
-    try:
+    with _server(kind, "clients") as (s, c):
         payload = _damaged_hash(c)
         assert c.cmd("RESTORE", "copy", "0", payload) == b"-ERR Bad data format\r\n"
         c.cmd("ACL", "SETUSER", "trusted", "on", "nopass", "skip-sanitize-payload", "+@all", "~*")
         assert c.cmd("AUTH", "trusted", "x") == b"+OK\r\n"
         assert c.cmd("RESTORE", "copy", "0", payload) == b"+OK\r\n"
         assert c.cmd("TYPE", "copy") == b"+hash\r\n"
-    finally:
-        s.stop()

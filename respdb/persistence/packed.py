@@ -142,17 +142,27 @@ def lp_build(strings) -> bytes:
 # listpack: decoding
 
 
-def lp_decode(blob: bytes) -> list[bytes | int]:
-    """The elements of a listpack: bytes for strings, int for integers."""
+def lp_header_error(blob: bytes) -> str | None:
+    """What is wrong with a listpack's frame (its total-bytes field and terminator), or None:
+    all that Redis checks of a listpack without deep sanitization."""
     n = len(blob)
     if n < 7:
-        raise PackedError("listpack shorter than its header")
+        return "listpack shorter than its header"
     total = int.from_bytes(blob[0:4], "little")
     if total != n:
-        raise PackedError("listpack header says %d bytes, blob has %d" % (total, n))
-    count = blob[4] | (blob[5] << 8)
+        return "listpack header says %d bytes, blob has %d" % (total, n)
     if blob[-1] != 0xFF:
-        raise PackedError("listpack does not end with the terminator byte")
+        return "listpack does not end with the terminator byte"
+    return None
+
+
+def lp_decode(blob: bytes) -> list[bytes | int]:
+    """The elements of a listpack: bytes for strings, int for integers."""
+    bad = lp_header_error(blob)
+    if bad is not None:
+        raise PackedError(bad)
+    n = len(blob)
+    count = blob[4] | (blob[5] << 8)
     out: list[bytes | int] = []
     append = out.append
     end = n - 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from respdb.persistence import rdb
-from respdb.persistence.packed import as_bytes, lp_prefix
+from respdb.persistence.packed import as_bytes, lp_header_error, lp_prefix
 from respdb.types.corrupt import ASSERT_LISTPACK, Corrupt
 from respdb.types.streams import Stream
 
@@ -24,11 +24,6 @@ LAZY_TYPES = frozenset(
     (rdb.T_HASH_LISTPACK, rdb.T_ZSET_LISTPACK, rdb.T_LIST_QUICKLIST_2, rdb.T_STREAM_LISTPACKS, rdb.T_STREAM_LISTPACKS_2)
 )
 LISTPACK_ASSERT = ASSERT_LISTPACK % "listpack.c"
-
-
-def header_ok(blob: bytes) -> bool:
-    """lpValidateIntegrity without deep: the size field and the terminator."""
-    return len(blob) >= 7 and int.from_bytes(blob[0:4], "little") == len(blob) and blob[-1] == 0xFF
 
 
 def read(r: rdb.Reader, rdbtype: int, limits: rdb.Limits, at: int, failure: Exception) -> Any:
@@ -57,7 +52,7 @@ def _listpack_pairs(r: rdb.Reader, rdbtype: int, limits: rdb.Limits, failure: Ex
     name = "Hash" if rdbtype == rdb.T_HASH_LISTPACK else "Zset"
     lp_at = r.pos
     blob = r.string("an encoded value")
-    if not header_ok(blob):
+    if lp_header_error(blob) is not None:
         raise rdb.RDBError("%s listpack integrity check failed." % name, lp_at)
     count = blob[4] | (blob[5] << 8)
     items, whole = lp_prefix(blob)
@@ -98,7 +93,7 @@ def _quicklist(r: rdb.Reader) -> None:
         if container == rdb.QUICKLIST_NODE_PLAIN:
             count += 1
             continue
-        if not header_ok(blob):
+        if lp_header_error(blob) is not None:
             raise rdb.RDBError("Listpack integrity check failed.", node_at)
         n = blob[4] | (blob[5] << 8)
         if n == 65535:
@@ -121,7 +116,7 @@ def _stream(r: rdb.Reader, rdbtype: int, limits: rdb.Limits) -> None:
             raise rdb.RDBError("Stream node key entry is not the size of a stream ID", key_at)
         lp_at = r.pos
         blob = r.string("a stream listpack")
-        if not header_ok(blob):
+        if lp_header_error(blob) is not None:
             raise rdb.RDBError("Stream listpack integrity check failed.", lp_at)
         if blob[6] == 0xFF:
             raise rdb.RDBError("Empty listpack inside stream", lp_at)

@@ -84,11 +84,9 @@ class ValueIndex(KeyIndex):
         if not self.old_count:
             self.old = None
 
-    def _step(self) -> None:
-        self.rehash(1)
-
     def _start(self, size: int) -> None:
-        """Begin rehashing into a table of `size` buckets (unless it is the current size)."""
+        """Begin rehashing into a table of `size` buckets (unless it is the current size); only
+        called with no rehash under way."""
         if size == self.mask + 1:
             return
         self._resize(size)

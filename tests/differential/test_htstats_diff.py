@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import time
+import signal
+import subprocess
 
 from conftest import RawConn
+from test_replication import _info, _wait
 
 from .harness import Pair
 
@@ -25,27 +27,16 @@ def _tables(conn: RawConn, key: str = "myset") -> list[tuple[int, int]]:
     return [(int(m.group(3) or 0), int(m.group(4) or 0)) for m in SECTION.finditer(text)]
 
 
-def _field(conn: RawConn, section: str, name: str) -> int:
-    info = conn.cmd("INFO", section)
-    return int(re.search(rb"\r\n%b:(\d+)" % name.encode(), info).group(1))
+def _bgsave_running(conn: RawConn) -> bool:
+    return _info(conn, "persistence")["rdb_bgsave_in_progress"] == "1"
 
 
 def _kill_children(conn: RawConn) -> None:
     """kill -9 the server's forked child, as the Tcl test does, and wait until it is reaped."""
-    pid = _field(conn, "server", "process_id")
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                os.kill(int(entry), 9)
-    deadline = time.monotonic() + 10
-    while _field(conn, "persistence", "rdb_bgsave_in_progress") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _field(conn, "persistence", "rdb_bgsave_in_progress")
+    pid = _info(conn, "server")["process_id"]
+    for child in subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split():
+        os.kill(int(child), signal.SIGKILL)
+    _wait(lambda: not _bgsave_running(conn), what="the child to be reaped")
 
 
 def _remove_to(conn: RawConn, keep: int) -> None:
@@ -120,7 +111,7 @@ def test_set_tables_like_redis(pair2: Pair):
         p.both("CONFIG", "SET", "save", saved[0].decode())
         p.both("CONFIG", "SET", "set-max-intset-entries", "512")
         for conn in conns:
-            if _field(conn, "persistence", "rdb_bgsave_in_progress"):
+            if _bgsave_running(conn):
                 _kill_children(conn)
         p.reset()
 
@@ -152,6 +143,6 @@ def test_keyspace_table_waits_for_the_child_like_redis(pair2: Pair):
     finally:
         p.both("CONFIG", "SET", "rdb-key-save-delay", delay.decode())
         for conn in conns:
-            if _field(conn, "persistence", "rdb_bgsave_in_progress"):
+            if _bgsave_running(conn):
                 _kill_children(conn)
         p.reset()
