@@ -52,6 +52,7 @@ from respdb.resp import error as error_reply
 from respdb.shutdown import Shutdown
 from respdb.slowlog import SlowLog
 from respdb.slowlog import observe as slow_observe
+from respdb.slowlog import observe_run as slow_observe_run
 from respdb.tracking import Tracking
 from respdb.types.valueindex import ValueIndex
 from respdb.watchdog import Watchdog
@@ -534,7 +535,11 @@ class Engine:
         failed = 0
         dirty = 0
         t0 = perf_counter_ns()
-        for argv in cmds[i : i + MAX_RUN]:
+        run_handler = cmd.run_handler
+        if run_handler is not None and not props:
+            # serves what it can (the common case: all of it); the loop below takes the rest
+            j = run_handler(c, cmds, i, i + MAX_RUN, out)
+        for argv in cmds[j : i + MAX_RUN]:
             if argv[0] != name or not least <= len(argv) <= most:
                 break  # another command, or an arity error (execute() gives it)
             if props:
@@ -571,8 +576,7 @@ class Engine:
                 cmd.failed_calls += failed
             share = took // count
             if share >= self.slow_ns:
-                for k in range(i, j):
-                    slow_observe(self, c, cmd, cmds[k], share)
+                slow_observe_run(self, c, cmd, cmds, i, j, share)
         return j
 
     def _internal_error(self, cmd: Command, e: Exception) -> bytes:

@@ -127,6 +127,21 @@ def observe(engine: Engine, c: Any, cmd: Any, argv: list[bytes], ns: int) -> Non
         lat.add("fast-command" if cmd.flags & FAST else "command", ns // 1_000_000)
 
 
+def observe_run(engine: Engine, c: Any, cmd: Any, cmds: list[list[bytes]], i: int, j: int, share: int) -> None:
+    """observe() for requests i..j-1 of a run that shared one timing of `share` ns each (at or
+    over engine.slow_ns): they all fall in one histogram bucket, counted at once."""
+    lat = engine.latency
+    if share >= lat.floor_ns:
+        cmd.hist[share.bit_length()] += j - i
+    sl = engine.slowlog
+    if share >= sl.threshold_ns and not cmd.flags & SKIP_SLOWLOG and c.kind != "aof":
+        for k in range(i, j):
+            sl.push(c, cmds[k], share // 1000)
+    if share >= lat.threshold_ns:
+        for _ in range(i, j):
+            lat.add("fast-command" if cmd.flags & FAST else "command", share // 1_000_000)
+
+
 # -- redaction: which arguments each command hides, as Redis 7.0's handlers decide ----------
 
 

@@ -7,6 +7,9 @@ must take nothing, so that execute() runs each request with its own checks.
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from respdb.engine import MAX_RUN, Engine
 
 
@@ -102,3 +105,157 @@ def test_a_run_ends_after_a_large_reply():
     n, out = _run(e, c, cmds)
     assert n == 1 and len(out[0]) > 100_000
     assert _run(e, c, [[b"LRANGE", b"l", b"0", b"1"]] * 5)[0] == 5
+
+
+# -- run handlers (GET, SET, INCR, the list pushes and pops): the same as their handlers ----
+
+KEYS = [b"k0", b"k1", b"k2", b"n0", b"n1", b"l0", b"l1"]
+_request = st.one_of(
+    st.tuples(st.sampled_from([b"LPUSH", b"RPUSH"]), st.sampled_from(KEYS), st.sampled_from([b"e", b"y" * 1500])).map(
+        list
+    ),
+    st.tuples(st.sampled_from([b"LPOP", b"RPOP"]), st.sampled_from(KEYS)).map(list),
+    st.sampled_from([[b"LPUSH", b"l0", b"a", b"b"], [b"LPOP", b"l0", b"2"], [b"RPOP"], [b"lpush", b"l0", b"c"]]),
+    st.tuples(st.just(b"GET"), st.sampled_from(KEYS)).map(list),
+    st.tuples(st.just(b"SET"), st.sampled_from(KEYS), st.sampled_from([b"v", b"9998", b"-3", b"x" * 1500])).map(list),
+    st.tuples(st.just(b"INCR"), st.sampled_from(KEYS)).map(list),
+    st.sampled_from([[b"GET"], [b"GET", b"k0", b"x"], [b"SET", b"k0"], [b"INCR"], [b"get", b"k1"]]),
+)
+# a run of one command, repeated: what the run handlers see (with the odd request mixed in)
+_batch = st.builds(lambda r, n, tail: [r] * n + tail, _request, st.integers(1, 20), st.lists(_request, max_size=3))
+# what the keys hold first: strings, a counter at the edge of the shared ones, another type...
+_SETUP = [
+    [b"SET", b"n0", b"9998"],
+    [b"SET", b"n1", b"007"],
+    [b"RPUSH", b"k2", b"a"],
+    [b"SETRANGE", b"k1", b"0", b"abc"],  # a bytearray value
+    [b"RPUSH", b"l0", *[b"%020d" % i for i in range(450)]],  # a big list (a QuickList)...
+    [b"RPUSH", b"l1", *[b"%020d" % i for i in range(36)]],  # ... that shrinks after a few pops
+    [b"RPUSH", b"k0", b"a", b"b"],  # a small list (a ListPack)
+]
+
+
+def _snapshot(e: Engine) -> tuple:
+    db = e.dbs[0]
+    return (
+        {k: (type(v).__name__, bytes(v) if isinstance(v, (bytes, bytearray)) else list(v)) for k, v in db.data.items()},
+        sorted(db.expires),  # (their times differ by the milliseconds between the two runs)
+        db.stats["keyspace_hits"],
+        db.stats["keyspace_misses"],
+        e.dirty,
+        bytes(db.atime),
+        dict(e.errorstats),
+    )
+
+
+def _command_stats(e: Engine) -> list[int]:
+    """(The command table, and so these counts, is shared by all engines: compare differences.)"""
+    cmds = [e.table.get(n) for n in ("get", "set", "incr", "lpush", "rpush", "lpop", "rpop")]
+    return [n for c in cmds for n in (c.calls, c.failed_calls, c.rejected_calls)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    batches=st.lists(_batch, min_size=1, max_size=6),
+    setup=st.lists(st.sampled_from(_SETUP), max_size=4),
+    expiry=st.booleans(),
+    resp3=st.booleans(),
+    events=st.booleans(),
+    stale=st.booleans(),
+)
+def test_run_handlers_match_execute(batches, setup, expiry, resp3, events, stale) -> None:
+    """Pipelined runs of GET, SET, INCR, LPUSH/RPUSH and LPOP/RPOP (served by their run handlers
+    where they apply) leave the replies, values, counts, dirty, access table and command
+    statistics of one-by-one
+    execution, with or without expiries in the database (an expired key among them), RESP3,
+    keyspace events on."""
+    engines = Engine(), Engine()
+    results = []
+    for e, runs in zip(engines, (True, False), strict=True):
+        c = e.new_client()
+        if resp3:
+            e.execute(c, [b"HELLO", b"3"])
+        if events:
+            e.execute(c, [b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"])
+        for argv in setup:
+            e.execute(c, argv)
+        if expiry:
+            e.execute(c, [b"SET", b"other", b"v", b"EX", b"1000"])
+        if stale:  # k0 has expired, and nothing has looked at it yet
+            e.execute(c, [b"SET", b"k0", b"old", b"EX", b"1000"])
+            e.dbs[0].expires[b"k0"] = 1
+        replies = []
+        before = _command_stats(e)
+        for batch in batches:
+            replies += _execute_all(e, c, batch) if runs else [e.execute(c, x) for x in batch]
+        counts = [b - a for a, b in zip(before, _command_stats(e), strict=True)]
+        results.append((replies, _snapshot(e), counts))
+    assert results[0] == results[1]
+
+
+def test_run_handlers_serve_plain_runs_and_leave_the_rest():
+    """The run handlers take the common case whole and stop where their handler must decide."""
+    e = Engine()
+    c = e.new_client()
+    served: dict[str, int] = {}
+    originals = {name: e.table.get(name).run_handler for name in ("get", "set", "incr", "lpush", "lpop")}
+
+    def counting(name, inner):
+        def handler(c, cmds, i, end, out):
+            j = inner(c, cmds, i, end, out)
+            served[name] = j - i
+            return j
+
+        return handler
+
+    for name, inner in originals.items():
+        e.table.get(name).run_handler = counting(name, inner)  # (the table is shared: restored below)
+    try:
+        _run(e, c, [[b"SET", b"k%d" % i, b"v"] for i in range(10)])
+        _run(e, c, [[b"GET", b"k%d" % i] for i in range(12)])
+        _run(e, c, [[b"INCR", b"n"]] * 8)
+        assert served == {"set": 10, "get": 12, "incr": 8}
+        e.execute(c, [b"RPUSH", b"q", *[b"x" * 20] * 100])
+        _run(e, c, [[b"LPUSH", b"q", b"v"]] * 10)
+        _run(e, c, [[b"LPOP", b"q"]] * 10 + [[b"LPOP", b"none"]] * 5)
+        assert served["lpush"] == 10 and served["lpop"] == 15
+        _run(e, c, [[b"LPOP", b"q"]] * 50)
+        n, out = _run(e, c, [[b"LPOP", b"q"]] * 30)
+        assert served["lpop"] == 50 - 33 and n == 30  # a list getting small: LPOP's own path
+        e.execute(c, [b"SET", b"big", b"x" * 2000])
+        _run(e, c, [[b"GET", b"k1"], [b"GET", b"big"], [b"GET", b"k2"]])
+        assert served["get"] == 1  # a value of 1 KB or more: cmd_get's own path
+        e.execute(c, [b"SET", b"n", b"9999"])
+        n, out = _run(e, c, [[b"INCR", b"n"]] * 3)
+        assert served["incr"] == 0 and n == 3 and out == [b":10000\r\n", b":10001\r\n", b":10002\r\n"]
+        e.execute(c, [b"EXPIRE", b"k1", b"100"])
+        _run(e, c, [[b"GET", b"k2"]] * 4)
+        assert served["get"] == 0  # a database with expiries: cmd_get checks each key
+    finally:
+        for name, inner in originals.items():
+            e.table.get(name).run_handler = inner
+
+
+def test_a_slow_run_counts_each_request_in_histogram_and_slowlog(monkeypatch):
+    """A run's requests share its timing: over the histogram floor each is counted in the same
+    bucket, and over the SLOWLOG and latency thresholds each gets its entry and sample, as
+    execute() would give them."""
+    import respdb.engine as engine_mod
+
+    e = Engine()
+    c = e.new_client()
+    e.execute(c, [b"CONFIG", b"SET", b"slowlog-log-slower-than", b"100000", b"latency-monitor-threshold", b"100"])
+    cmd = e.table.get("get")
+    bucket = (3000).bit_length()
+    hist = cmd.hist[bucket]
+    clock = iter([0, 8 * 3000])  # the run's start and end: 3 us per request
+    monkeypatch.setattr(engine_mod, "perf_counter_ns", lambda: next(clock))
+    n, _ = _run(e, c, [[b"GET", b"k%d" % i] for i in range(8)])
+    assert n == 8 and cmd.hist[bucket] - hist == 8
+    assert not e.slowlog.entries and "fast-command" not in e.latency.events
+    clock = iter([0, 4 * 200_000_000])  # 200 ms per request: over both thresholds
+    n, _ = _run(e, c, [[b"GET", b"s%d" % i] for i in range(4)])
+    assert n == 4 and cmd.hist[(200_000_000).bit_length()] >= 4
+    assert [x.argv for x in reversed(e.slowlog.entries)] == [[b"GET", b"s%d" % i] for i in range(4)]
+    assert all(x.duration == 200_000 for x in e.slowlog.entries)
+    assert e.latency.events["fast-command"].max == 200

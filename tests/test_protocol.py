@@ -189,6 +189,14 @@ MULTIBULK = [
     ("crlf inside bulk data", [enc("SET", "mb2", "a\r\nb\r\n*1\r\n") + enc("GET", "mb2")]),
     ("mixed inline and multibulk", [b"PING\r\n" + enc("ECHO", "x") + b"ECHO y\r\n" + enc("PING") + b"\n"]),
     ("unknown command args", [enc("NOSUCH", "a\r\nb", "c" * 200)]),
+    # after a first request, in the same read: what hiredis returns as something other than a
+    # list of bytes (a push, a map, a boolean, an integer 0, an empty array) is not a request
+    ("valid then push", [enc("PING") + b">1\r\n$4\r\nPING\r\n"]),
+    ("valid then map", [enc("PING") + b"%1\r\n$4\r\nECHO\r\n$1\r\nx\r\n"]),
+    ("valid then false", [enc("PING") + b"#f\r\n" + enc("ECHO", "y")]),
+    ("valid then zero", [enc("PING") + b":0\r\n" + enc("ECHO", "z")]),
+    ("valid then empty array", [enc("PING") + b"*0\r\n" + enc("ECHO", "w")]),
+    ("valid then integer element", [enc("PING") + b"*2\r\n$4\r\nECHO\r\n:0\r\n"]),
 ]
 
 

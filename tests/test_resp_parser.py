@@ -98,6 +98,13 @@ CASES = [
     (b"*1\r\n\x00\r\n", [], None),
     (b"*1\r\n$4\r\nPING\r\n*1\r\n:1\r\n", [[b"PING"]], "ERR Protocol error: expected '$', got ':'"),
     (b"*2\r\n$3\r\nGET\r\n$3\r\nk\x00\n\r\n", [[b"GET", b"k\x00\n"]], None),
+    # pipelined after a request: hiredis's other types are not requests
+    (b"*1\r\n$4\r\nPING\r\n>1\r\n$4\r\nPING\r\n", [[b"PING"], [b">1"], [b"$4"], [b"PING"]], None),
+    (b"*1\r\n$4\r\nPING\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n", [[b"PING"], [b"%1"], [b"$1"], [b"a"], [b"$1"], [b"b"]], None),
+    (b"*1\r\n$4\r\nPING\r\n#f\r\n*1\r\n$4\r\nPING\r\n", [[b"PING"], [b"#f"], [b"PING"]], None),
+    (b"*1\r\n$4\r\nPING\r\n:0\r\n", [[b"PING"], [b":0"]], None),
+    (b"*1\r\n$4\r\nPING\r\n*0\r\n*1\r\n$4\r\nPING\r\n", [[b"PING"], [b"PING"]], None),
+    (b"*1\r\n$4\r\nPING\r\n*1\r\n:0\r\n", [[b"PING"]], "ERR Protocol error: expected '$', got ':'"),
 ]
 
 

@@ -18,8 +18,9 @@ from itertools import islice
 from respdb import errors, notify
 from respdb.blocking import blocking_denied, parse_timeout
 from respdb.commands.args import LLONG_MIN, parse_ll
-from respdb.commands.table import command
+from respdb.commands.table import command, run_of
 from respdb.errors import CommandError
+from respdb.keyspace import Database
 from respdb.resp import BULK_HEADERS, EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, bulk, integer
 from respdb.types.lists import (
     SHRINK_ENTRIES,
@@ -155,6 +156,49 @@ cmd_lpush = command("lpush")(_push_handler(LEFT, "lpush"))
 cmd_rpush = command("rpush")(_push_handler(RIGHT, "rpush"))
 
 
+def _push_run(left: bool):
+    """A pipelined run of one-element LPUSHes or RPUSHes (see table.run_of): the handler's hot
+    path, onto big lists while nothing listens to writes, in one loop. Without expiries or
+    LFU a key's value cannot change between two requests of the run, so a key repeated from
+    the request before is not looked up again (its access time is already this second's)."""
+
+    def run(c, cmds, i, end, out):
+        e = c.engine
+        if not e.quiet:
+            return i
+        db = c.db
+        get = db.get
+        again = not db.expires and not Database.lfu
+        append = out.append
+        name = cmds[i][0]
+        j = i
+        last = None
+        v = add = None
+        for argv in cmds[i:end]:
+            if len(argv) != 3 or argv[0] != name:
+                break
+            key = argv[1]
+            if key != last or not again:
+                v = get(key)
+                if type(v) is not QuickList:
+                    break
+                add = v.appendleft if left else v.append
+                last = key
+            x = argv[2]
+            n = len(x)
+            add(BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x))
+            append(b":%d\r\n" % len(v))
+            j += 1
+        e.dirty += j - i
+        return j
+
+    return run
+
+
+run_of("lpush")(_push_run(LEFT))
+run_of("rpush")(_push_run(RIGHT))
+
+
 @command("lpushx")
 def cmd_lpushx(c, argv):
     return _push(c, argv, LEFT, True)
@@ -253,6 +297,58 @@ def _pop_handler(left: bool, event: str):
 
 cmd_lpop = command("lpop")(_pop_handler(LEFT, "lpop"))
 cmd_rpop = command("rpop")(_pop_handler(RIGHT, "rpop"))
+
+
+def _pop_run(left: bool):
+    """A pipelined run of LPOPs or RPOPs without a count (see table.run_of): the handler's hot
+    path, off big lists that stay big, and pops of missing keys, while nothing listens to
+    writes, in one loop. A key repeated from the request before is not looked up again, as
+    in _push_run."""
+
+    def run(c, cmds, i, end, out):
+        e = c.engine
+        if not e.quiet:
+            return i
+        db = c.db
+        get = db.get
+        again = not db.expires and not Database.lfu
+        append = out.append
+        null = _NULL[c.proto]
+        keep = SHRINK_ENTRIES + 1
+        name = cmds[i][0]
+        j = i
+        pops = 0
+        last = None
+        v = take = None
+        for argv in cmds[i:end]:
+            if len(argv) != 2 or argv[0] != name:
+                break
+            key = argv[1]
+            if key != last or not again:
+                v = get(key)
+                if v is None:
+                    take = None
+                elif type(v) is QuickList:
+                    take = v.popleft if left else v.pop
+                else:
+                    break
+                last = key
+            if take is None:
+                append(null)
+            elif len(v) > keep:
+                append(take())
+                pops += 1
+            else:
+                break  # the list may shrink or go: the handler's own path
+            j += 1
+        e.dirty += pops
+        return j
+
+    return run
+
+
+run_of("lpop")(_pop_run(LEFT))
+run_of("rpop")(_pop_run(RIGHT))
 
 
 # ---------------------------------------------------------------------------

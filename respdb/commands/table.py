@@ -42,13 +42,14 @@ MAY_REPLICATE = F["MAY_REPLICATE"]
 NO_ASYNC_LOADING = F["NO_ASYNC_LOADING"]
 
 Handler = Callable[..., Any]
+RunHandler = Callable[..., int]
 
 
 class Command:
     __slots__ = (
         "name", "fullname", "spec", "arity", "flags", "handler", "subcommands", "parent",
         "first_key", "last_key", "key_step", "calls", "ns", "rejected_calls",
-        "failed_calls", "getkeys", "hist",
+        "failed_calls", "getkeys", "hist", "run_handler",
     )  # fmt: skip
 
     def __init__(self, fullname: str, spec: dict[str, Any], parent: Command | None = None) -> None:
@@ -64,6 +65,8 @@ class Command:
             flags |= MOVABLE_KEYS
         self.flags = flags
         self.handler: Handler | None = None
+        # Optional: serves a pipelined run of this command in one call (Engine.execute_run).
+        self.run_handler: RunHandler | None = None
         self.subcommands: dict[bytes, Command] = {}
         self.first_key, self.last_key, self.key_step = _legacy_range(spec)
         self.getkeys: Callable[[list[bytes]], list[int]] | None = None
@@ -216,6 +219,21 @@ def command(*names: str) -> Callable[[Handler], Handler]:
     def deco(fn: Handler) -> Handler:
         for n in names:
             TABLE.register(n, fn)
+        return fn
+
+    return deco
+
+
+def run_of(name: str) -> Callable[[RunHandler], RunHandler]:
+    """Register a run handler: `fn(c, cmds, i, end, out)` serves requests i, i+1, ... (before
+    `end`) of a pipelined batch, all of this command, appending their replies to `out`, and
+    returns the index after the last one it served. It serves a request only where the reply
+    and every effect are exactly the handler's, and stops at the first it leaves to it (another
+    command, an arity error, a value of another type, a database with expiries...). Engine.
+    execute_run calls it only when nothing is propagated, with the run's checks made."""
+
+    def deco(fn: RunHandler) -> RunHandler:
+        TABLE.get(name).run_handler = fn
         return fn
 
     return deco
