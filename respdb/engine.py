@@ -498,7 +498,8 @@ class Engine:
 
     def execute_run(self, c: Client, cmds: list[list[bytes]], i: int, out: list[bytes]) -> int:
         """Run requests i, i+1, ... of a pipelined batch while they repeat one data command
-        (a pipeline of GETs, of LPUSHes...), appending their replies to `out`. Returns the
+        (a pipeline of GETs, of LPUSHes...), appending their replies to `out` (to be joined: a
+        reply may be there in more than one part). Returns the
         index after the last one run, or i when a run does not apply here (execute() takes it).
 
         Each request gets exactly what execute() would give it once its checks pass; the checks

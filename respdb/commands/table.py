@@ -226,11 +226,12 @@ def command(*names: str) -> Callable[[Handler], Handler]:
 
 def run_of(name: str) -> Callable[[RunHandler], RunHandler]:
     """Register a run handler: `fn(c, cmds, i, end, out)` serves requests i, i+1, ... (before
-    `end`) of a pipelined batch, all of this command, appending their replies to `out`, and
-    returns the index after the last one it served. It serves a request only where the reply
-    and every effect are exactly the handler's, and stops at the first it leaves to it (another
-    command, an arity error, a value of another type, a database with expiries...). Engine.
-    execute_run calls it only when nothing is propagated, with the run's checks made."""
+    `end`) of a pipelined batch, all of this command, appending their replies to `out` (in
+    parts where that saves copies: the caller joins them), and returns the index after the
+    last one it served. It serves a request only where the reply and every effect are exactly
+    the handler's, and stops at the first it leaves to it (another command, an arity error, a
+    value of another type, a database with expiries...). Engine.execute_run calls it only
+    when nothing is propagated, with the run's checks made."""
 
     def deco(fn: RunHandler) -> RunHandler:
         TABLE.get(name).run_handler = fn
