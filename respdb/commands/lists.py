@@ -169,11 +169,12 @@ def _push_run(left: bool):
         db = c.db
         get = db.get
         again = not db.expires and not Database.lfu
-        append = out.append
         name = cmds[i][0]
         j = i
         last = None
         v = add = None
+        lengths = []  # the replies' integers, formatted together at the end
+        count = lengths.append
         for argv in cmds[i:end]:
             if len(argv) != 3 or argv[0] != name:
                 break
@@ -187,8 +188,10 @@ def _push_run(left: bool):
             x = argv[2]
             n = len(x)
             add(BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x))
-            append(b":%d\r\n" % len(v))
+            count(len(v))
             j += 1
+        if lengths:
+            out.append(b":%d\r\n" * len(lengths) % tuple(lengths))
         e.dirty += j - i
         return j
 
