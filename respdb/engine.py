@@ -499,8 +499,8 @@ class Engine:
     def execute_run(self, c: Client, cmds: list[list[bytes]], i: int, out: list[bytes]) -> int:
         """Run requests i, i+1, ... of a pipelined batch while they repeat one data command
         (a pipeline of GETs, of LPUSHes...), appending their replies to `out` (to be joined: a
-        reply may be there in more than one part). Returns the
-        index after the last one run, or i when a run does not apply here (execute() takes it).
+        reply may be there in more than one part). Returns the index after the last one run, or
+        i when a run does not apply here (execute() takes it).
 
         Each request gets exactly what execute() would give it once its checks pass; the checks
         that cannot change within such a run are made once for the whole run: an ungated
@@ -525,6 +525,36 @@ class Engine:
             return i
         c.last_cmd = cmd
         self.current = c
+        stop = i + MAX_RUN
+        t0 = perf_counter_ns()
+        run_handler = cmd.run_handler
+        if run_handler is not None and not self.propagators:
+            # serves what it can (the common case: all of it); _run_each takes the rest
+            j = run_handler(c, cmds, i, stop, out)
+        else:
+            j = i
+        failed = 0
+        if j < stop and j < len(cmds):
+            j, failed = self._run_each(c, cmd, name, cmds, j, stop, out)
+        took = perf_counter_ns() - t0
+        c.rewrite = None  # (only a propagator reads it: with none, once per run is enough)
+        count = j - i
+        if count:
+            cmd.ns += took
+            cmd.calls += count
+            if failed:
+                cmd.failed_calls += failed
+            share = took // count
+            if share >= self.slow_ns:
+                slow_observe_run(self, c, cmd, cmds, i, j, share)
+        return j
+
+    def _run_each(
+        self, c: Client, cmd: Command, name: bytes, cmds: list[list[bytes]], j: int, stop: int, out: list[bytes]
+    ) -> tuple[int, int]:
+        """execute_run's requests from j on, one handler call each, while they are `name` with
+        a valid argument count (at most to `stop`): returns (the index after the last one run,
+        how many failed)."""
         handler = cmd.handler
         arity = cmd.arity
         # the argument counts execute() accepts: exactly `arity`, or at least -arity
@@ -532,15 +562,9 @@ class Engine:
         props = self.propagators
         append = out.append
         sizable = not cmd.flags & FAST  # replies of O(1) commands are small
-        j = i
         failed = 0
         dirty = 0
-        t0 = perf_counter_ns()
-        run_handler = cmd.run_handler
-        if run_handler is not None and not props:
-            # serves what it can (the common case: all of it); the loop below takes the rest
-            j = run_handler(c, cmds, i, i + MAX_RUN, out)
-        for argv in cmds[j : i + MAX_RUN]:
+        for argv in cmds[j:stop]:
             if argv[0] != name or not least <= len(argv) <= most:
                 break  # another command, or an arity error (execute() gives it)
             if props:
@@ -567,18 +591,7 @@ class Engine:
                 append(reply)
                 if sizable and len(reply) > RUN_BIG_REPLY:
                     break  # the caller writes out a large output before going on
-        took = perf_counter_ns() - t0
-        c.rewrite = None  # (only a propagator reads it: with none, once per run is enough)
-        count = j - i
-        if count:
-            cmd.ns += took
-            cmd.calls += count
-            if failed:
-                cmd.failed_calls += failed
-            share = took // count
-            if share >= self.slow_ns:
-                slow_observe_run(self, c, cmd, cmds, i, j, share)
-        return j
+        return j, failed
 
     def _internal_error(self, cmd: Command, e: Exception) -> bytes:
         """The reply (and log line) for a handler that raised something other than CommandError."""
