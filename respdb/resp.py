@@ -339,7 +339,6 @@ _consume = deque(maxlen=0).extend  # runs an iterator to its end in C
 # What the readers' gets() returns while a request is incomplete: not False, which a RESP3
 # boolean also gives (and which equals 0 as iter()'s sentinel).
 _MORE = object()
-_LISTS = {list}
 
 
 def _new_reader() -> hiredis.Reader:
@@ -469,7 +468,7 @@ class RequestParser:
                     got = [req]
                     got += iter(reader.gets, _MORE)
                     # each a non-empty list (not a push, a map...) of bytes (else TypeError)
-                    if set(map(type, got)) == _LISTS and all(got):
+                    if list(map(type, got)).count(list) == len(got) and all(got):
                         _consume(map(_join, got))
                         reader.feed(b"*0\r\n")  # [] back: nothing was pending (see _fast)
                         if reader.gets() == []:
