@@ -18,7 +18,7 @@ from `sys.getsizeof` plus a sample of their elements, so a write to a huge list 
 With `maxmemory 0` nothing is tracked; INFO computes the same account when asked (every key's
 estimate for up to EXACT_KEYS keys per database, a sample beyond), so used_memory means the
 same thing with and without a limit, and a limit derived from it (`used_memory - 40kb`) evicts
-what it would in Redis.
+what it would in Redis (see extrapolate() for how a sample stands for the rest).
 
 Eviction follows Redis: before every command (and from the cron while an eviction cycle
 ran out of time), keys are evicted until the account is under the limit, choosing them
@@ -491,10 +491,21 @@ class Evictor:
                 if len(data) <= EXACT_KEYS:
                     dataset += sum(estimate(k, v) for k, v in data.items())
                 else:
-                    sample = [estimate(k, v) for k, v in islice(data.items(), SAMPLE_KEYS)]
-                    dataset += len(data) * sum(sample) // len(sample)
+                    dataset += extrapolate([estimate(k, v) for k, v in islice(data.items(), SAMPLE_KEYS)], len(data))
         used = self.startup + dataset + self.clients_mem + self.not_counted
         return {"used_memory": used, "dataset": dataset, "startup": self.startup, "not_counted": self.not_counted}
+
+
+def extrapolate(sample: list[int], n: int) -> int:
+    """The total size of `n` keys from the sizes of a sample of them: the sample's own keys
+    as they are, the others at the sample's mean with its top 1 % cut down to the 99th
+    percentile. A rare big key (a list of millions among small strings) then counts once
+    instead of weighing on every key: taken as a plain mean, one 15 MB list among 2,000
+    sampled keys made 1.3M small keys 100 GB."""
+    sizes = sorted(sample)
+    cap = sizes[(len(sizes) * 99) // 100]
+    typical = sum(min(x, cap) for x in sizes) / len(sizes)
+    return sum(sizes) + int((n - len(sizes)) * typical)
 
 
 def is_oom_reject(cmd_flags: int, denyoom: int, fullname: str, in_multi: bool, queued_denyoom: bool) -> bool:

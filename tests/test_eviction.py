@@ -484,3 +484,23 @@ def test_string_key_charge_tracks_real_allocations(value_range):
     tracemalloc.stop()
     charged = (used() - base) / 10_000
     assert real <= charged <= real + 45, (real, charged)
+
+
+def test_used_memory_without_a_limit_counts_a_rare_big_key_once():
+    """Without maxmemory, INFO sums every key's estimate up to 20,000 keys and extrapolates
+    from a sample beyond: a big key in the sample counts once, not once per key."""
+    from respdb.engine import Engine
+    from respdb.eviction import EXACT_KEYS, estimate, extrapolate
+
+    assert extrapolate([100] * 1000, 10_000) == 1_000_000  # a uniform sample: n x the mean
+    assert extrapolate([100] * 999 + [10**7], 10_000) == 10**7 + 99_900 + 9_000 * 100
+    e = Engine()
+    c = e.new_client()
+    e.execute(c, [b"RPUSH", b"big", *[b"x" * 100] * 200_000])  # first in the sample
+    n = EXACT_KEYS + 5_000
+    for i in range(0, n, 1000):
+        e.execute(c, [b"MSET", *[x for k in range(i, i + 1000) for x in (b"k%d" % k, b"v")]])
+    big = estimate(b"big", e.dbs[0].data[b"big"])
+    small = estimate(b"k1", e.dbs[0].data[b"k1"])
+    dataset = e.evictor.info_fields()["dataset"]
+    assert big + n * small * 0.9 < dataset < big + n * small * 1.1
