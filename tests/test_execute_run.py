@@ -220,6 +220,11 @@ def test_run_handlers_serve_plain_runs_and_leave_the_rest():
         _run(e, c, [[b"LPUSH", b"q", b"v"]] * 10)
         _run(e, c, [[b"LPOP", b"q"]] * 10 + [[b"LPOP", b"none"]] * 5)
         assert served["lpush"] == 10 and served["lpop"] == 15
+        for key in (b"p1", b"p2"):
+            e.execute(c, [b"RPUSH", key, *[b"x" * 20] * 100])
+        pushes = [[b"LPUSH", k, b"v"] for k in (b"p1", b"p1", b"p2", b"p1", b"p2", b"p2")]
+        n, out = _run(e, c, pushes)
+        assert served["lpush"] == 6 and b"".join(out) == b":101\r\n:102\r\n:101\r\n:103\r\n:102\r\n:103\r\n"
         _run(e, c, [[b"LPOP", b"q"]] * 50)
         n, out = _run(e, c, [[b"LPOP", b"q"]] * 30)
         assert served["lpop"] == 50 - 33 and n == 30  # a list getting small: LPOP's own path

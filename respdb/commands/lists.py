@@ -156,11 +156,17 @@ cmd_lpush = command("lpush")(_push_handler(LEFT, "lpush"))
 cmd_rpush = command("rpush")(_push_handler(RIGHT, "rpush"))
 
 
+def _lengths(base: int, k: int) -> bytes:
+    """The replies of k pushes onto a list of `base` elements, formatted together."""
+    return b":%d\r\n" * k % tuple(range(base + 1, base + k + 1))
+
+
 def _push_run(left: bool):
     """A pipelined run of one-element LPUSHes or RPUSHes (see table.run_of): the handler's hot
     path, onto big lists while nothing listens to writes, in one loop. Without expiries or
     LFU a key's value cannot change between two requests of the run, so a key repeated from
-    the request before is not looked up again (its access time is already this second's)."""
+    the request before is not looked up again (its access time is already this second's),
+    and the replies of such a stretch, the list's successive lengths, are made in one go."""
 
     def run(c, cmds, i, end, out):
         e = c.engine
@@ -172,26 +178,31 @@ def _push_run(left: bool):
         name = cmds[i][0]
         j = i
         last = None
-        v = add = None
-        lengths = []  # the replies' integers, formatted together at the end
-        count = lengths.append
+        add = None
+        base = pushed = 0  # the list's length before the stretch, and the pushes since
         for argv in cmds[i:end]:
-            if len(argv) != 3 or argv[0] != name:
+            if len(argv) != 3:
                 break
-            key = argv[1]
+            command, key, x = argv
+            if command != name:
+                break
             if key != last or not again:
+                if pushed:
+                    out.append(_lengths(base, pushed))
+                    j += pushed
+                    pushed = 0
                 v = get(key)
                 if type(v) is not QuickList:
                     break
                 add = v.appendleft if left else v.append
                 last = key
-            x = argv[2]
+                base = len(v)
             n = len(x)
             add(BULK_HEADERS[n] + x + b"\r\n" if n < 1024 else bulk(x))
-            count(len(v))
-            j += 1
-        if lengths:
-            out.append(b":%d\r\n" * len(lengths) % tuple(lengths))
+            pushed += 1
+        if pushed:
+            out.append(_lengths(base, pushed))
+            j += pushed
         e.dirty += j - i
         return j
 
