@@ -52,7 +52,6 @@ from respdb.resp import error as error_reply
 from respdb.shutdown import Shutdown
 from respdb.slowlog import SlowLog
 from respdb.slowlog import observe as slow_observe
-from respdb.slowlog import observe_run as slow_observe_run
 from respdb.tracking import Tracking
 from respdb.types.valueindex import ValueIndex
 from respdb.watchdog import Watchdog
@@ -456,7 +455,7 @@ class Engine:
         if bstate is None or c.unblocking and not bstate.rearmed:
             cmd.calls += 1  # a command that blocked counts once, when it is served
             if took >= self.slow_ns:  # the one test for SLOWLOG, LATENCY and histograms (slowlog.py)
-                slow_observe(self, c, cmd, argv, took)
+                slow_observe(self, c, cmd, (argv,), took)
         if self.propagators and self.dirty != dirty:
             self._propagate_call(c, cmd, argv)
         if c.rewrite is not None:
@@ -546,7 +545,7 @@ class Engine:
                 cmd.failed_calls += failed
             share = took // count
             if share >= self.slow_ns:
-                slow_observe_run(self, c, cmd, cmds, i, j, share)
+                slow_observe(self, c, cmd, cmds[i:j], share)
         return j
 
     def _run_each(
@@ -649,7 +648,7 @@ class Engine:
         if c.bstate is None or c.unblocking and not c.bstate.rearmed:
             cmd.calls += 1  # a command that blocked counts once, when it is served
             if took >= self.slow_ns:
-                slow_observe(self, c, cmd, argv, took)
+                slow_observe(self, c, cmd, (argv,), took)
         if self.dirty != dirty and self.propagators:
             self._propagate_call(c, cmd, argv)
         if c.rewrite is not None:

@@ -289,6 +289,18 @@ class Database:
 
     # -- reads -------------------------------------------------------------
 
+    def plain(self) -> bool:
+        """No key can expire, no key index is kept (SCAN's), no access counts as more than a
+        time (LFU off): a write here is a dict store and an access-table store, which the hot
+        handlers do inline (they test this condition inline too)."""
+        return not self.expires and self.index is None and not Database.lfu
+
+    def repeats_unchanged(self) -> bool:
+        """A key looked up again with nothing run in between holds what it held and needs no
+        new access record: none can expire, and accesses are times, not LFU counts (a run
+        handler then looks a repeated key up once)."""
+        return not self.expires and not Database.lfu
+
     def get(self, key: bytes) -> Any:
         """The live value, or None. An expired key is deleted on the way; access is noted."""
         if self.expires:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from respdb.commands.table import FAST, SKIP_SLOWLOG
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from respdb.engine import Engine
 
 OFF = 1 << 62  # a threshold no duration reaches
@@ -115,31 +117,20 @@ def update_threshold(engine: Engine) -> None:
     engine.slow_ns = min(sl.threshold_ns if sl else OFF, lat.threshold_ns if lat else OFF, lat.floor_ns if lat else OFF)
 
 
-def observe(engine: Engine, c: Any, cmd: Any, argv: list[bytes], ns: int) -> None:
-    """A command that took `ns` nanoseconds, at or over engine.slow_ns (and not blocked)."""
+def observe(engine: Engine, c: Any, cmd: Any, argvs: Sequence[list[bytes]], ns: int) -> None:
+    """Requests that each took `ns` nanoseconds, at or over engine.slow_ns (and not blocked):
+    one request, or the requests of a pipelined run that shared one timing, which then all
+    fall in the same histogram bucket."""
     lat = engine.latency
     if ns >= lat.floor_ns:
-        cmd.hist[ns.bit_length()] += 1
+        cmd.hist[ns.bit_length()] += len(argvs)
     sl = engine.slowlog
     if ns >= sl.threshold_ns and not cmd.flags & SKIP_SLOWLOG and c.kind != "aof":
-        sl.push(c, argv, ns // 1000)
+        for argv in argvs:
+            sl.push(c, argv, ns // 1000)
     if ns >= lat.threshold_ns:
-        lat.add("fast-command" if cmd.flags & FAST else "command", ns // 1_000_000)
-
-
-def observe_run(engine: Engine, c: Any, cmd: Any, cmds: list[list[bytes]], i: int, j: int, share: int) -> None:
-    """observe() for requests i..j-1 of a run that shared one timing of `share` ns each (at or
-    over engine.slow_ns): they all fall in one histogram bucket, counted at once."""
-    lat = engine.latency
-    if share >= lat.floor_ns:
-        cmd.hist[share.bit_length()] += j - i
-    sl = engine.slowlog
-    if share >= sl.threshold_ns and not cmd.flags & SKIP_SLOWLOG and c.kind != "aof":
-        for k in range(i, j):
-            sl.push(c, cmds[k], share // 1000)
-    if share >= lat.threshold_ns:
-        for _ in range(i, j):
-            lat.add("fast-command" if cmd.flags & FAST else "command", share // 1_000_000)
+        for _ in argvs:
+            lat.add("fast-command" if cmd.flags & FAST else "command", ns // 1_000_000)
 
 
 # -- redaction: which arguments each command hides, as Redis 7.0's handlers decide ----------

@@ -89,7 +89,7 @@ def test_one_threshold_on_the_request_path(engine: Engine) -> None:
 
 def test_fast_commands_skip_the_slow_path(engine: Engine, monkeypatch) -> None:
     seen = []
-    monkeypatch.setattr("respdb.engine.slow_observe", lambda *a: seen.append(a[3][0]))
+    monkeypatch.setattr("respdb.engine.slow_observe", lambda *a: seen.append(a[3][0][0]))
     c = engine.new_client()
     for _ in range(200):
         run(engine, c, "PING")
@@ -107,10 +107,10 @@ def test_observe_events_and_skips(engine: Engine) -> None:
     aof.kind = "aof"
     run(engine, c, "CONFIG", "SET", "slowlog-log-slower-than", "0", "latency-monitor-threshold", "1")
     t = engine.table
-    sl_mod.observe(engine, c, t.get("get"), [b"GET", b"k"], 5_000_000)
-    sl_mod.observe(engine, c, t.get("sort"), [b"SORT", b"k"], 7_000_000)
-    sl_mod.observe(engine, c, t.get("exec"), [b"EXEC"], 9_000_000)  # SKIP_SLOWLOG
-    sl_mod.observe(engine, aof, t.get("set"), [b"SET", b"k", b"v"], 1000)  # AOF loading
+    sl_mod.observe(engine, c, t.get("get"), ([b"GET", b"k"],), 5_000_000)
+    sl_mod.observe(engine, c, t.get("sort"), ([b"SORT", b"k"],), 7_000_000)
+    sl_mod.observe(engine, c, t.get("exec"), ([b"EXEC"],), 9_000_000)  # SKIP_SLOWLOG
+    sl_mod.observe(engine, aof, t.get("set"), ([b"SET", b"k", b"v"],), 1000)  # AOF loading
     assert argvs(engine)[:2] == [[b"SORT", b"k"], [b"GET", b"k"]]
     assert [b"EXEC"] not in argvs(engine) and [b"SET", b"k", b"v"] not in argvs(engine)
     ev = engine.latency.events

@@ -20,7 +20,6 @@ from respdb.blocking import blocking_denied, parse_timeout
 from respdb.commands.args import LLONG_MIN, parse_ll
 from respdb.commands.table import command, run_of
 from respdb.errors import CommandError
-from respdb.keyspace import Database
 from respdb.resp import BULK_HEADERS, EMPTY_ARRAY, NULL2, NULL3, NULL_ARRAY2, OK, ZERO, bulk, integer
 from respdb.types.lists import (
     SHRINK_ENTRIES,
@@ -174,7 +173,7 @@ def _push_run(left: bool):
             return i
         db = c.db
         get = db.get
-        again = not db.expires and not Database.lfu
+        again = db.repeats_unchanged()
         name = cmds[i][0]
         j = i
         last = None
@@ -325,7 +324,7 @@ def _pop_run(left: bool):
             return i
         db = c.db
         get = db.get
-        again = not db.expires and not Database.lfu
+        again = db.repeats_unchanged()
         append = out.append
         null = _NULL[c.proto]
         keep = SHRINK_ENTRIES + 1
